@@ -1,0 +1,1 @@
+"""Entry points: turn a Hydra config into typed parameters, run, and write results."""

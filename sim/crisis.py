@@ -1,0 +1,59 @@
+"""Turbulence, shocks and the surge reserve.
+
+Turbulence redraws each decision's contribution table with probability
+``problem.turbulence`` per step. A scheduled shock (a crisis) redraws a given
+share of the decisions at once and adds a crisis workload that fades over
+``scenario.surge_duration`` steps. After a shock, members of the surge reserve
+(a share of every organisation's staff) are moved to the organisations whose
+own performance fell most, and return home after ``surge_duration`` steps;
+headcount is conserved throughout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def turbulence_redraws(n: int, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Decisions whose tables turbulence redraws this step."""
+    if rate <= 0.0:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(rng.random(n) < rate)
+
+
+def shock_redraws(n: int, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Decisions a shock of the given share redraws (at least one if share > 0)."""
+    count = int(round(share * n))
+    if share > 0 and count == 0:
+        count = 1
+    return np.sort(rng.choice(n, size=count, replace=False))
+
+
+def hardest_hit(drop: np.ndarray) -> np.ndarray:
+    """Organisations whose performance fell, largest fall first (at most a third, at least one)."""
+    fell = np.flatnonzero(drop > 0)
+    if len(fell) == 0:
+        return fell
+    keep = max(1, int(np.ceil(len(drop) / 3)))
+    return fell[np.argsort(-drop[fell], kind="stable")][:keep]
+
+
+def deploy_surge(
+    org_of: np.ndarray, home_org: np.ndarray, reserve: np.ndarray, targets: np.ndarray
+) -> np.ndarray:
+    """Move reserve members not already in a target organisation to the targets, round-robin.
+
+    Returns:
+        Indices of the professionals moved (``org_of`` is updated in place).
+    """
+    if len(targets) == 0:
+        return np.zeros(0, dtype=np.int64)
+    movers = np.flatnonzero(reserve & (org_of == home_org) & ~np.isin(home_org, targets))
+    org_of[movers] = targets[np.arange(len(movers)) % len(targets)]
+    return movers
+
+
+def return_surge(org_of: np.ndarray, home_org: np.ndarray, due: np.ndarray) -> np.ndarray:
+    """Send the professionals in ``due`` home; returns them."""
+    org_of[due] = home_org[due]
+    return due

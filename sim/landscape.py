@@ -1,0 +1,252 @@
+"""The shared problem: an NK landscape whose decisions are owned by organisations.
+
+``N`` binary policy decisions; the contribution of decision ``i`` depends on its
+own state and on the states of ``K`` other decisions (Kauffman 1993; Levinthal
+1997). Each decision is owned by one organisation; ``cross_boundary`` is the
+share of each decision's dependencies that fall on decisions owned by *other*
+organisations. Contributions are uniform on [0, 1), so every fitness value is
+in [0, 1].
+
+Everything is vectorised: a batch of configurations is an ``(M, N)`` array of
+0/1 and is scored in one gather.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ENUMERATION_CHUNK = 1 << 16
+CACHE_MAX_CELLS = 1 << 22  # cache per-configuration table indices up to this many cells
+ESTIMATE_WALKS = 512
+
+
+def int_to_bits(codes: np.ndarray, n: int) -> np.ndarray:
+    """Bit arrays ``(len(codes), n)`` of integer configurations; bit ``i`` is decision ``i``."""
+    codes = np.asarray(codes, dtype=np.int64)
+    return ((codes[:, None] >> np.arange(n, dtype=np.int64)) & 1).astype(np.uint8)
+
+
+def bits_to_int(bits: np.ndarray) -> np.ndarray:
+    """Integer codes of bit arrays ``(M, n)``."""
+    bits = np.atleast_2d(bits).astype(np.int64)
+    return bits @ (np.int64(1) << np.arange(bits.shape[1], dtype=np.int64))
+
+
+def draw_dependencies(
+    owner: np.ndarray, k: int, cross_boundary: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Draw each decision's ``k`` dependencies given who owns what.
+
+    For decision ``i`` owned by organisation ``o``, ``k * cross_boundary``
+    dependencies (rounded stochastically) are drawn from decisions owned by other
+    organisations and the rest from ``o``'s other decisions. Where one pool is too
+    small, the remainder is drawn from the other pool.
+
+    Args:
+        owner: Owning organisation of each decision, shape ``(N,)``.
+        k: Dependencies per decision.
+        cross_boundary: Target share of dependencies on other organisations.
+        rng: Generator of the run.
+
+    Returns:
+        ``(N, k + 1)`` int array; column 0 is the decision itself.
+    """
+    n = len(owner)
+    deps = np.empty((n, k + 1), dtype=np.int64)
+    target = k * cross_boundary
+    for i in range(n):
+        own_pool = np.flatnonzero((owner == owner[i]) & (np.arange(n) != i))
+        other_pool = np.flatnonzero(owner != owner[i])
+        n_ext = int(np.floor(target)) + int(rng.random() < target - np.floor(target))
+        n_ext = min(n_ext, len(other_pool))
+        n_int = k - n_ext
+        if n_int > len(own_pool):
+            n_int = len(own_pool)
+            n_ext = k - n_int
+        chosen = np.concatenate(
+            [rng.choice(own_pool, n_int, replace=False), rng.choice(other_pool, n_ext, replace=False)]
+        ).astype(np.int64)
+        deps[i, 0] = i
+        deps[i, 1:] = np.sort(chosen)
+    return deps
+
+
+class NKLandscape:
+    """An NK landscape over ``N`` owned decisions.
+
+    Attributes:
+        n: Number of decisions ``N``.
+        k: Dependencies per decision ``K``.
+        owner: Owning organisation of each decision.
+        deps: ``(N, K + 1)`` dependency indices; column 0 is the decision itself.
+        tables: ``(N, 2 ** (K + 1))`` contribution tables.
+        optimum_method: ``"exact enumeration"`` or a description of the estimate.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        k: int,
+        rng: np.random.Generator,
+        owner: np.ndarray | None = None,
+        cross_boundary: float = 0.5,
+        exact_optimum_max_n: int = 22,
+    ) -> None:
+        """Draw a landscape.
+
+        Args:
+            n: Number of decisions.
+            k: Dependencies per decision (``0 <= k < n``).
+            rng: Generator the landscape draws from.
+            owner: Owning organisation per decision; all one organisation if ``None``.
+            cross_boundary: Share of dependencies on other organisations' decisions.
+            exact_optimum_max_n: Largest ``n`` for exact enumeration of the optimum.
+        """
+        if not 0 <= k < n:
+            raise ValueError(f"K={k} must satisfy 0 <= K < N={n}")
+        self.n = n
+        self.k = k
+        self.rng = rng
+        self.owner = np.zeros(n, dtype=np.int64) if owner is None else np.asarray(owner, dtype=np.int64)
+        self.deps = draw_dependencies(self.owner, k, cross_boundary, rng)
+        self.tables = rng.random((n, 1 << (k + 1)))
+        self._powers = (np.int64(1) << np.arange(k + 1, dtype=np.int64))
+        self._rows = np.arange(n)
+        self.exact = n <= exact_optimum_max_n
+        self.optimum_method = "exact enumeration" if self.exact else (
+            f"estimate: best of {ESTIMATE_WALKS} steepest-ascent walks")
+        self._all_idx: np.ndarray | None = None
+        self._all_sum: np.ndarray | None = None
+        self._optimum: tuple[float, np.ndarray] | None = None
+
+    # ------------------------------------------------------------------ scoring
+    def table_index(self, configs: np.ndarray) -> np.ndarray:
+        """Row of each decision's table used by each configuration, ``(M, N)``."""
+        configs = np.atleast_2d(configs)
+        return (configs[:, self.deps].astype(np.int64) * self._powers).sum(axis=-1)
+
+    def contributions(self, configs: np.ndarray) -> np.ndarray:
+        """Contribution of every decision under each configuration, ``(M, N)`` in [0, 1)."""
+        return self.tables[self._rows, self.table_index(configs)]
+
+    def fitness(self, configs: np.ndarray) -> np.ndarray:
+        """Mean contribution (public value, raw) of each configuration, ``(M,)``."""
+        return self.contributions(configs).mean(axis=1)
+
+    def owner_performance(self, configs: np.ndarray, n_orgs: int) -> np.ndarray:
+        """Mean contribution over each organisation's own decisions, ``(M, n_orgs)``."""
+        contrib = self.contributions(configs)
+        sums = np.zeros((contrib.shape[0], n_orgs))
+        np.add.at(sums.T, self.owner, contrib.T)
+        counts = np.bincount(self.owner, minlength=n_orgs)
+        return sums / np.maximum(counts, 1)
+
+    # ------------------------------------------------------------------ optimum
+    def _enumerate_sums(self) -> np.ndarray:
+        """Sum of contributions for every configuration, in code order."""
+        total = 1 << self.n
+        cache = total * self.n <= CACHE_MAX_CELLS
+        if cache and self._all_idx is None:
+            self._all_idx = self.table_index(int_to_bits(np.arange(total), self.n)).astype(np.int32)
+        if cache:
+            return self.tables[self._rows, self._all_idx].sum(axis=1)
+        sums = np.empty(total)
+        for start in range(0, total, ENUMERATION_CHUNK):
+            codes = np.arange(start, min(total, start + ENUMERATION_CHUNK))
+            sums[start:start + len(codes)] = self.contributions(int_to_bits(codes, self.n)).sum(axis=1)
+        return sums
+
+    def all_fitness(self) -> np.ndarray:
+        """Fitness of all ``2 ** N`` configurations in code order (exact case only)."""
+        if not self.exact:
+            raise ValueError(f"N={self.n} is too large to enumerate")
+        if self._all_sum is None:
+            self._all_sum = self._enumerate_sums()
+        return self._all_sum / self.n
+
+    def optimum(self) -> tuple[float, np.ndarray]:
+        """Global optimum fitness and one configuration reaching it.
+
+        Exact by enumeration for ``N <= exact_optimum_max_n``; otherwise the best end
+        point of many steepest-ascent walks from random starts (a lower bound).
+        """
+        if self._optimum is None:
+            if self.exact:
+                fit = self.all_fitness()
+                best = int(np.argmax(fit))
+                self._optimum = (float(fit[best]), int_to_bits(np.array([best]), self.n)[0])
+            else:
+                ends = self.adaptive_walks(
+                    self.rng.integers(0, 2, size=(ESTIMATE_WALKS, self.n), dtype=np.uint8), steepest=True)
+                fit = self.fitness(ends)
+                best = int(np.argmax(fit))
+                self._optimum = (float(fit[best]), ends[best].copy())
+        return self._optimum
+
+    def local_optima(self) -> np.ndarray:
+        """Codes of all one-bit local optima (exact case only)."""
+        fit = self.all_fitness()
+        codes = np.arange(1 << self.n)
+        is_opt = np.ones(len(codes), dtype=bool)
+        for i in range(self.n):
+            is_opt &= fit >= fit[codes ^ (1 << i)]
+        return np.flatnonzero(is_opt)
+
+    # ------------------------------------------------------------------ search
+    def adaptive_walks(
+        self, starts: np.ndarray, steepest: bool = False, rng: np.random.Generator | None = None,
+        max_steps: int = 10_000,
+    ) -> np.ndarray:
+        """Run one-bit adaptive walks in parallel until each is at a local optimum.
+
+        Args:
+            starts: ``(M, N)`` starting configurations.
+            steepest: Move to the best improving neighbour; otherwise to a random one.
+            rng: Generator for the random choice among improving neighbours.
+            max_steps: Safety bound on the number of moves.
+
+        Returns:
+            ``(M, N)`` end configurations, each a one-bit local optimum.
+        """
+        rng = self.rng if rng is None else rng
+        x = np.array(starts, dtype=np.uint8, copy=True)
+        m = len(x)
+        eye = np.eye(self.n, dtype=np.uint8)
+        for _ in range(max_steps):
+            cur = self.fitness(x)
+            neigh = (x[:, None, :] ^ eye[None, :, :]).reshape(m * self.n, self.n)
+            gain = self.fitness(neigh).reshape(m, self.n) - cur[:, None]
+            better = gain > 1e-12
+            moving = better.any(axis=1)
+            if not moving.any():
+                break
+            if steepest:
+                flip = np.argmax(np.where(better, gain, -np.inf), axis=1)
+            else:
+                flip = np.argmax(np.where(better, rng.random((m, self.n)), -1.0), axis=1)
+            rows = np.flatnonzero(moving)
+            x[rows, flip[rows]] ^= 1
+        return x
+
+    # ------------------------------------------------------------------ turbulence
+    def redraw(self, decisions: np.ndarray) -> None:
+        """Redraw the contribution tables of ``decisions`` (turbulence or a shock)."""
+        decisions = np.unique(np.asarray(decisions, dtype=np.int64))
+        if len(decisions) == 0:
+            return
+        new = self.rng.random((len(decisions), self.tables.shape[1]))
+        if self._all_sum is not None and self._all_idx is not None:
+            for d, row in zip(decisions, new, strict=True):
+                col = self._all_idx[:, d]
+                self._all_sum += row[col] - self.tables[d, col]
+        else:
+            self._all_sum = None
+        self.tables[decisions] = new
+        self._optimum = None
+
+    def realised_cross_boundary(self) -> float:
+        """Share of all dependencies that fall on another organisation's decisions."""
+        if self.k == 0:
+            return 0.0
+        dep_owner = self.owner[self.deps[:, 1:]]
+        return float((dep_owner != self.owner[:, None]).mean())

@@ -1,0 +1,305 @@
+"""Outcome metrics: named pure functions of the model state, and run summaries.
+
+Every function in :func:`model_reporters` takes the model and returns one value;
+the model's Mesa DataCollector calls each once per step (and once before the
+first step, as step 0). :func:`summarise` turns one replication's time series
+into its final and aggregate outcomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from sim.model import GovernanceModel
+
+VOICE_COUNTS = ("made", "raised", "adopted")
+
+
+def empty_step_counts() -> dict[str, int]:
+    """Zeroed counters of proposals by background, filled during a step."""
+    counts = {f"{k}_{g}": 0 for k in VOICE_COUNTS for g in ("minority", "majority")}
+    counts["adopted_cross_boundary"] = 0
+    return counts
+
+
+# ---------------------------------------------------------------- problem outcomes
+def public_value(model: GovernanceModel) -> float:
+    """Collective performance (mean contribution) divided by the landscape's global optimum."""
+    return model.public_value
+
+
+def public_value_raw(model: GovernanceModel) -> float:
+    """Collective performance: mean contribution over all N decisions, in [0, 1]."""
+    return model.public_value_raw
+
+
+def optimum(model: GovernanceModel) -> float:
+    """Global optimum of the current landscape (exact, or a lower-bound estimate)."""
+    return float(model.optimum)
+
+
+def org_performance_mean(model: GovernanceModel) -> float:
+    """Mean of organisations' own performance (mean contribution of their decisions)."""
+    return float(model.org_performance.mean())
+
+
+def org_performance_sd(model: GovernanceModel) -> float:
+    """Spread (population sd) of organisations' own performance."""
+    return float(model.org_performance.std())
+
+
+def production(model: GovernanceModel) -> float:
+    """Production per public professional this step (share of a full-time output)."""
+    return model.production_per_capita
+
+
+def problem_time(model: GovernanceModel) -> float:
+    """Mean share of time active professionals spend on the shared problem."""
+    active = model.active
+    return float(model.problem_time[active].mean()) if active.any() else 0.0
+
+
+def forum_time(model: GovernanceModel) -> float:
+    """Mean share of time active professionals spend in cross-boundary forums."""
+    active = model.active
+    return float(model.forum_time[active].mean()) if active.any() else 0.0
+
+
+# ---------------------------------------------------------------- proposals and voice
+def proposals_made(model: GovernanceModel) -> int:
+    """Proposals professionals judged worth making this step."""
+    return model.counts["made_minority"] + model.counts["made_majority"]
+
+
+def proposals_raised(model: GovernanceModel) -> int:
+    """Proposals raised (voiced) this step."""
+    return model.counts["raised_minority"] + model.counts["raised_majority"]
+
+
+def proposals_adopted(model: GovernanceModel) -> int:
+    """Proposals enacted this step."""
+    return model.counts["adopted_minority"] + model.counts["adopted_majority"]
+
+
+def adopted_cross_boundary(model: GovernanceModel) -> int:
+    """Enacted proposals this step that changed another organisation's decisions."""
+    return model.counts["adopted_cross_boundary"]
+
+
+def _per_capita(model: GovernanceModel, key: str, minority: bool) -> float:
+    group = model.minority if minority else ~model.minority
+    size = int(group.sum())
+    label = "minority" if minority else "majority"
+    return model.cumulative[f"{key}_{label}"] / size if size else float("nan")
+
+
+def raised_minority_pc(model: GovernanceModel) -> float:
+    """Proposals raised so far per minority-background professional."""
+    return _per_capita(model, "raised", True)
+
+
+def raised_majority_pc(model: GovernanceModel) -> float:
+    """Proposals raised so far per majority-background professional."""
+    return _per_capita(model, "raised", False)
+
+
+def adopted_minority_pc(model: GovernanceModel) -> float:
+    """Proposals adopted so far per minority-background professional."""
+    return _per_capita(model, "adopted", True)
+
+
+def adopted_majority_pc(model: GovernanceModel) -> float:
+    """Proposals adopted so far per majority-background professional."""
+    return _per_capita(model, "adopted", False)
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b and np.isfinite(a) and np.isfinite(b) else float("nan")
+
+
+def voice_equity(model: GovernanceModel) -> float:
+    """Raised proposals per capita, minority over majority (1 = equal voice)."""
+    return _ratio(raised_minority_pc(model), raised_majority_pc(model))
+
+
+def adoption_equity(model: GovernanceModel) -> float:
+    """Adopted proposals per capita, minority over majority (1 = equal influence)."""
+    return _ratio(adopted_minority_pc(model), adopted_majority_pc(model))
+
+
+def heuristic_diversity(model: GovernanceModel) -> float:
+    """Diversity of the heuristics of this step's contributors.
+
+    The expected share of positions at which two contributors' step-size tuples
+    differ (Hong & Page's distance), for two drawn with replacement: the mean over
+    positions of the Gini-Simpson index. 0 when fewer than two contributed.
+    """
+    who = np.unique(model.contributors)
+    if len(who) < 2:
+        return 0.0
+    steps = model.heuristic_steps[who]
+    total = 0.0
+    for col in steps.T:
+        share = np.bincount(col) / len(col)
+        total += 1.0 - float((share**2).sum())
+    return total / steps.shape[1]
+
+
+# ---------------------------------------------------------------- trust and network
+def mean_trust(model: GovernanceModel) -> float:
+    """Mean trust between distinct organisations (off-diagonal mean)."""
+    o = model.n_orgs
+    if o < 2:
+        return 1.0
+    return float((model.trust.sum() - np.trace(model.trust)) / (o * (o - 1)))
+
+
+def tie_trust(model: GovernanceModel) -> float:
+    """Mean trust on ties between professionals."""
+    return float(model.network.trust.mean()) if len(model.network.trust) else float("nan")
+
+
+def cross_boundary_ties(model: GovernanceModel) -> float:
+    """Share of ties that connect professionals working in different organisations."""
+    e = model.network.edges
+    if len(e) == 0:
+        return 0.0
+    return float((model.org_of[e[:, 0]] != model.org_of[e[:, 1]]).mean())
+
+
+# ---------------------------------------------------------------- people
+def role_strain(model: GovernanceModel) -> float:
+    """Mean role strain: distance between own orientation and organisation's expectation."""
+    return float(model.strain.mean())
+
+
+def energy(model: GovernanceModel) -> float:
+    """Mean energy (well-being) of all professionals."""
+    return float(model.energy.mean())
+
+
+def burnout_rate(model: GovernanceModel) -> float:
+    """Share of professionals burnt out (inactive) at the end of the step."""
+    return float((model.burnout_left > 0).mean())
+
+
+def new_burnouts(model: GovernanceModel) -> int:
+    """Professionals who burnt out this step."""
+    return model.burnouts_this_step
+
+
+def informal_leader_share(model: GovernanceModel) -> float:
+    """Share of professionals whose standing makes them informal leaders."""
+    return float((model.standing >= model.params.workforce.informal_leader_threshold).mean())
+
+
+def understood_share(model: GovernanceModel) -> float:
+    """Mean share of the N decisions a professional understands."""
+    return float(model.understood.mean())
+
+
+def skill_mean(model: GovernanceModel) -> float:
+    """Mean judgement skill."""
+    return float(model.skill.mean())
+
+
+def surge_deployed(model: GovernanceModel) -> int:
+    """Professionals working away from their home organisation (surge reserve)."""
+    return int((model.org_of != model.home_org).sum())
+
+
+def situational_choice(model: GovernanceModel) -> str:
+    """Style chosen this step by situational leaders (most common; empty if none)."""
+    chosen = [a for a, s in zip(model.active_style, model.style_names, strict=True) if s == "situational"]
+    if not chosen:
+        return ""
+    names, counts = np.unique(chosen, return_counts=True)
+    return str(names[np.argmax(counts)])
+
+
+_REPORTERS: tuple[Callable[[Any], Any], ...] = (
+    public_value, public_value_raw, optimum, org_performance_mean, org_performance_sd, production,
+    problem_time, forum_time, proposals_made, proposals_raised, proposals_adopted, adopted_cross_boundary,
+    raised_minority_pc, raised_majority_pc, adopted_minority_pc, adopted_majority_pc, voice_equity,
+    adoption_equity, heuristic_diversity, mean_trust, tie_trust, cross_boundary_ties, role_strain, energy,
+    burnout_rate, new_burnouts, informal_leader_share, understood_share, skill_mean, surge_deployed,
+    situational_choice,
+)
+
+METRICS: tuple[str, ...] = tuple(f.__name__ for f in _REPORTERS)
+"""Names of the per-step metrics, in column order."""
+
+
+def model_reporters() -> dict[str, Callable[[Any], Any]]:
+    """Model-level reporters for Mesa's DataCollector, by metric name."""
+    return {f.__name__: f for f in _REPORTERS}
+
+
+def agent_reporters() -> dict[str, str]:
+    """Agent-level reporters (attribute names) for professionals, collected on request."""
+    return {name: name for name in ("energy", "skill", "role", "role_strain", "standing", "burnt_out")}
+
+
+# ---------------------------------------------------------------- summaries
+def auc(values: np.ndarray) -> float:
+    """Area under a per-step curve, as the mean over steps 1..T (so comparable across T)."""
+    values = np.asarray(values, dtype=float)
+    return float(values[1:].mean()) if len(values) > 1 else float(values[0])
+
+
+def steps_to_fraction(values: np.ndarray, fraction: float = 0.9) -> int:
+    """First step at which a curve reaches ``fraction`` of its final value."""
+    values = np.asarray(values, dtype=float)
+    target = fraction * values[-1]
+    return int(np.argmax(values >= target - 1e-12))
+
+
+def shock_response(values: np.ndarray, shock_log: list[dict[str, float]], recover: float = 0.95) -> dict[str, float]:
+    """Drop at the first shock and steps until public value regains ``recover`` of its pre-shock level.
+
+    Args:
+        values: Normalised public value per step (index = step).
+        shock_log: The model's shock records (``step``, ``before``, ``after``).
+        recover: Share of the pre-shock value counted as recovered.
+
+    Returns:
+        ``shock_drop`` (pre-shock minus immediate post-shock value) and
+        ``shock_recovery_steps`` (NaN if no shock or never recovered).
+    """
+    if not shock_log:
+        return {"shock_drop": float("nan"), "shock_recovery_steps": float("nan")}
+    first = shock_log[0]
+    step = int(first["step"])
+    after = np.asarray(values, dtype=float)[step:]
+    hit = np.flatnonzero(after >= recover * first["before"] - 1e-12)
+    return {
+        "shock_drop": float(first["before"] - first["after"]),
+        "shock_recovery_steps": float(hit[0]) if len(hit) else float("nan"),
+    }
+
+
+SUMMARY_FINAL = (
+    "public_value", "public_value_raw", "org_performance_mean", "org_performance_sd", "mean_trust",
+    "cross_boundary_ties", "role_strain", "energy", "burnout_rate", "voice_equity", "adoption_equity",
+    "informal_leader_share", "understood_share", "skill_mean",
+)
+
+
+def summarise(ts: pd.DataFrame, shock_log: list[dict[str, float]]) -> dict[str, float]:
+    """Final and aggregate outcomes of one replication from its time series (index = step)."""
+    pv = ts["public_value"].to_numpy()
+    out: dict[str, float] = {f"final_{m}": float(ts[m].iloc[-1]) for m in SUMMARY_FINAL}
+    out["public_value_auc"] = auc(pv)
+    out["steps_to_90"] = steps_to_fraction(pv, 0.9)
+    out["production_mean"] = float(ts["production"].iloc[1:].mean())
+    out["burnout_rate_mean"] = float(ts["burnout_rate"].iloc[1:].mean())
+    out["burnouts_total"] = int(ts["new_burnouts"].sum())
+    out["proposals_adopted_total"] = int(ts["proposals_adopted"].sum())
+    out["heuristic_diversity_mean"] = float(ts["heuristic_diversity"].iloc[1:].mean())
+    out.update(shock_response(pv, shock_log))
+    return out

@@ -1,0 +1,150 @@
+"""Model mechanisms and invariants."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from sim.leadership import REGISTRY, get_style
+from sim.model import GovernanceModel
+from sim.params import STYLES
+from sim.runner import run_point
+from tests.conftest import small_params
+
+
+def frame_bytes(frame) -> bytes:
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def run_steps(params, steps: int, seed: int = 1) -> tuple[GovernanceModel, list]:
+    model = GovernanceModel(params, rng=seed)
+    enacted = []
+    for _ in range(steps):
+        model.step()
+        enacted.append(model.enacted)
+    return model, enacted
+
+
+def test_same_seed_gives_identical_timeseries_and_different_seeds_differ() -> None:
+    params = small_params()
+    a, _ = run_point(params)
+    b, _ = run_point(params)
+    assert frame_bytes(a) == frame_bytes(b)
+    c, _ = run_point(small_params(run={"seed": 8}))
+    assert frame_bytes(a) != frame_bytes(c)
+
+
+def test_replications_differ_from_each_other() -> None:
+    ts, summary = run_point(small_params())
+    assert summary["seed"].nunique() == 2
+    r0 = ts[ts.replication == 0].public_value.to_numpy()
+    r1 = ts[ts.replication == 1].public_value.to_numpy()
+    assert not np.array_equal(r0, r1)
+
+
+def test_same_seed_gives_same_world_under_every_style() -> None:
+    worlds = []
+    for style in STYLES:
+        m = GovernanceModel(small_params(leadership={"style": style}), rng=3)
+        worlds.append((m.landscape.tables.copy(), m.config.copy(), m.skill.copy(), m.network.edges.copy()))
+    for tables, config, skill, edges in worlds[1:]:
+        assert np.array_equal(tables, worlds[0][0]) and np.array_equal(config, worlds[0][1])
+        assert np.array_equal(skill, worlds[0][2]) and np.array_equal(edges, worlds[0][3])
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_invariants_hold_under_every_style(style: str) -> None:
+    params = small_params(leadership={"style": style}, problem={"shocks": [{"step": 10, "share": 0.5}]},
+                          scenario={"surge_reserve": 0.3, "shock_workload": 1.0})
+    model = GovernanceModel(params, rng=5)
+    n = model.n_professionals
+    for _ in range(30):
+        model.step()
+        assert 0.0 <= model.trust.min() and model.trust.max() <= 1.0
+        assert 0.0 <= model.network.trust.min() and model.network.trust.max() <= 1.0
+        assert 0.0 <= model.energy.min() and model.energy.max() <= 1.0
+        assert len(model.agents) == n + model.n_orgs
+        assert np.bincount(model.org_of, minlength=model.n_orgs).sum() == n
+        assert 0.0 < model.public_value <= 1.0 + 1e-12
+    assert np.allclose(model.effective.sum(axis=1), 1.0)
+
+
+def test_registry_has_every_style_and_unknown_names_fail() -> None:
+    assert set(REGISTRY) == set(STYLES)
+    with pytest.raises(KeyError, match="valid: directive"):
+        get_style("charismatic")
+
+
+def test_directive_adopts_at_most_one_per_organisation_laissez_faire_more() -> None:
+    _, directive = run_steps(small_params(leadership={"style": "directive"}), 30)
+    assert all(np.bincount(e.org).max() <= 1 for e in directive if len(e))
+    _, lf = run_steps(small_params(leadership={"style": "laissez_faire"}), 30)
+    assert max(np.bincount(e.org).max() for e in lf if len(e)) > 1
+
+
+def test_transactional_adopts_only_own_performance_gains() -> None:
+    _, trans = run_steps(small_params(leadership={"style": "transactional"}), 30)
+    gains = np.concatenate([e.gain_own_org for e in trans])
+    assert len(gains) and (gains > 0).all()
+    _, lf = run_steps(small_params(leadership={"style": "laissez_faire"}), 30)
+    assert (np.concatenate([e.gain_own_org for e in lf]) <= 0).any()
+
+
+def test_transactional_incentives_pull_roles_towards_competitor() -> None:
+    m_t, _ = run_steps(small_params(leadership={"style": "transactional"}), 1)
+    m_l, _ = run_steps(small_params(leadership={"style": "laissez_faire"}), 1)
+    assert m_t.effective[:, 1].mean() > m_l.effective[:, 1].mean() + 0.1
+
+
+def test_facilitative_forum_costs_time_and_builds_trust() -> None:
+    m_f, fac = run_steps(small_params(leadership={"style": "facilitative"}, trust={"harm_loss": 0.0}), 30)
+    m_l, _ = run_steps(small_params(leadership={"style": "laissez_faire"}, trust={"harm_loss": 0.0}), 30)
+    cap = m_f.params.leadership.forum_capacity * m_f.n_orgs
+    assert all(len(e) <= cap for e in fac)
+    assert m_f.forum_time.max() > 0 and m_l.forum_time.max() == 0
+    off = ~np.eye(m_f.n_orgs, dtype=bool)
+    assert m_f.trust[off].mean() > m_l.trust[off].mean()
+
+
+def test_shared_without_informal_leaders_enacts_only_in_domain_proposals() -> None:
+    params = small_params(leadership={"style": "shared"}, workforce={"informal_leader_threshold": 1000.0})
+    model, shared = run_steps(params, 30)
+    for e in shared:
+        assert not (e.flips & ~model.domain[e.who]).any()
+    lf_model, lf = run_steps(small_params(leadership={"style": "laissez_faire"}), 30)
+    assert any((e.flips & ~lf_model.domain[e.who]).any() for e in lf)
+
+
+def test_situational_switches_to_directive_after_a_shock() -> None:
+    params = small_params(leadership={"style": "situational", "shock_drop": 0.01},
+                          problem={"shocks": [{"step": 15, "share": 1.0}]})
+    model = GovernanceModel(params, rng=2)
+    choices = []
+    for _ in range(30):
+        model.step()
+        choices.append(model.datacollector.model_vars["situational_choice"][-1])
+    assert set(choices) <= {"directive", "facilitative", "shared"}
+    assert "directive" in choices[15:18]
+
+
+def test_consent_blocks_changes_to_distrusting_owners() -> None:
+    params = small_params(leadership={"style": "laissez_faire"}, network={"initial_trust": 0.0},
+                          trust={"forgiveness": 0.0, "help_gain": 0.0}, problem={"cross_boundary": 1.0})
+    model, lf = run_steps(params, 20)
+    for e in lf:
+        assert not (e.flips & ~model.org_masks[e.org]).any()
+
+
+def test_production_and_problem_time_trade_off() -> None:
+    low = GovernanceModel(small_params(scenario={"organisations": [
+        {"name": f"o{i}", "size": 10, "pressure": 0.2} for i in range(4)]}), rng=1)
+    high = GovernanceModel(small_params(scenario={"organisations": [
+        {"name": f"o{i}", "size": 10, "pressure": 0.9} for i in range(4)]}), rng=1)
+    low.step()
+    high.step()
+    assert high.production_per_capita > low.production_per_capita
+    assert high.problem_time.mean() < low.problem_time.mean()
