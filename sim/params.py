@@ -208,6 +208,8 @@ class ScenarioParams:
 
     Attributes:
         name: Scenario name.
+        description: Short narrative of the case (shown in reports and the demo).
+        source: The document the case comes from.
         organisations: The organisations, in order; decisions are assigned in blocks
             in this order.
         minority_share: Share of professionals with a minority background.
@@ -220,6 +222,8 @@ class ScenarioParams:
     """
 
     name: str = "default"
+    description: str = ""
+    source: str = ""
     organisations: tuple[OrganisationSpec, ...] = field(default_factory=_default_orgs)
     minority_share: float = 0.2
     surge_reserve: float = 0.0
