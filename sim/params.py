@@ -330,7 +330,7 @@ class LeadershipParams:
         burnout_alarm: Burnout rate above which it calls burnout.
     """
 
-    style: str = "facilitative"
+    style: str = "directive"
     climates: Mapping[str, Climate] = field(default_factory=lambda: dict(DEFAULT_CLIMATES))
     forum_capacity: int = 3
     leader_skill: float = 0.6
