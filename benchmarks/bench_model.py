@@ -82,7 +82,8 @@ def main() -> None:
     logging.getLogger("MESA").setLevel(logging.WARNING)
     GovernanceModel(build_params({"run": {"steps": 1}}), rng=0).step()  # warm imports and caches
     boltz = time_boltzmann(args.repeats)
-    print(f"{'config':8s} {'profs':>6s} {'run s':>8s} {'steps s':>8s} {'us/prof-step':>13s} {'ratio':>6s} {'peak MiB':>9s}")
+    header = ("config", "profs", "run s", "steps s", "us/prof-step", "ratio", "peak MiB")
+    print("{:8s} {:>6s} {:>8s} {:>8s} {:>13s} {:>6s} {:>9s}".format(*header))
     for name, overrides in CONFIGS.items():
         params = build_params(overrides)
         p = params.scenario.n_professionals

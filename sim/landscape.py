@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-ENUMERATION_CHUNK = 1 << 16
+ENUMERATION_CHUNK = 1 << 14
 CACHE_MAX_CELLS = 1 << 22  # cache per-configuration table indices up to this many cells
 ESTIMATE_WALKS = 512
 
@@ -147,7 +147,11 @@ class NKLandscape:
         total = 1 << self.n
         cache = total * self.n <= CACHE_MAX_CELLS
         if cache and self._all_idx is None:
-            self._all_idx = self.table_index(int_to_bits(np.arange(total), self.n)).astype(np.int32)
+            idx = np.empty((total, self.n), dtype=np.int32)
+            for start in range(0, total, ENUMERATION_CHUNK):
+                codes = np.arange(start, min(total, start + ENUMERATION_CHUNK))
+                idx[start:start + len(codes)] = self.table_index(int_to_bits(codes, self.n))
+            self._all_idx = idx
         if cache:
             return self.tables[self._rows, self._all_idx].sum(axis=1)
         sums = np.empty(total)

@@ -95,11 +95,11 @@ class Directive(LeadershipStyle):
         noise = model.params.workforce.noise * (1.0 - skill)
         view = props.gain_own_org + model.rng.normal(0.0, 1.0, len(props)) * noise
         adopted = np.zeros(len(props), dtype=bool)
-        for org in np.unique(props.org):
-            rows = np.flatnonzero(props.org == org)
-            best = rows[np.argmax(view[rows])]
-            if view[best] > 0:
-                adopted[best] = True
+        if len(props) == 0:
+            return adopted
+        order = np.lexsort((-view, props.org))  # by organisation, best view first
+        first = order[np.r_[True, props.org[order][1:] != props.org[order][:-1]]]
+        adopted[first[view[first] > 0]] = True
         return adopted
 
 

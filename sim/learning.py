@@ -27,7 +27,7 @@ def learn_from_ties(
     profession: np.ndarray,
     org_of: np.ndarray,
     rng: np.random.Generator,
-) -> int:
+) -> np.ndarray:
     """Let professionals learn decisions from ties, in place.
 
     Args:
@@ -42,13 +42,13 @@ def learn_from_ties(
         rng: Generator of the run.
 
     Returns:
-        Number of decisions learnt.
+        The professionals who learnt a decision (each learns at most one per step).
     """
     p = len(active)
     tries = active & (rng.random(p) < learning_rate * investment)
     learners = np.flatnonzero(tries)
     if len(learners) == 0:
-        return 0
+        return learners
     tie, edge = network.random_neighbour(learners, rng)
     ok = tie >= 0
     learners, tie, edge = learners[ok], tie[ok], edge[ok]
@@ -60,10 +60,10 @@ def learn_from_ties(
     has_new = new.any(axis=1)
     learners, new = learners[has_new], new[has_new]
     if len(learners) == 0:
-        return 0
+        return learners
     pick = np.argmax(np.where(new, rng.random(new.shape), -1.0), axis=1)
     understood[learners, pick] = True
-    return len(learners)
+    return learners
 
 
 def practise(skill: np.ndarray, proposers: np.ndarray, investment: np.ndarray, gain: float) -> None:

@@ -1,7 +1,7 @@
 """Outcome metrics: named pure functions of the model state, and run summaries.
 
 Every function in :func:`model_reporters` takes the model and returns one value;
-the model's Mesa DataCollector calls each once per step (and once before the
+the model's :class:`Recorder` calls each once per step (and once before the
 first step, as step 0). :func:`summarise` turns one replication's time series
 into its final and aggregate outcomes.
 """
@@ -30,7 +30,7 @@ def empty_step_counts() -> dict[str, int]:
 # ---------------------------------------------------------------- problem outcomes
 def public_value(model: GovernanceModel) -> float:
     """Collective performance (mean contribution) divided by the landscape's global optimum."""
-    return model.public_value
+    return model.public_value_raw / model.optimum
 
 
 def public_value_raw(model: GovernanceModel) -> float:
@@ -45,12 +45,13 @@ def optimum(model: GovernanceModel) -> float:
 
 def org_performance_mean(model: GovernanceModel) -> float:
     """Mean of organisations' own performance (mean contribution of their decisions)."""
-    return float(model.org_performance.mean())
+    return float(model.org_performance.sum()) / model.n_orgs
 
 
 def org_performance_sd(model: GovernanceModel) -> float:
     """Spread (population sd) of organisations' own performance."""
-    return float(model.org_performance.std())
+    perf = model.org_performance
+    return float(np.sqrt(((perf - perf.sum() / len(perf)) ** 2).sum() / len(perf)))
 
 
 def production(model: GovernanceModel) -> float:
@@ -60,14 +61,14 @@ def production(model: GovernanceModel) -> float:
 
 def problem_time(model: GovernanceModel) -> float:
     """Mean share of time active professionals spend on the shared problem."""
-    active = model.active
-    return float(model.problem_time[active].mean()) if active.any() else 0.0
+    n_active = int((model.burnout_left == 0).sum())
+    return float(model.problem_time.sum()) / n_active if n_active else 0.0
 
 
 def forum_time(model: GovernanceModel) -> float:
     """Mean share of time active professionals spend in cross-boundary forums."""
-    active = model.active
-    return float(model.forum_time[active].mean()) if active.any() else 0.0
+    n_active = int((model.burnout_left == 0).sum())
+    return float(model.forum_time.sum()) / n_active if n_active else 0.0
 
 
 # ---------------------------------------------------------------- proposals and voice
@@ -92,8 +93,7 @@ def adopted_cross_boundary(model: GovernanceModel) -> int:
 
 
 def _per_capita(model: GovernanceModel, key: str, minority: bool) -> float:
-    group = model.minority if minority else ~model.minority
-    size = int(group.sum())
+    size = model.n_minority if minority else model.n_professionals - model.n_minority
     label = "minority" if minority else "majority"
     return model.cumulative[f"{key}_{label}"] / size if size else float("nan")
 
@@ -143,11 +143,10 @@ def heuristic_diversity(model: GovernanceModel) -> float:
     if len(who) < 2:
         return 0.0
     steps = model.heuristic_steps[who]
-    total = 0.0
-    for col in steps.T:
-        share = np.bincount(col) / len(col)
-        total += 1.0 - float((share**2).sum())
-    return total / steps.shape[1]
+    k = steps.shape[1]
+    counts = np.bincount((steps + (np.arange(k) * (steps.max() + 1))[None, :]).ravel())
+    share = counts / len(who)
+    return 1.0 - float((share**2).sum()) / k
 
 
 # ---------------------------------------------------------------- trust and network
@@ -169,23 +168,23 @@ def cross_boundary_ties(model: GovernanceModel) -> float:
     e = model.network.edges
     if len(e) == 0:
         return 0.0
-    return float((model.org_of[e[:, 0]] != model.org_of[e[:, 1]]).mean())
+    return float((model.org_of[e[:, 0]] != model.org_of[e[:, 1]]).sum()) / len(e)
 
 
 # ---------------------------------------------------------------- people
 def role_strain(model: GovernanceModel) -> float:
     """Mean role strain: distance between own orientation and organisation's expectation."""
-    return float(model.strain.mean())
+    return float(model.strain.sum()) / model.n_professionals
 
 
 def energy(model: GovernanceModel) -> float:
     """Mean energy (well-being) of all professionals."""
-    return float(model.energy.mean())
+    return float(model.energy.sum()) / model.n_professionals
 
 
 def burnout_rate(model: GovernanceModel) -> float:
     """Share of professionals burnt out (inactive) at the end of the step."""
-    return float((model.burnout_left > 0).mean())
+    return float((model.burnout_left > 0).sum()) / model.n_professionals
 
 
 def new_burnouts(model: GovernanceModel) -> int:
@@ -195,17 +194,18 @@ def new_burnouts(model: GovernanceModel) -> int:
 
 def informal_leader_share(model: GovernanceModel) -> float:
     """Share of professionals whose standing makes them informal leaders."""
-    return float((model.standing >= model.params.workforce.informal_leader_threshold).mean())
+    threshold = model.params.workforce.informal_leader_threshold
+    return float((model.standing >= threshold).sum()) / model.n_professionals
 
 
 def understood_share(model: GovernanceModel) -> float:
     """Mean share of the N decisions a professional understands."""
-    return float(model.understood.mean())
+    return float(model.understood.sum()) / model.understood.size
 
 
 def skill_mean(model: GovernanceModel) -> float:
     """Mean judgement skill."""
-    return float(model.skill.mean())
+    return float(model.skill.sum()) / model.n_professionals
 
 
 def surge_deployed(model: GovernanceModel) -> int:
@@ -240,9 +240,57 @@ def model_reporters() -> dict[str, Callable[[Any], Any]]:
     return {f.__name__: f for f in _REPORTERS}
 
 
-def agent_reporters() -> dict[str, str]:
-    """Agent-level reporters (attribute names) for professionals, collected on request."""
-    return {name: name for name in ("energy", "skill", "role", "role_strain", "standing", "burnt_out")}
+class Recorder:
+    """Collects every model reporter each step; agent reporters through Mesa's DataCollector on request.
+
+    Mesa's DataCollector deep-copies every value it records; our reporters return
+    fresh scalars, so model-level values are recorded directly (a third of the cost
+    of a step at the default size). The interface follows Mesa's: ``collect``,
+    ``model_vars``, ``get_model_vars_dataframe`` and ``get_agent_vars_dataframe``.
+    """
+
+    def __init__(self, collect_agents: bool = False) -> None:
+        """Create an empty recorder; ``collect_agents`` adds per-professional records."""
+        self._functions = _REPORTERS
+        self.model_vars: dict[str, list[Any]] = {f.__name__: [] for f in _REPORTERS}
+        self._columns = [self.model_vars[f.__name__] for f in _REPORTERS]
+        self._agents: Any = None
+        if collect_agents:
+            import mesa
+
+            self._agents = mesa.DataCollector(agent_reporters=agent_reporters())
+
+    def collect(self, model: GovernanceModel) -> None:
+        """Record every metric of the model's current state."""
+        for column, function in zip(self._columns, self._functions, strict=True):
+            column.append(function(model))
+        if self._agents is not None:
+            self._agents.collect(model)
+
+    def get_model_vars_dataframe(self) -> pd.DataFrame:
+        """Model-level metrics, a row per collection (step 0, 1, ...)."""
+        return pd.DataFrame(self.model_vars)
+
+    def get_agent_vars_dataframe(self) -> pd.DataFrame:
+        """Agent-level records of professionals (requires ``run.collect_agents``)."""
+        if self._agents is None:
+            raise ValueError("agent data was not collected: set run.collect_agents=true")
+        return self._agents.get_agent_vars_dataframe()
+
+
+def agent_reporters() -> dict[str, Callable[[Any], Any]]:
+    """Agent-level reporters for professionals (organisations report None), collected on request."""
+    names = ("energy", "skill", "role", "role_strain", "standing", "burnt_out")
+
+    def reporter(name: str) -> Callable[[Any], Any]:
+        def report(agent: Any) -> Any:
+            return getattr(agent, name, None) if hasattr(agent, "burnt_out") else None
+
+        report.__name__ = name
+        report.__doc__ = f"Professional's {name.replace('_', ' ')}."
+        return report
+
+    return {name: reporter(name) for name in names}
 
 
 # ---------------------------------------------------------------- summaries

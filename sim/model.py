@@ -28,6 +28,7 @@ from sim.roles import effective_roles, role_strain
 from sim.search import Proposals, make_flips, ordered_known, score_proposals
 
 SeedLike = int | np.random.SeedSequence
+CLIMATE_FIELDS = ("autonomy", "pressure", "convening", "learning", "safety", "support")
 
 
 def split_decisions(weights: np.ndarray, n: int) -> np.ndarray:
@@ -77,7 +78,7 @@ class GovernanceModel(mesa.Model):
         professionals: Professional agents, by index.
         network: Collaboration network between professionals.
         trust: ``(O, O)`` trust between organisations.
-        datacollector: Mesa DataCollector with the model reporters of :mod:`sim.metrics`.
+        datacollector: Recorder of the metrics of :mod:`sim.metrics` (Mesa's interface).
     """
 
     def __init__(self, params: ModelParams | None = None, rng: SeedLike = 0) -> None:
@@ -130,6 +131,7 @@ class GovernanceModel(mesa.Model):
         self.home_org = np.repeat(np.arange(n_orgs), sizes)
         self.org_of = self.home_org.copy()
         self.minority = pop_rng.random(p) < params.scenario.minority_share
+        self.n_minority = int(self.minority.sum())
         self.orientation = draw_orientations(p, params.roles, pop_rng)
         d = min(wf.domain_size, n)
         own_pick = np.array([pop_rng.choice(np.flatnonzero(owner == o)) for o in self.home_org])
@@ -187,9 +189,13 @@ class GovernanceModel(mesa.Model):
         self.choice_counts = {s: 0 for s in ("directive", "transactional", "facilitative", "shared",
                                              "laissez_faire")}
 
-        agent_reporters = metrics.agent_reporters() if params.run.collect_agents else None
-        self.datacollector = mesa.DataCollector(model_reporters=metrics.model_reporters(),
-                                                agent_reporters=agent_reporters)
+        climates = params.leadership.climates
+        self._climate_vectors = {name: np.array([getattr(c, f) for f in CLIMATE_FIELDS])
+                                 for name, c in climates.items()}
+        self._spec_pressure = np.array([np.nan if o.pressure is None else o.pressure for o in orgs])
+        self._roles_key: tuple | None = None
+
+        self.datacollector = metrics.Recorder(collect_agents=params.run.collect_agents)
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ views
@@ -252,7 +258,6 @@ class GovernanceModel(mesa.Model):
         self._landscape_events(t)
 
         # 1. leaders set the climate
-        climates = params.leadership.climates
         for o, style in enumerate(self.styles):
             chosen = style.active(self, o)
             if chosen != self.active_style[o]:
@@ -260,22 +265,25 @@ class GovernanceModel(mesa.Model):
             self.active_style[o] = chosen
             if style.name == "situational":
                 self.choice_counts[chosen] += 1
-        org_climate = np.array([[getattr(climates[s], f) for f in
-                                 ("autonomy", "pressure", "convening", "learning", "safety", "support")]
-                                for s in self.active_style])
+        org_climate = np.array([self._climate_vectors[s] for s in self.active_style])
         autonomy_o, pressure_o, convening_o, learning_o, safety_o, support_o = org_climate.T
-        spec_pressure = [o.pressure for o in params.scenario.organisations]
-        pressure_o = np.array([sp if sp is not None else pr for sp, pr in zip(spec_pressure, pressure_o, strict=True)])
+        pressure_o = np.where(np.isnan(self._spec_pressure), pressure_o, self._spec_pressure)
         pressure_o = np.where(self.external, 0.0, pressure_o)
         self.org_pressure = pressure_o
         of = self.org_of
-        roles = effective_roles(self.orientation, self.expectation[of], params.roles.conformity)
-        for o, name in enumerate(self.active_style):
-            members = of == o
-            if members.any():
-                roles[members] = get_style_cached(name).role_pull(roles[members], pressure_o[of[members]])
-        self.effective = roles
-        self.strain = role_strain(self.orientation, self.expectation[of])
+        key = (tuple(self.active_style), of.tobytes())
+        if key != self._roles_key:  # effective roles change only with styles or postings
+            expectation = self.expectation[of]
+            roles = effective_roles(self.orientation, expectation, params.roles.conformity)
+            for o, name in enumerate(self.active_style):
+                style = get_style_cached(name)
+                if type(style).role_pull is not LeadershipStyle.role_pull:
+                    members = of == o
+                    roles[members] = style.role_pull(roles[members], pressure_o[of[members]])
+            self.effective = roles
+            self.strain = role_strain(self.orientation, expectation)
+            self._roles_key = key
+        roles = self.effective
 
         # 2. time allocation
         active = self.active
@@ -341,8 +349,8 @@ class GovernanceModel(mesa.Model):
         # 8. learning
         learnt = learning.learn_from_ties(self.understood, self.active, learning_o[of], wf.learning_rate,
                                           self.network, roles, self.profession, of, rng)
-        if learnt:
-            self.known, self.n_known = ordered_known(self.understood)
+        if len(learnt):
+            self.known[learnt], self.n_known[learnt] = ordered_known(self.understood[learnt])
         mean_tie = self.network.mean_tie_trust()
         self.standing = (1.0 - wf.standing_decay) * self.standing + wf.standing_base * self.skill * mean_tie
         np.add.at(self.standing, enacted.who, wf.standing_gain)

@@ -148,3 +148,14 @@ def test_production_and_problem_time_trade_off() -> None:
     high.step()
     assert high.production_per_capita > low.production_per_capita
     assert high.problem_time.mean() < low.problem_time.mean()
+
+
+def test_agent_level_data_on_request() -> None:
+    model = GovernanceModel(small_params(run={"collect_agents": True}), rng=1)
+    for _ in range(3):
+        model.step()
+    agents = model.datacollector.get_agent_vars_dataframe().dropna()
+    assert len(agents) == 4 * model.n_professionals  # steps 0..3
+    assert agents["energy"].between(0, 1).all() and set(agents["role"]) <= {"expert", "competitor", "partner"}
+    with pytest.raises(ValueError, match="collect_agents"):
+        GovernanceModel(small_params(), rng=1).datacollector.get_agent_vars_dataframe()
