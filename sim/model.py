@@ -193,6 +193,7 @@ class GovernanceModel(mesa.Model):
         self._climate_vectors = {name: np.array([getattr(c, f) for f in CLIMATE_FIELDS])
                                  for name, c in climates.items()}
         self._spec_pressure = np.array([np.nan if o.pressure is None else o.pressure for o in orgs])
+        self._spec_autonomy = np.array([np.nan if o.autonomy is None else o.autonomy for o in orgs])
         self._roles_key: tuple | None = None
 
         self.datacollector = metrics.Recorder(collect_agents=params.run.collect_agents)
@@ -269,6 +270,7 @@ class GovernanceModel(mesa.Model):
         autonomy_o, pressure_o, convening_o, learning_o, safety_o, support_o = org_climate.T
         pressure_o = np.where(np.isnan(self._spec_pressure), pressure_o, self._spec_pressure)
         pressure_o = np.where(self.external, 0.0, pressure_o)
+        autonomy_o = np.where(np.isnan(self._spec_autonomy), autonomy_o, self._spec_autonomy)
         self.org_pressure = pressure_o
         of = self.org_of
         key = (tuple(self.active_style), of.tobytes())

@@ -172,6 +172,8 @@ class OrganisationSpec:
             expectations on its staff; ``None`` takes the role mix's orientation.
         leadership: Style of its formal leader; ``None`` takes ``leadership.style``.
         pressure: Production-target pressure in [0, 1]; ``None`` takes the style's.
+        autonomy: Room to deviate from routine production for the shared problem (e.g.
+            working to the spirit of the rule) in [0, 1]; ``None`` takes the style's.
         kind: ``public`` or ``external`` (citizens, firms, non-profits).
     """
 
@@ -181,6 +183,7 @@ class OrganisationSpec:
     paradigm: Mapping[str, float] | None = None
     leadership: str | None = None
     pressure: float | None = None
+    autonomy: float | None = None
     kind: str = "public"
 
     def validate(self, path: str) -> None:
@@ -195,6 +198,8 @@ class OrganisationSpec:
             _check_choice(f"{path}.leadership", self.leadership, STYLES)
         if self.pressure is not None:
             _check_unit(f"{path}.pressure", self.pressure)
+        if self.autonomy is not None:
+            _check_unit(f"{path}.autonomy", self.autonomy)
         _check_choice(f"{path}.kind", self.kind, ORGANISATION_KINDS)
 
 

@@ -1,0 +1,166 @@
+"""The human side: time, voice, energy, learning, shocks, surge reserve; scenarios compose and run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments.run import model_config
+from sim import learning, voice
+from sim.model import GovernanceModel
+from sim.params import build_params
+from sim.runner import run_replication
+from tests.conftest import CONFIGS, small_params
+
+SCENARIOS = sorted(p.stem for p in (CONFIGS / "scenario").glob("*.yaml") if p.stem != "default")
+
+
+def orgs(**spec) -> list[dict]:
+    return [{"name": f"o{i}", "size": 10, **spec} for i in range(4)]
+
+
+def test_higher_pressure_raises_production_and_lowers_problem_time() -> None:
+    out = {}
+    for pressure in (0.2, 0.5, 0.9):
+        model = GovernanceModel(small_params(scenario={"organisations": orgs(pressure=pressure)}), rng=4)
+        model.step()
+        out[pressure] = (model.production_per_capita, model.problem_time.mean())
+    assert out[0.2][0] < out[0.5][0] < out[0.9][0]
+    assert out[0.2][1] > out[0.5][1] > out[0.9][1]
+
+
+def test_autonomy_lever_costs_production_and_buys_problem_time() -> None:
+    low = GovernanceModel(small_params(scenario={"organisations": orgs(autonomy=0.1)}), rng=4)
+    high = GovernanceModel(small_params(scenario={"organisations": orgs(autonomy=0.9)}), rng=4)
+    low.step()
+    high.step()
+    assert high.problem_time.mean() > low.problem_time.mean()
+    assert high.production_per_capita < low.production_per_capita
+
+
+def test_zero_safety_silences_minority_more_than_majority() -> None:
+    rng = np.random.default_rng(0)
+    n = 20000
+    minority = np.arange(n) < n // 2
+    energy = np.ones(n)
+    raised = voice.raise_voice(np.zeros(n), minority, energy, 0.8, 0.3, rng)
+    share_min, share_maj = raised[minority].mean(), raised[~minority].mean()
+    assert share_min < share_maj - 0.4
+    full = voice.raise_voice(np.ones(n), minority, energy, 0.8, 0.3, rng)
+    assert full.all()
+
+
+def test_zero_safety_lowers_voice_equity_in_a_run() -> None:
+    climates = {s: {"safety": 0.0} for s in ("laissez_faire",)}
+    quiet = small_params(leadership={"style": "laissez_faire", "climates": climates},
+                         scenario={"minority_share": 0.4})
+    safe = small_params(leadership={"style": "laissez_faire", "climates": {"laissez_faire": {"safety": 1.0}}},
+                        scenario={"minority_share": 0.4})
+    eq_quiet = run_replication(quiet, 0)[0].voice_equity.iloc[-1]
+    eq_safe = run_replication(safe, 0)[0].voice_equity.iloc[-1]
+    assert eq_quiet < 0.7 < eq_safe
+
+
+def test_professional_without_energy_makes_no_proposals() -> None:
+    model = GovernanceModel(small_params(leadership={"style": "laissez_faire"}), rng=2)
+    tired = np.arange(0, model.n_professionals, 2)
+    for _ in range(10):
+        model.energy[tired] = 0.0
+        model.burnout_left[tired] = 0  # keep them formally active: energy alone must silence them
+        model.step()
+        assert not np.isin(model.enacted.who, tired).any()
+    assert voice.raise_probability(np.ones(3), np.zeros(3, bool), np.zeros(3), 0.8, 0.3).max() == 0.0
+
+
+def test_burnt_out_professionals_are_inactive_then_return() -> None:
+    params = small_params(workforce={"energy_drain": 1.0, "burnout_duration": 3})
+    model = GovernanceModel(params, rng=1)
+    model.step()
+    out = model.burnout_left > 0
+    assert out.any()
+    model.step()  # a step spent burnt out: no problem work, no production, no proposals
+    assert model.problem_time[out].max() == 0.0 and model.forum_time[out].max() == 0.0
+    assert not np.isin(model.contributors, np.flatnonzero(out)).any()
+    worked = []
+    for _ in range(4):
+        model.step()
+        worked.append(model.problem_time[out].max() > 0)
+    assert worked[:2] == [False, False] and any(worked[2:])  # back after burnout_duration = 3 steps
+
+
+def test_learning_never_removes_understood_decisions() -> None:
+    model = GovernanceModel(small_params(leadership={"style": "shared"}), rng=3)
+    before = model.understood.copy()
+    for _ in range(30):
+        prev = model.understood.copy()
+        model.step()
+        assert not (prev & ~model.understood).any()
+    assert model.understood.sum() > before.sum()
+
+
+def test_learning_needs_trusted_ties() -> None:
+    model = GovernanceModel(small_params(), rng=3)
+    model.network.trust[:] = 0.0
+    understood = model.understood.copy()
+    learnt = learning.learn_from_ties(understood, np.ones(model.n_professionals, bool),
+                                      np.ones(model.n_professionals), 1.0, model.network, model.effective,
+                                      model.profession, model.org_of, np.random.default_rng(0))
+    assert len(learnt) == 0 and np.array_equal(understood, model.understood)
+
+
+def test_public_value_drops_in_the_step_of_a_shock() -> None:
+    params = small_params(problem={"shocks": [{"step": 3, "share": 0.5}]})
+    for seed in range(5):
+        model = GovernanceModel(params, rng=seed)
+        model.config = model.landscape.optimum()[1].copy()  # at the top of the landscape
+        model.contrib = model.landscape.contributions(model.config)[0]
+        model.step()
+        model.step()
+        before = model.public_value
+        model.step()  # the shock redraws half the decisions' contributions
+        log = model.shock_log[0]
+        assert log["step"] == 3 and log["before"] == pytest.approx(before)
+        assert log["after"] < log["before"]
+        assert model.datacollector.model_vars["public_value"][3] < before
+
+
+def test_surge_reserve_moves_professionals_and_returns_them() -> None:
+    params = small_params(problem={"shocks": [{"step": 5, "share": 0.8}]},
+                          scenario={"surge_reserve": 0.5, "surge_duration": 4})
+    model = GovernanceModel(params, rng=6)
+    heads = np.bincount(model.home_org, minlength=model.n_orgs)
+    deployed = []
+    for _ in range(12):
+        model.step()
+        deployed.append(int((model.org_of != model.home_org).sum()))
+        assert np.bincount(model.org_of, minlength=model.n_orgs).sum() == heads.sum()
+    assert deployed[3] == 0 and deployed[4] > 0  # moved at the shock (step 5)
+    assert deployed[8] == 0  # home after surge_duration steps
+    assert np.array_equal(model.org_of, model.home_org)
+
+
+def test_informal_leaders_emerge_under_shared_leadership() -> None:
+    params = small_params(leadership={"style": "shared"}, run={"steps": 60})
+    ts, _, _ = run_replication(params, 0)
+    assert ts.informal_leader_share.max() > 0
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_scenario_and_its_experiment_compose_and_run(compose_cfg, name: str) -> None:
+    assert (CONFIGS / "experiment" / f"{name}.yaml").exists()
+    cfg = compose_cfg([f"experiment={name}"])
+    params = build_params(model_config(cfg))
+    assert params.scenario.name == name and params.scenario.description and params.scenario.source
+    assert len(params.scenario.organisations) >= 2
+    model = GovernanceModel(params, rng=0)
+    for _ in range(3):
+        model.step()
+    assert 0 < model.public_value <= 1 + 1e-12
+
+
+def test_six_seed_scenarios_exist() -> None:
+    assert set(SCENARIOS) >= {"safety_network", "ministry_shared_leadership", "inclusive_municipality",
+                              "benefits_agency", "crisis_aftershock", "co_creation"}
+    assert Path(CONFIGS / "scenario" / "default.yaml").exists()
