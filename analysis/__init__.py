@@ -1,0 +1,1 @@
+"""Analysis of govsim results: loading, statistics, figures, reports, sensitivity indices (reads results only)."""

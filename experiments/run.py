@@ -30,6 +30,7 @@ import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from experiments import sensitivity
 from experiments.provenance import environment, git_state, package_versions
 from sim.params import ConfigError, ModelParams, build_params, params_to_dict
 from sim.runner import replication_seeds, run_point, seed_label
@@ -43,7 +44,7 @@ def model_config(cfg: DictConfig) -> dict[str, Any]:
     """The model sections of a composed config as a plain dict."""
     container = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(container, dict)
-    extra = sorted(k for k in container if k not in MODEL_SECTIONS and k != "experiment")
+    extra = sorted(k for k in container if k not in MODEL_SECTIONS and k not in ("experiment", "sensitivity"))
     if extra:
         raise ConfigError(extra[0], container[extra[0]], "unknown section; sections: " + ", ".join(MODEL_SECTIONS))
     return {k: container[k] for k in MODEL_SECTIONS if k in container}
@@ -103,16 +104,30 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> Path:
     Returns:
         The output directory.
     """
-    params = build_params(model_config(cfg))
+    model_cfg = model_config(cfg)
+    params = build_params(model_cfg)
     labels = point_labels(params, overrides)
+    spec = OmegaConf.to_container(cfg.sensitivity, resolve=True) if cfg.get("sensitivity") else None
+    # a sensitivity job runs the sample rows of its block (experiments/sensitivity.py)
+    todo = [(params, labels)]
+    if spec is not None:
+        todo = [(p, {**point_labels(p, overrides), **row_labels}) for p, row_labels in
+                ((build_params(point_cfg), row_labels) for _, point_cfg, row_labels in
+                 sensitivity.points(model_cfg, spec))]
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    tag = ", ".join(f"{k}={v}" for k, v in labels.items())
+    frames, summaries = [], []
+    for k, (point, point_labels_) in enumerate(todo):
+        tag = ", ".join(f"{key}={v}" for key, v in point_labels_.items())
 
-    def progress(done: int, total: int, seconds: float) -> None:
-        log.info("[%s] replication %d/%d done (%.1f s)", tag, done, total, seconds)
+        def progress(done: int, total: int, seconds: float, tag: str = tag, k: int = k) -> None:
+            where = f"point {k + 1}/{len(todo)}, " if len(todo) > 1 else ""
+            log.info("[%s] %sreplication %d/%d done (%.1f s)", tag, where, done, total, seconds)
 
-    timeseries, summary = run_point(params, labels, progress)
+        ts, sm = run_point(point, point_labels_, progress)
+        frames.append(ts)
+        summaries.append(sm)
+    timeseries, summary = pd.concat(frames, ignore_index=True), pd.concat(summaries, ignore_index=True)
     write_parquet(timeseries, out_dir / "timeseries.parquet")
     write_parquet(summary, out_dir / "summary.parquet")
     seqs = replication_seeds(params.run.seed, params.run.replications)
@@ -125,7 +140,8 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> Path:
         "seed": params.run.seed,
         "replication_seeds": [seed_label(s) for s in seqs],
         "replications_scheduled": params.run.replications,
-        "replications_completed": int(summary["replication"].nunique()),
+        "replications_completed": int(len(summary)),
+        "sensitivity": spec,
         "steps": params.run.steps,
         "optimum_method": "exact enumeration" if params.problem.N <= params.problem.exact_optimum_max_n
         else "estimate: best of 512 steepest-ascent walks",
@@ -136,7 +152,7 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> Path:
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     write_json(meta, out_dir / "meta.json")
-    log.info("[%s] wrote %s", tag, out_dir)
+    log.info("wrote %s", out_dir)
     return out_dir
 
 
