@@ -17,17 +17,20 @@ Examples::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
 import hydra
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from experiments import sensitivity
@@ -98,7 +101,7 @@ def write_json(data: dict[str, Any], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> Path:
+def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], digest: str | None = None) -> Path:
     """Validate the config, run the point and write its results to ``out_dir``.
 
     Returns:
@@ -133,6 +136,7 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> Path:
     seqs = replication_seeds(params.run.seed, params.run.replications)
     meta = {
         "model": "govsim",
+        "config_hash": digest or config_hash(cfg),
         "labels": labels,
         "overrides": overrides,
         "config": OmegaConf.to_container(cfg, resolve=True),
@@ -156,16 +160,78 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> Path:
     return out_dir
 
 
+def config_hash(cfg: DictConfig) -> str:
+    """Hash of everything that determines a job's results (model sections and sensitivity block)."""
+    container = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(container, dict)
+    relevant = {k: container[k] for k in (*MODEL_SECTIONS, "sensitivity") if k in container}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def is_complete(out_dir: Path, digest: str) -> bool:
+    """Whether ``out_dir`` already holds complete results of a config with this hash."""
+    meta = out_dir / "meta.json"
+    if not meta.exists() or not all((out_dir / f).exists() for f in ("timeseries.parquet", "summary.parquet")):
+        return False
+    try:
+        return json.loads(meta.read_text()).get("config_hash") == digest
+    except (OSError, ValueError):
+        return False
+
+
+FAULT_ENV = "GOVSIM_FAULT_JOBS"
+"""Fault injection for tests of crash isolation: comma-separated job numbers that raise."""
+
+
+def _injected_fault(hc: Any) -> None:
+    jobs = {j.strip() for j in os.environ.get(FAULT_ENV, "").split(",") if j.strip()}
+    if hc.mode == RunMode.MULTIRUN and str(hc.job.num) in jobs:
+        raise RuntimeError(f"fault injected into job {hc.job.num} by {FAULT_ENV}")
+
+
+def write_error(out_dir: Path, cfg: DictConfig, overrides: list[str], exc: BaseException) -> None:
+    """Record a failed job in ``error.json``: error, traceback, overrides and resolved config."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json({
+        "error": f"{type(exc).__name__}: {exc}",
+        "traceback": traceback.format_exc(),
+        "overrides": overrides,
+        "config": OmegaConf.to_container(cfg, resolve=False),
+        "git": git_state(),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }, out_dir / "error.json")
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def main(cfg: DictConfig) -> None:
-    """Hydra entry point: run one job."""
+    """Hydra entry point: run one job, or skip it if its results are already complete.
+
+    A job whose directory already holds results of the same config (hash in
+    ``meta.json``) is skipped, so rerunning a sweep into the same
+    ``hydra.sweep.dir`` resumes it. An exception is recorded in the job's
+    ``error.json``; in a sweep the other jobs go on and the sweep ends non-zero.
+    """
     hc = HydraConfig.get()
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
+    out_dir = Path(hc.runtime.output_dir)
+    overrides = list(hc.overrides.task)
+    digest = config_hash(cfg)
+    if is_complete(out_dir, digest):
+        log.info("skipping %s: results of this config are complete", out_dir)
+        return
+    for stale in ("meta.json", "error.json"):
+        (out_dir / stale).unlink(missing_ok=True)  # incomplete until this run writes meta.json last
     try:
-        run_job(cfg, Path(hc.runtime.output_dir), list(hc.overrides.task))
+        _injected_fault(hc)
+        run_job(cfg, out_dir, overrides, digest)
     except ConfigError as err:
         print(f"govsim: invalid config: {err}", file=sys.stderr)
         sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - isolate the crash, keep the sweep going
+        write_error(out_dir, cfg, overrides, exc)
+        log.error("job failed: %s: %s (details in %s)", type(exc).__name__, exc, out_dir / "error.json")
+        if hc.mode != RunMode.MULTIRUN:
+            sys.exit(1)
 
 
 if __name__ == "__main__":

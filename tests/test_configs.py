@@ -42,6 +42,18 @@ def test_every_experiment_composes_and_builds(compose_cfg, name: str) -> None:
     build_params(model_config(cfg))
 
 
+def test_config_climates_equal_the_typed_defaults(compose_cfg) -> None:
+    import dataclasses
+
+    from sim.params import DEFAULT_CLIMATES
+
+    cfg = compose_cfg()
+    assert {k: dict(v) for k, v in cfg.leadership.climates.items()} == {
+        k: dataclasses.asdict(v) for k, v in DEFAULT_CLIMATES.items()}
+    params = build_params(model_config(compose_cfg(["leadership.climates.shared.safety=0.95"])))
+    assert params.leadership.climates["shared"].safety == 0.95
+
+
 def test_main_study_sweeps_all_styles_and_three_role_mixes(compose_cfg) -> None:
     cfg = compose_cfg(["experiment=leadership_styles"])
     del cfg  # composed above; the sweep lives in the hydra node of the file itself
