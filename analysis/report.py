@@ -105,13 +105,10 @@ def make_figures(res: Results, out: Path, hue: str | None, col: str | None, vari
         keep("network", figures.network_snapshot(params, seq, title=f"Collaboration network, {params.scenario.name}"
                                                  f" scenario, initial state ({point or 'first job'})"))
     if "docking" in summary:
-        try:
-            from analysis.docking import docking_figures
-        except ImportError:
-            docking_figures = None
-        if docking_figures is not None:
-            for name, fig in docking_figures(summary if ts.empty else ts).items():
-                keep(name, fig)
+        from analysis.docking import docking_figures
+
+        for name, fig in docking_figures(summary if ts.empty else ts).items():
+            keep(name, fig)
     if sensitivity_sweep:
         from analysis.sensitivity import indices_from_results
 
@@ -137,8 +134,13 @@ def write_report(res: Results, out: Path) -> Path:
     hue, col, varied = design(res.summary) if not res.summary.empty else (None, None, [])
     made = make_figures(res, out, hue, col, varied)
     by = [c for c in (hue, col) if c]
+    docking = "docking" in res.summary
     cond = condition_table(res.summary, by) if not res.summary.empty and "final_public_value" in res.summary \
         else pd.DataFrame()
+    if docking:
+        from analysis.docking import docking_table
+
+        cond = docking_table(res.summary)
     effects, reference = effect_table(res.summary, hue, col) if hue and "final_public_value" in res.summary \
         else (pd.DataFrame(), "")
     meta = res.first_meta
@@ -167,8 +169,10 @@ def write_report(res: Results, out: Path) -> Path:
     if res.missing or res.failed:
         lines += ["## Missing and failed jobs", ""] + [f"- missing: {m}" for m in res.missing] + \
                  [f"- failed: {f}" for f in res.failed] + [""]
-    lines += ["## Conditions", "", "Mean and 95 % confidence interval across replications (t-interval where the "
-              "replications look normal, bootstrap otherwise).", "", _md_table(cond)]
+    intro = ("Mean ± standard error over landscapes, beside the published or theoretical value where one exists "
+             "(see docs/validation.md)." if docking else "Mean and 95 % confidence interval across replications "
+             "(t-interval where the replications look normal, bootstrap otherwise).")
+    lines += ["## Conditions", "", intro, "", _md_table(cond)]
     if not effects.empty:
         cols = [c for c in (col, hue, "outcome", "difference", "diff_ci_low", "diff_ci_high", "hedges_g", "g_ci_low",
                             "g_ci_high", "paired") if c]

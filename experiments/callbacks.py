@@ -28,7 +28,7 @@ from sim.params import ConfigError, build_params
 
 
 def validate(cfg: DictConfig) -> None:
-    """Build typed parameters (and a sensitivity block's sample points) from a composed config.
+    """Build typed parameters (and a sensitivity block's sample points, or a docking setup) from a config.
 
     Raises:
         ConfigError: On the first bad value.
@@ -42,6 +42,10 @@ def validate(cfg: DictConfig) -> None:
             del cfg["hydra"]
     model_cfg = model_config(cfg)
     build_params(model_cfg)
+    if cfg.get("docking") is not None:
+        from experiments.docking import docking_params
+
+        docking_params(cfg)
     if cfg.get("sensitivity"):
         spec = OmegaConf.to_container(cfg.sensitivity, resolve=True)
         assert isinstance(spec, dict)

@@ -41,15 +41,17 @@ from sim.runner import replication_seeds, run_point, seed_label
 log = logging.getLogger("govsim")
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 MODEL_SECTIONS = ("problem", "scenario", "roles", "leadership", "network", "workforce", "trust", "run")
+OTHER_SECTIONS = ("experiment", "sensitivity", "docking")
 
 
 def model_config(cfg: DictConfig) -> dict[str, Any]:
     """The model sections of a composed config as a plain dict."""
     container = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(container, dict)
-    extra = sorted(k for k in container if k not in MODEL_SECTIONS and k not in ("experiment", "sensitivity"))
+    extra = sorted(k for k in container if k not in MODEL_SECTIONS and k not in OTHER_SECTIONS)
     if extra:
-        raise ConfigError(extra[0], container[extra[0]], "unknown section; sections: " + ", ".join(MODEL_SECTIONS))
+        raise ConfigError(extra[0], container[extra[0]],
+                          "unknown section; sections: " + ", ".join((*MODEL_SECTIONS, *OTHER_SECTIONS[1:])))
     return {k: container[k] for k in MODEL_SECTIONS if k in container}
 
 
@@ -109,6 +111,10 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], digest: str | 
     """
     model_cfg = model_config(cfg)
     params = build_params(model_cfg)
+    if cfg.get("docking") is not None:  # a published model's setup on the same engine
+        from experiments.docking import run_docking_job
+
+        return run_docking_job(cfg, out_dir, overrides, digest or config_hash(cfg), params)
     labels = point_labels(params, overrides)
     spec = OmegaConf.to_container(cfg.sensitivity, resolve=True) if cfg.get("sensitivity") else None
     # a sensitivity job runs the sample rows of its block (experiments/sensitivity.py)
@@ -161,10 +167,10 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], digest: str | 
 
 
 def config_hash(cfg: DictConfig) -> str:
-    """Hash of everything that determines a job's results (model sections and sensitivity block)."""
+    """Hash of everything that determines a job's results (model sections, sensitivity and docking blocks)."""
     container = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(container, dict)
-    relevant = {k: container[k] for k in (*MODEL_SECTIONS, "sensitivity") if k in container}
+    relevant = {k: container[k] for k in (*MODEL_SECTIONS, "sensitivity", "docking") if k in container}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
