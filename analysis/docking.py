@@ -19,7 +19,8 @@ from analysis.figures import PALETTE, mean_band, set_style
 
 NETWORK_ORDER = ("linear", "small_world", "random", "siloed", "full")
 OUTCOMES = {
-    "nk": ("local_optima", "walk_fitness", "walk_reaches_optimum", "local_optimum_fitness", "global_optimum"),
+    "nk": ("local_optima", "walk_fitness", "walk_reaches_optimum", "local_optimum_fitness", "walk_fitness_raw",
+           "global_optimum"),
     "lazer_friedman": ("score_round_10", "final_score", "mean_score", "final_at_optimum", "final_distinct_solutions"),
     "hong_page": ("best_group", "random_group", "random_minus_best", "random_wins", "best_diversity",
                   "random_diversity", "best_agent_ability"),
@@ -84,34 +85,47 @@ def docking_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def nk_figure(summary: pd.DataFrame) -> Figure:
-    """Local optima (log scale, with the K = N - 1 expectation) and walk outcomes against K."""
+    """Local optima (log scale, with the theory), relative walk outcomes and absolute walk fitness against K."""
     set_style()
     n = int(summary["N"].iloc[0])
     g = summary.groupby("K")
     k = np.array(sorted(summary["K"].unique()))
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.0, 3.6))
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(13.0, 3.8))
     mean, se = g["local_optima"].mean(), g["local_optima"].sem()
     ax1.errorbar(k, mean[k], yerr=1.96 * se[k].fillna(0), marker="o", color=sns.color_palette(PALETTE)[0],
                  capsize=2, label="govsim (mean, 95 % CI)")
     ax1.scatter([0, n - 1], [1, expected_local_optima_max_k(n)], marker="x", s=60, color="black", zorder=5,
-                label=f"theory: 1 at K = 0, $2^N/(N+1)$ = {expected_local_optima_max_k(n):.0f} at K = N−1")
+                label=f"theory: 1 at K = 0,\n$2^N/(N+1)$ = {expected_local_optima_max_k(n):.0f} at K = N−1")
     ax1.set_yscale("log")
     ax1.set_xlabel("K (interdependencies per decision)")
     ax1.set_ylabel("Local optima per landscape")
     ax1.set_title(f"Local optima, N = {n}")
     ax1.legend(frameon=False, fontsize=8, loc="upper left")
-    colours = sns.color_palette(PALETTE, 3)
-    for colour, (col, text) in zip(colours, [("walk_fitness", "end of adaptive walk"),
+    colours = sns.color_palette(PALETTE, 4)
+    for colour, (col, text) in zip(colours[:3], [("walk_fitness", "end of adaptive walk"),
                                              ("local_optimum_fitness", "mean local optimum"),
-                                             ("walk_reaches_optimum", "walks reaching global optimum (share)")],
+                                                 ("walk_reaches_optimum", "walks reaching global optimum (share)")],
                                    strict=True):
         m, s = g[col].mean(), g[col].sem().fillna(0)
         ax2.errorbar(k, m[k], yerr=1.96 * s[k], marker="o", color=colour, capsize=2, label=text)
     ax2.set_xlabel("K (interdependencies per decision)")
     ax2.set_ylabel("Fitness / global optimum; share")
     ax2.set_ylim(0, 1.05)
-    ax2.set_title("Where one-bit adaptive walks end")
+    ax2.set_title("Relative to the global optimum")
     ax2.legend(frameon=False, fontsize=8, loc="center right")
+    if "walk_fitness_raw" in summary:
+        for colour, (col, text) in zip([colours[3], colours[0]], [("global_optimum", "global optimum"),
+                                                                   ("walk_fitness_raw", "end of adaptive walk")],
+                                       strict=True):
+            m, s = g[col].mean(), g[col].sem().fillna(0)
+            ax3.errorbar(k, m[k], yerr=1.96 * s[k], marker="o", color=colour, capsize=2, label=text)
+        ax3.axhline(2 / 3, color="grey", linestyle=":", linewidth=1, label="2/3: expected optimum at K = 0")
+        ax3.set_xlabel("K (interdependencies per decision)")
+        ax3.set_ylabel("Fitness (mean contribution, 0-1)")
+        ax3.set_title("Absolute fitness: peak at small K")
+        ax3.legend(frameon=False, fontsize=8, loc="center right")
+    else:
+        ax3.set_visible(False)
     fig.tight_layout()
     return fig
 
@@ -164,7 +178,7 @@ def hong_page_figure(summary: pd.DataFrame) -> Figure:
                 pub_sd.append(ref["solution_sd"].iloc[0] if len(ref) else np.nan)
         offset = (gi - 0.5) * 2 * width
         axes[0].errorbar(x + offset - width / 2, means, yerr=errs, fmt="o", color=colour, capsize=2,
-                         label=f"{group} group, govsim")
+                         label=f"{group} group, govsim (95 % CI)")
         axes[0].errorbar(x + offset + width / 2, pub, yerr=pub_sd, fmt="s", mfc="white", color=colour, capsize=2,
                          label=f"{group} group, replication (sd)")
     axes[0].set_xticks(x, ticks)

@@ -162,6 +162,7 @@ def nk_landscape_stats(params: DockingParams, rng: np.random.Generator) -> dict[
     return {
         "local_optima": float(len(optima)),
         "walk_fitness": float(land.fitness(ends).mean() / best),
+        "walk_fitness_raw": float(land.fitness(ends).mean()),
         "walk_reaches_optimum": float((end_codes == best_code).mean()),
         "local_optimum_fitness": float(fit[optima].mean() / best),
         "global_optimum": float(best),
@@ -192,14 +193,17 @@ def lazer_friedman_run(params: DockingParams, rng: np.random.Generator) -> pd.Da
         A row per round ``0..rounds``: mean score, mean normalised fitness, share of
         agents at the global optimum and number of distinct solutions.
     """
-    land = NKLandscape(params.N, params.K, rng)
+    # separate streams, so every network sees the same landscape, starts and exploration draws
+    land_rng, net_rng, agent_rng = rng.spawn(3)
+    land = NKLandscape(params.N, params.K, land_rng)
     best, _ = land.optimum()
     net = build_network(
         NetworkParams(structure=params.network, degree=min(params.degree, params.agents - 1),
                       rewiring=params.rewiring),
-        np.zeros(params.agents, dtype=np.int64), rng)
+        np.zeros(params.agents, dtype=np.int64), net_rng)
     nbr = _neighbour_matrix(net.indptr, net.neighbours, params.agents)
-    x = rng.integers(0, 2, size=(params.agents, params.N), dtype=np.uint8)
+    x = agent_rng.integers(0, 2, size=(params.agents, params.N), dtype=np.uint8)
+    rng = agent_rng
     rows = np.arange(params.agents)
     records = []
     for t in range(params.rounds + 1):

@@ -214,12 +214,24 @@ def test_basic_and_joblib_launchers_give_byte_identical_results(tmp_path: Path) 
     assert read_bytes(basic) == read_bytes(joblib) and len(read_bytes(basic)) == 8
 
 
-def test_submitit_local_runs_a_sweep_end_to_end(tmp_path: Path) -> None:
-    sweep = tmp_path / "submitit"
-    res = govsim("-m", "leadership=directive,shared", "run.steps=5", "run.replications=2", "problem.N=10",
-                 f"hydra.sweep.dir={sweep}", "hydra/launcher=submitit_local", cwd=tmp_path)
+def test_submitit_local_runs_a_sweep_end_to_end_with_identical_results(tmp_path: Path) -> None:
+    args = ["-m", "leadership=directive,shared", "run.steps=5", "run.replications=2", "problem.N=10"]
+    sweep, basic = tmp_path / "submitit", tmp_path / "basic"
+    res = govsim(*args, f"hydra.sweep.dir={sweep}", "hydra/launcher=submitit_local", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-1500:]
     assert sorted(p.parent.name for p in sweep.glob("*/meta.json")) == ["0", "1"]
+    assert govsim(*args, f"hydra.sweep.dir={basic}", "hydra/launcher=basic", cwd=tmp_path).returncode == 0
+    assert read_bytes(sweep) == read_bytes(basic) and len(read_bytes(basic)) == 4
+
+
+def test_ray_launcher_gives_identical_results(tmp_path: Path) -> None:
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="optional extra: pip install -e '.[ray]'")
+    args = ["-m", "leadership=directive,shared", "run.steps=5", "run.replications=2", "problem.N=10"]
+    ray, basic = tmp_path / "ray", tmp_path / "basic"
+    res = govsim(*args, f"hydra.sweep.dir={ray}", "hydra/launcher=ray_cluster", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-1500:]
+    assert govsim(*args, f"hydra.sweep.dir={basic}", "hydra/launcher=basic", cwd=tmp_path).returncode == 0
+    assert read_bytes(ray) == read_bytes(basic) and len(read_bytes(basic)) == 4
 
 
 def test_slurm_launcher_config_composes_with_its_options(tmp_path: Path) -> None:
