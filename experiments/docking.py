@@ -17,7 +17,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.provenance import environment, git_state, package_versions
+from experiments.provenance import provenance
 from experiments.run import write_json, write_parquet
 from sim.docking import DockingParams, build_docking, labels, run_docking
 from sim.params import ModelParams
@@ -59,11 +59,7 @@ def run_docking_job(cfg: DictConfig, out_dir: Path, overrides: list[str], digest
         "replications_scheduled": dock.landscapes,
         "replications_completed": int(summary["replication"].nunique()),
         "steps": int(timeseries["step"].max()),
-        "versions": package_versions(),
-        "git": git_state(),
-        "environment": environment(),
-        "wall_time_s": round(time.perf_counter() - t0, 3),
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **provenance(t0),
     }
     write_json(meta, out_dir / "meta.json")
     log.info("wrote %s", out_dir)

@@ -6,6 +6,7 @@ import importlib.metadata
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +43,18 @@ def git_state(root: Path = REPO_ROOT) -> dict[str, Any]:
 def environment() -> dict[str, Any]:
     """Python and platform of the run."""
     return {"python": sys.version.split()[0], "platform": platform.platform(), "executable_args": sys.argv}
+
+
+def provenance(started: float) -> dict[str, Any]:
+    """The reproduction record every job's ``meta.json`` carries, for a job started at ``started``.
+
+    Args:
+        started: ``time.perf_counter()`` when the job started.
+    """
+    return {
+        "versions": package_versions(),
+        "git": git_state(),
+        "environment": environment(),
+        "wall_time_s": round(time.perf_counter() - started, 3),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }

@@ -34,7 +34,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from experiments import sensitivity
-from experiments.provenance import environment, git_state, package_versions
+from experiments.provenance import git_state, provenance
 from sim.params import ConfigError, ModelParams, build_params, params_to_dict
 from sim.runner import replication_seeds, run_point, seed_label
 
@@ -155,11 +155,7 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], digest: str | 
         "steps": params.run.steps,
         "optimum_method": "exact enumeration" if params.problem.N <= params.problem.exact_optimum_max_n
         else "estimate: best of 512 steepest-ascent walks",
-        "versions": package_versions(),
-        "git": git_state(),
-        "environment": environment(),
-        "wall_time_s": round(time.perf_counter() - t0, 3),
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **provenance(t0),
     }
     write_json(meta, out_dir / "meta.json")
     log.info("wrote %s", out_dir)

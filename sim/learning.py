@@ -5,8 +5,8 @@ leader's investment in learning), turns to a random tie. If the tie is active,
 trusted (a draw against the tie's trust) and willing to share (by its role:
 see :func:`sim.roles.sharing_probability`), the professional learns one decision
 the tie understands and it does not. Learning only ever adds understood
-decisions. Making proposals improves judgement: skill rises by
-``practice_gain * investment * (1 - skill)`` per proposal.
+decisions. Searching improves judgement: skill rises by
+``practice_gain * investment * (1 - skill)`` per step in which a professional searched.
 """
 
 from __future__ import annotations

@@ -367,8 +367,9 @@ class NetworkParams:
     Attributes:
         structure: ``siloed``, ``small_world``, ``random``, ``linear`` or ``full``.
         degree: Mean number of ties per professional (siloed, small_world, random).
-        rewiring: Watts-Strogatz rewiring probability (small_world), and the share of
-            ties that bridge organisations in ``siloed``.
+        rewiring: Watts-Strogatz rewiring probability (small_world); in ``siloed``, the
+            number of bridging ties added between organisations, as a share of the ties
+            within them.
         initial_trust: Trust between organisations and on ties at the start.
     """
 
@@ -404,7 +405,8 @@ class WorkforceParams:
         burnout_duration: Steps a burnt-out professional is inactive.
         learning_rate: Chance per step of learning a decision from a trusted tie, at
             full investment in learning.
-        practice_gain: Skill gained per proposal made, at full investment in learning.
+        practice_gain: Skill gained per step of search (practice), at full investment in
+            learning, scaled by ``1 - skill``.
         majority_voice: Chance a majority-background professional raises a proposal
             when psychological safety is zero.
         minority_voice: The same for a minority-background professional.
@@ -466,7 +468,7 @@ class TrustParams:
 
     Attributes:
         harm_loss: Trust lost by an organisation hurt by another's change, per unit of
-            normalised performance lost.
+            its own (raw, mean-contribution) performance lost.
         help_gain: Trust gained from a shared change that helped, per unit gained.
         forum_gain: Trust gained per step between organisations meeting in a forum.
         tie_adjustment: Rate at which tie trust moves towards trust between the
