@@ -123,7 +123,9 @@ def valid_configs(draw: st.DrawFn) -> dict:
                      "minority_share": draw(st.floats(0, 0.5)), "surge_reserve": draw(unit)},
         "roles": {"orientation": orientation, "conformity": draw(unit)},
         "leadership": {"style": draw(st.sampled_from(STYLES))},
-        "network": {"structure": draw(st.sampled_from(["linear", "full", "random"])), "degree": 2,
+        # a random network needs more professionals than its degree (2); tiny workforces get a path
+        "network": {"structure": draw(st.sampled_from(["linear", "full", "random"])) if sum(sizes) > 2 else "linear",
+                    "degree": 2,
                     "initial_trust": draw(unit)},
         "workforce": {"domain_size": draw(st.integers(1, 4)), "skill_mean": draw(unit),
                       "burnout_threshold": draw(st.floats(0, 0.5))},
