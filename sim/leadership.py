@@ -196,8 +196,9 @@ class Situational(LeadershipStyle):
     def active(self, model: GovernanceModel, org: int) -> str:
         """Diagnose the organisation and return the style chosen for this step.
 
-        In order of priority: a shock (public value or own performance fell by at
-        least ``shock_drop`` in the last step) calls for ``directive``; burnout above
+        In order of priority: a shock (normalised public value, or own performance
+        relative to its level, fell by at least ``shock_drop`` since the last step,
+        shocks of this step included) calls for ``directive``; burnout above
         ``burnout_alarm`` for ``shared`` (autonomy and support); low trust towards
         the other organisations for ``facilitative``; stagnation (no gain in own
         performance for ``stagnation_window`` steps) for ``facilitative``. Without a

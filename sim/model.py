@@ -233,11 +233,18 @@ class GovernanceModel(mesa.Model):
         return out
 
     def diagnose(self, org: int) -> dict[str, float]:
-        """What a situational leader of ``org`` sees: last drop, burnout, trust, stagnation."""
+        """What a situational leader of ``org`` sees at the start of a step.
+
+        ``drop`` is the fall since the end of the last step, so a shock or turbulence of
+        this step shows at once: the larger of the fall in normalised public value and
+        the relative fall in the organisation's own performance (both shares, over the
+        same window). Then the burnout rate of its home staff, its mean trust in the
+        other organisations, and whether its own performance has stagnated.
+        """
         lp = self.params.leadership
-        prev_pv = self.pv_history[-2] if len(self.pv_history) > 1 else self.pv_history[-1]
-        prev_org = self.org_perf_history[-2][org] if len(self.org_perf_history) > 1 else self.org_performance[org]
-        drop = max(prev_pv - self.pv_history[-1], prev_org - self.org_performance[org])
+        before_org = float(self.org_perf_history[-1][org])
+        own_drop = (before_org - float(self.org_performance[org])) / before_org if before_org > 0 else 0.0
+        drop = max(self.pv_history[-1] - self.public_value, own_drop)
         members = self.home_org == org
         others = np.arange(self.n_orgs) != org
         return {

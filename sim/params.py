@@ -330,7 +330,8 @@ class LeadershipParams:
         forum_capacity: Most proposals a facilitative forum adopts per step.
         leader_skill: Judgement skill of formal leaders (directive) in [0, 1].
         stagnation_window: Steps without improvement the situational style calls stagnation.
-        shock_drop: Drop in normalised public value in one step it calls a shock.
+        shock_drop: Fall since the last step, in normalised public value or relative to
+            the organisation's own performance, that it calls a shock.
         low_trust: Mean trust below which it calls trust low.
         burnout_alarm: Burnout rate above which it calls burnout.
     """

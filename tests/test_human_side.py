@@ -126,6 +126,23 @@ def test_public_value_drops_in_the_step_of_a_shock() -> None:
         assert model.datacollector.model_vars["public_value"][3] < before
 
 
+def test_situational_leaders_see_a_shock_in_its_own_step_and_nothing_in_calm_ones() -> None:
+    params = small_params(leadership={"style": "situational"}, problem={"shocks": [{"step": 6, "share": 1.0}]})
+    for seed in range(4):
+        model = GovernanceModel(params, rng=seed)
+        for _ in range(5):
+            model.step()
+            # no turbulence: between the end of a step and the start of the next nothing changes
+            assert all(model.diagnose(o)["drop"] == 0.0 for o in range(model.n_orgs))
+        model._landscape_events(6)  # what the start of step 6 does: the shock redraws every decision
+        drops = [model.diagnose(o)["drop"] for o in range(model.n_orgs)]
+        pv_drop = model.pv_history[-1] - model.public_value
+        assert min(drops) >= pv_drop - 1e-12
+        for o, d in enumerate(drops):  # own performance is read relative to its level before the shock
+            before = model.org_perf_history[-1][o]
+            assert d >= (before - model.org_performance[o]) / before - 1e-12
+
+
 def test_surge_reserve_moves_professionals_and_returns_them() -> None:
     params = small_params(problem={"shocks": [{"step": 5, "share": 0.8}]},
                           scenario={"surge_reserve": 0.5, "surge_duration": 4})
