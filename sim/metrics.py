@@ -139,7 +139,7 @@ def heuristic_diversity(model: GovernanceModel) -> float:
     differ (Hong & Page's distance), for two drawn with replacement: the mean over
     positions of the Gini-Simpson index. 0 when fewer than two contributed.
     """
-    who = np.unique(model.contributors)
+    who = model.contributors  # distinct: a professional makes at most one proposal per step
     if len(who) < 2:
         return 0.0
     steps = model.heuristic_steps[who]

@@ -434,8 +434,7 @@ class GovernanceModel(mesa.Model):
         n_orgs = self.n_orgs
         tp = self.params.trust
         changes_by_org = np.zeros((n_orgs, self.landscape.n), dtype=bool)
-        for o in np.unique(enacted.org):
-            changes_by_org[o] = enacted.flips[enacted.org == o].any(axis=0)
+        np.logical_or.at(changes_by_org, enacted.org, enacted.flips)
         if len(enacted):
             self.config = self.config ^ changes_by_org.any(axis=0).astype(np.uint8)
             self.contrib = self.landscape.contributions(self.config)[0]
