@@ -4,8 +4,8 @@ Turbulence redraws each decision's contribution table with probability
 ``problem.turbulence`` per step. A scheduled shock (a crisis) redraws a given
 share of the decisions at once and adds a crisis workload that fades over
 ``scenario.surge_duration`` steps. After a shock, members of the surge reserve
-(a share of every organisation's staff) are moved to the organisations whose
-own performance fell most, and return home after ``surge_duration`` steps;
+(a share of every organisation's staff; those not burnt out) are moved to the
+organisations whose own performance fell most, and return home after ``surge_duration`` steps;
 headcount is conserved throughout.
 """
 
@@ -39,16 +39,20 @@ def hardest_hit(drop: np.ndarray) -> np.ndarray:
 
 
 def deploy_surge(
-    org_of: np.ndarray, home_org: np.ndarray, reserve: np.ndarray, targets: np.ndarray
+    org_of: np.ndarray, home_org: np.ndarray, reserve: np.ndarray, targets: np.ndarray,
+    active: np.ndarray | None = None,
 ) -> np.ndarray:
     """Move reserve members not already in a target organisation to the targets, round-robin.
+
+    Members who are burnt out (``active`` False) stay home.
 
     Returns:
         Indices of the professionals moved (``org_of`` is updated in place).
     """
     if len(targets) == 0:
         return np.zeros(0, dtype=np.int64)
-    movers = np.flatnonzero(reserve & (org_of == home_org) & ~np.isin(home_org, targets))
+    available = reserve if active is None else reserve & active
+    movers = np.flatnonzero(available & (org_of == home_org) & ~np.isin(home_org, targets))
     org_of[movers] = targets[np.arange(len(movers)) % len(targets)]
     return movers
 

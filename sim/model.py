@@ -396,7 +396,7 @@ class GovernanceModel(mesa.Model):
             span = self.params.scenario.surge_duration
             self.crisis_load_until = t + span - 1
             targets = crisis.hardest_hit(before_org - self.org_performance)
-            moved = crisis.deploy_surge(self.org_of, self.home_org, self.reserve, targets)
+            moved = crisis.deploy_surge(self.org_of, self.home_org, self.reserve, targets, self.active)
             self.surge_due[moved] = t + span
 
     def _decide(self, raised: Proposals) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from experiments.run import model_config
-from sim import learning, voice
+from sim import crisis, learning, voice
 from sim.model import GovernanceModel
 from sim.params import build_params
 from sim.runner import run_replication
@@ -156,6 +156,16 @@ def test_surge_reserve_moves_professionals_and_returns_them() -> None:
     assert deployed[3] == 0 and deployed[4] > 0  # moved at the shock (step 5)
     assert deployed[8] == 0  # home after surge_duration steps
     assert np.array_equal(model.org_of, model.home_org)
+
+
+def test_burnt_out_reserve_members_stay_home() -> None:
+    org_of = np.array([0, 0, 0, 1, 1, 2])
+    home = org_of.copy()
+    reserve = np.array([True, True, False, True, False, True])
+    active = np.array([True, False, True, True, True, True])
+    moved = crisis.deploy_surge(org_of, home, reserve, np.array([1]), active)
+    assert list(moved) == [0, 5]  # member 1 is burnt out; member 3 already works in the target
+    assert list(org_of) == [1, 0, 0, 1, 1, 1]
 
 
 def test_informal_leaders_emerge_under_shared_leadership() -> None:
