@@ -212,7 +212,10 @@ def rows(kind: str) -> list[tuple[str, str, str, str]]:
                 default = f"{_fmt(f.default)} if omitted"
         meaning = attribute_docs(owner).get(f.name, "")
         if ".climates." in path:
-            meaning = f"{attribute_docs(P.Climate).get(f.name, '')} Under the {path.split('.')[2]} style."
+            style = path.split(".")[2]
+            meaning = f"{attribute_docs(P.Climate).get(f.name, '')} Under the {style} style."
+            if style == "situational":
+                meaning += " Not applied: a situational leader takes the climate of the style it chooses."
         out.append((f"`{path}`", default, allowed_text(build, base, path, hint),
                     re.sub(r"``?([^`]+)``?", r"`\1`", meaning).replace("|", "\\|")))
     return out
