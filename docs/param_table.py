@@ -15,6 +15,7 @@ class docstring. Run it after changing a parameter::
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import re
 import sys
@@ -114,8 +115,6 @@ def _get(config: Any, path: str) -> Any:
 
 
 def _probe(build: Any, base: dict, path: str, value: Any) -> str | None:
-    import copy
-
     cfg = copy.deepcopy(base)
     _set(cfg, path, value)
     try:
@@ -181,11 +180,11 @@ def model_defaults() -> dict:
 def rows(kind: str) -> list[tuple[str, str, str, str]]:
     """Table rows ``(parameter, default, allowed, meaning)`` of the model or the docking parameters."""
     if kind == "model":
-        base = P.params_to_dict(P.build_params(model_defaults()))
+        defaults: Any = P.params_to_dict(P.build_params(model_defaults()))
+        base = copy.deepcopy(defaults)
         base["problem"]["shocks"] = [{"step": 1, "share": 0.5}]  # probe list elements through one entry
         leaves = list(leaf_paths(P.ModelParams, ""))
         build = P.build_params
-        defaults: Any = P.params_to_dict(P.build_params(model_defaults()))
     else:
         base = {"docking": P.params_to_dict(DockingParams())}
         leaves = list(leaf_paths(DockingParams, "docking."))

@@ -41,7 +41,9 @@ from sim.runner import replication_seeds, run_point, seed_label
 log = logging.getLogger("govsim")
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 MODEL_SECTIONS = ("problem", "scenario", "roles", "leadership", "network", "workforce", "trust", "run")
-OTHER_SECTIONS = ("experiment", "sensitivity", "docking")
+RESULT_SECTIONS = ("sensitivity", "docking")
+"""Sections beside the model's that change what a job computes (and so its config hash)."""
+OTHER_SECTIONS = ("experiment", *RESULT_SECTIONS)
 
 
 def model_config(cfg: DictConfig) -> dict[str, Any]:
@@ -51,7 +53,7 @@ def model_config(cfg: DictConfig) -> dict[str, Any]:
     extra = sorted(k for k in container if k not in MODEL_SECTIONS and k not in OTHER_SECTIONS)
     if extra:
         raise ConfigError(extra[0], container[extra[0]],
-                          "unknown section; sections: " + ", ".join((*MODEL_SECTIONS, *OTHER_SECTIONS[1:])))
+                          "unknown section; sections: " + ", ".join((*MODEL_SECTIONS, *RESULT_SECTIONS)))
     return {k: container[k] for k in MODEL_SECTIONS if k in container}
 
 
@@ -166,7 +168,7 @@ def config_hash(cfg: DictConfig) -> str:
     """Hash of everything that determines a job's results (model sections, sensitivity and docking blocks)."""
     container = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(container, dict)
-    relevant = {k: container[k] for k in (*MODEL_SECTIONS, "sensitivity", "docking") if k in container}
+    relevant = {k: container[k] for k in (*MODEL_SECTIONS, *RESULT_SECTIONS) if k in container}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

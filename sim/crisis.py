@@ -39,8 +39,7 @@ def hardest_hit(drop: np.ndarray) -> np.ndarray:
 
 
 def deploy_surge(
-    org_of: np.ndarray, home_org: np.ndarray, reserve: np.ndarray, targets: np.ndarray,
-    active: np.ndarray | None = None,
+    org_of: np.ndarray, home_org: np.ndarray, reserve: np.ndarray, targets: np.ndarray, active: np.ndarray
 ) -> np.ndarray:
     """Move reserve members not already in a target organisation to the targets, round-robin.
 
@@ -51,8 +50,7 @@ def deploy_surge(
     """
     if len(targets) == 0:
         return np.zeros(0, dtype=np.int64)
-    available = reserve if active is None else reserve & active
-    movers = np.flatnonzero(available & (org_of == home_org) & ~np.isin(home_org, targets))
+    movers = np.flatnonzero(reserve & active & (org_of == home_org) & ~np.isin(home_org, targets))
     org_of[movers] = targets[np.arange(len(movers)) % len(targets)]
     return movers
 

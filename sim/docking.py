@@ -38,6 +38,7 @@ from sim.params import (
     _check_unit,
 )
 from sim.ring import RingProblem, ability, all_heuristics, diversity, group_value
+from sim.runner import seed_label
 
 STUDIES = ("nk", "lazer_friedman", "hong_page")
 """Published models the engine docks with, by config name."""
@@ -203,7 +204,6 @@ def lazer_friedman_run(params: DockingParams, rng: np.random.Generator) -> pd.Da
         np.zeros(params.agents, dtype=np.int64), net_rng)
     nbr = _neighbour_matrix(net.indptr, net.neighbours, params.agents)
     x = agent_rng.integers(0, 2, size=(params.agents, params.N), dtype=np.uint8)
-    rng = agent_rng
     rows = np.arange(params.agents)
     records = []
     for t in range(params.rounds + 1):
@@ -221,7 +221,7 @@ def lazer_friedman_run(params: DockingParams, rng: np.random.Generator) -> pd.Da
         new = x.copy()
         new[copy] = x[best_nbr[copy]]
         explore = np.flatnonzero(~copy)
-        bit = rng.integers(0, params.N, size=len(explore))
+        bit = agent_rng.integers(0, params.N, size=len(explore))
         trial = x[explore].copy()
         trial[np.arange(len(explore)), bit] ^= 1
         keep = land.fitness(trial) > fit[explore]
@@ -288,7 +288,7 @@ def run_docking(
     summary_rows: list[dict[str, Any]] = []
     for r, seq in enumerate(seqs):
         rng = np.random.default_rng(seq)
-        ident = {"replication": r, "seed": int(seq.generate_state(1, np.uint64)[0] >> np.uint64(1))}
+        ident = {"replication": r, "seed": seed_label(seq)}
         if params.study == "nk":
             row = {**base, **ident, **nk_landscape_stats(params, rng)}
             summary_rows.append(row)
