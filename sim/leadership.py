@@ -65,6 +65,7 @@ class LeadershipStyle:
 
     name: ClassVar[str] = ""
     forum: ClassVar[bool] = False
+    adaptive: ClassVar[bool] = False
 
     def active(self, model: GovernanceModel, org: int) -> str:
         """Name of the style whose climate and decision rule apply this step."""
@@ -189,6 +190,7 @@ class Situational(LeadershipStyle):
     """Adaptive: diagnose the state and choose a position ("positie kiezen")."""
 
     name = "situational"
+    adaptive = True
 
     def __init__(self) -> None:
         self.choice = "shared"

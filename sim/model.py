@@ -256,22 +256,28 @@ class GovernanceModel(mesa.Model):
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
-        """One round: climate, time, search, voice, decision, outcomes, well-being, learning, data."""
-        params = self.params
-        wf = params.workforce
-        rng = self.rng
-        t = self.steps
+        """One round, in the order of the ODD schedule."""
         self.counts = metrics.empty_step_counts()
+        self._landscape_events(self.steps)
+        self.leaders_act()            # 1
+        self.allocate_time()          # 2
+        made = self.search()          # 3
+        raised = self.raise_voice(made)  # 4
+        enacted = self.decide(raised)    # 5-6
+        self._count_voice(made, raised, enacted)
+        self.update_wellbeing()       # 7
+        self.learn(enacted)           # 8
+        self.record()                 # 9
 
-        self._landscape_events(t)
-
-        # 1. leaders set the climate
+    def leaders_act(self) -> None:
+        """Step 1: each leader (situational ones diagnose first) sets its organisation's climate."""
+        t = self.steps
         for o, style in enumerate(self.styles):
             chosen = style.active(self, o)
             if chosen != self.active_style[o]:
                 self.org_last_gain[o] = t  # give a new position time to work
             self.active_style[o] = chosen
-            if style.name == "situational":
+            if style.adaptive:
                 self.choice_counts[chosen] += 1
         org_climate = np.array([self._climate_vectors[s] for s in self.active_style])
         autonomy_o, pressure_o, convening_o, learning_o, safety_o, support_o = org_climate.T
@@ -279,11 +285,12 @@ class GovernanceModel(mesa.Model):
         pressure_o = np.where(self.external, 0.0, pressure_o)
         autonomy_o = np.where(np.isnan(self._spec_autonomy), autonomy_o, self._spec_autonomy)
         self.org_pressure = pressure_o
+        self.climate_o = (autonomy_o, pressure_o, convening_o, learning_o, safety_o, support_o)
         of = self.org_of
         key = (tuple(self.active_style), of.tobytes())
         if key != self._roles_key:  # effective roles change only with styles or postings
             expectation = self.expectation[of]
-            roles = effective_roles(self.orientation, expectation, params.roles.conformity)
+            roles = effective_roles(self.orientation, expectation, self.params.roles.conformity)
             for o, name in enumerate(self.active_style):
                 style = get_style_cached(name)
                 if type(style).role_pull is not LeadershipStyle.role_pull:
@@ -292,9 +299,12 @@ class GovernanceModel(mesa.Model):
             self.effective = roles
             self.strain = role_strain(self.orientation, expectation)
             self._roles_key = key
-        roles = self.effective
 
-        # 2. time allocation
+    def allocate_time(self) -> None:
+        """Step 2: time on forums, on the shared problem and on production."""
+        autonomy_o, pressure_o, convening_o = self.climate_o[:3]
+        wf = self.params.workforce
+        of = self.org_of
         active = self.active
         forum_share = convening_o[of]
         problem, production = wellbeing.allocate_time(autonomy_o[of], pressure_o[of], forum_share)
@@ -306,65 +316,68 @@ class GovernanceModel(mesa.Model):
         public_staff = max(int((~self.external[of]).sum()), 1)
         self.production_per_capita = float(output.sum() / public_staff)
 
-        # 3. search
-        who = np.flatnonzero(active & (rng.random(self.n_professionals) < self.problem_time))
+    def search(self) -> Proposals:
+        """Step 3: professionals with time for the problem propose changes and judge them."""
+        params, wf, rng, of = self.params, self.params.workforce, self.rng, self.org_of
+        who = np.flatnonzero(self.active & (rng.random(self.n_professionals) < self.problem_time))
         flips, new_pointer = make_flips(who, self.known, self.n_known, self.pointer, self.heuristic_steps,
                                         self.radius, self.attempt, params.problem.N)
         self.pointer[who] = new_pointer
         self.attempt[who] += 1
         props = score_proposals(self.landscape, self.config, self.contrib, who, of[who], flips, self.domain,
-                                self.understood, self.org_masks, roles, self.skill, wf.noise, rng)
+                                self.understood, self.org_masks, self.effective, self.skill, wf.noise, rng)
         made = props.subset(np.flatnonzero(props.judged > 0))
         self.contributors = made.who
-        learning.practise(self.skill, who, learning_o[of], wf.practice_gain)
+        learning.practise(self.skill, who, self.climate_o[3][of], wf.practice_gain)
+        return made
 
-        # 4. voice
-        raised_mask = voice.raise_voice(safety_o[made.org], self.minority[made.who], self.energy[made.who],
-                                        wf.majority_voice, wf.minority_voice, rng)
-        raised = made.subset(np.flatnonzero(raised_mask))
+    def raise_voice(self, made: Proposals) -> Proposals:
+        """Step 4: which proposals are raised."""
+        wf = self.params.workforce
+        raised_mask = voice.raise_voice(self.climate_o[4][made.org], self.minority[made.who], self.energy[made.who],
+                                        wf.majority_voice, wf.minority_voice, self.rng)
+        return made.subset(np.flatnonzero(raised_mask))
 
-        # 5. decision by style, then consent and conflict resolution
+    def decide(self, raised: Proposals) -> Proposals:
+        """Steps 5-6: decision by style, consent, conflicts; enact, score, update trust."""
         adopted, in_forum, forum_orgs = self._decide(raised)
         cand = raised.subset(np.flatnonzero(adopted))
-        ok = trust.consent(cand.flips, cand.org, self.landscape.owner, self.trust, in_forum[adopted], forum_orgs, rng)
+        ok = trust.consent(cand.flips, cand.org, self.landscape.owner, self.trust, in_forum[adopted], forum_orgs,
+                           self.rng)
         cand = cand.subset(np.flatnonzero(ok))
         enacted, enacted_forum = self._resolve_conflicts(cand, in_forum[adopted][ok])
-
-        # 6. outcomes and trust
         self.enacted = enacted
-        self._enact(enacted, enacted_forum, forum_orgs, safety_o)
-        self._count_voice(made, raised, enacted)
+        self._enact(enacted, enacted_forum, forum_orgs, self.climate_o[4])
+        return enacted
 
-        # 7. well-being
+    def update_wellbeing(self) -> None:
+        """Step 7: workload against resources moves energy; burnout and return."""
+        params, wf, t, of = self.params, self.params.workforce, self.steps, self.org_of
+        autonomy_o, pressure_o, support_o = self.climate_o[0], self.climate_o[1], self.climate_o[5]
         extra = np.zeros(self.n_professionals)
         if self.crisis_load_until >= t:
             span = params.scenario.surge_duration
             extra += params.scenario.shock_workload * (self.crisis_load_until - t + 1) / span
         extra += 0.3 * (of != self.home_org)
         load = wellbeing.workload(pressure_o[of], self.forum_time, self.strain, extra)
-        out = ~active
-        load = np.where(out, 0.0, load)
-        aut = np.where(out, 1.0, autonomy_o[of])
-        sup = np.where(out, 1.0, support_o[of])
-        self.energy = wellbeing.update_energy(self.energy, load, aut, sup, self.resilience, wf.energy_drain,
-                                              wf.energy_recovery, rng)
-        self.burnout_left[out] -= 1
-        back = out & (self.burnout_left == 0)
-        self.energy[back] = np.maximum(self.energy[back], 0.5)
-        new_burnout = active & (self.energy < wf.burnout_threshold)
-        self.burnouts_this_step = int(new_burnout.sum())
-        self.burnout_left[new_burnout] = max(wf.burnout_duration, 0)
+        active = self.active
+        self.energy, self.burnouts_this_step = wellbeing.burn_out(
+            self.energy, self.burnout_left, active, load, autonomy_o[of], support_o[of], self.resilience, wf, self.rng)
 
-        # 8. learning
-        learnt = learning.learn_from_ties(self.understood, self.active, learning_o[of], wf.learning_rate,
-                                          self.network, roles, self.profession, of, rng)
+    def learn(self, enacted: Proposals) -> None:
+        """Step 8: learning from trusted ties; informal standing."""
+        wf, of = self.params.workforce, self.org_of
+        learnt = learning.learn_from_ties(self.understood, self.active, self.climate_o[3][of], wf.learning_rate,
+                                          self.network, self.effective, self.profession, of, self.rng)
         if len(learnt):
             self.known[learnt], self.n_known[learnt] = ordered_known(self.understood[learnt])
         mean_tie = self.network.mean_tie_trust()
         self.standing = (1.0 - wf.standing_decay) * self.standing + wf.standing_base * self.skill * mean_tie
         np.add.at(self.standing, enacted.who, wf.standing_gain)
 
-        # 9. data
+    def record(self) -> None:
+        """Step 9: histories for diagnosis, then the metrics."""
+        t = self.steps
         self.pv_history.append(self.public_value)
         self.org_perf_history.append(self.org_performance.copy())
         improved = self.org_performance > self.org_best + 1e-12
@@ -403,7 +416,7 @@ class GovernanceModel(mesa.Model):
         """Apply each active style's decision rule to the proposals raised under it."""
         adopted = np.zeros(len(raised), dtype=bool)
         in_forum = np.zeros(len(raised), dtype=bool)
-        forum_orgs = np.array([s == "facilitative" for s in self.active_style])
+        forum_orgs = np.array([get_style_cached(s).forum for s in self.active_style])
         styles_now = np.array(self.active_style)[raised.org] if len(raised) else np.array([], dtype=str)
         for name in dict.fromkeys(self.active_style):
             rows = np.flatnonzero(styles_now == name)

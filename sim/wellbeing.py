@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.params import WorkforceParams
+
 
 def allocate_time(autonomy: np.ndarray, pressure: np.ndarray, forum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Shares of time on the shared problem and on production.
@@ -51,3 +53,36 @@ def update_energy(
     demand = drain * load / resilience
     new = energy + restore * (1.0 - energy) - demand * energy + rng.normal(0.0, noise, len(energy))
     return np.clip(new, 0.0, 1.0)
+
+
+def burn_out(
+    energy: np.ndarray,
+    burnout_left: np.ndarray,
+    active: np.ndarray,
+    load: np.ndarray,
+    autonomy: np.ndarray,
+    support: np.ndarray,
+    resilience: np.ndarray,
+    wf: WorkforceParams,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, int]:
+    """Energy after a step, burnout of the exhausted and return of the recovered.
+
+    Burnt-out professionals carry no load and recover with full autonomy and support;
+    ``burnout_left`` counts down in place, and a professional who returns comes back
+    with energy of at least one half.
+
+    Returns:
+        ``(energy, new_burnouts)``.
+    """
+    out = ~active
+    load = np.where(out, 0.0, load)
+    aut = np.where(out, 1.0, autonomy)
+    sup = np.where(out, 1.0, support)
+    energy = update_energy(energy, load, aut, sup, resilience, wf.energy_drain, wf.energy_recovery, rng)
+    burnout_left[out] -= 1
+    back = out & (burnout_left == 0)
+    energy[back] = np.maximum(energy[back], 0.5)
+    new_burnout = active & (energy < wf.burnout_threshold)
+    burnout_left[new_burnout] = max(wf.burnout_duration, 0)
+    return energy, int(new_burnout.sum())
