@@ -40,7 +40,8 @@ from sim.runner import replication_seeds, run_point, seed_label
 
 log = logging.getLogger("govsim")
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
-MODEL_SECTIONS = ("problem", "scenario", "roles", "leadership", "network", "workforce", "trust", "run")
+MODEL_SECTIONS = ("problem", "scenario", "roles", "leadership", "network", "workforce", "trust", "mechanisms",
+                  "run")
 RESULT_SECTIONS = ("sensitivity", "docking")
 """Sections beside the model's that change what a job computes (and so its config hash)."""
 OTHER_SECTIONS = ("experiment", *RESULT_SECTIONS)

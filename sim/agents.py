@@ -55,9 +55,36 @@ class Organisation(mesa.Agent):
         return self.model.active_style[self.index]
 
     @property
+    def behaviour(self) -> dict[str, float]:
+        """What its leader does this step (autonomy, pressure, convening, ...)."""
+        from sim.params import BEHAVIOUR_FIELDS
+
+        return dict(zip(BEHAVIOUR_FIELDS, map(float, self.model.behaviour[self.index]), strict=True))
+
+    @property
     def pressure(self) -> float:
         """Production-target pressure in [0, 1] this step."""
-        return float(self.model.org_pressure[self.index])
+        return float(self.model.b("pressure")[self.index])
+
+    @property
+    def goal_orientation(self) -> float:
+        """Weight its leader puts on its own mandate against the shared outcome."""
+        return float(self.model.goal[self.index])
+
+    @property
+    def power(self) -> float:
+        """Relative power (1 = the mean)."""
+        return float(self.model.power[self.index])
+
+    @property
+    def mandate_performance(self) -> float:
+        """Mean mandate contribution over its own decisions."""
+        return float(self.model.mandate_performance[self.index])
+
+    @property
+    def demand(self) -> float:
+        """Demand on it this step (output units), failure demand included."""
+        return float(self.model.work.demand[self.index])
 
     @property
     def performance(self) -> float:
@@ -66,8 +93,9 @@ class Organisation(mesa.Agent):
 
     @property
     def production(self) -> float:
-        """Production this step per member."""
-        return float(self.model.org_production[self.index])
+        """Demand served this step per home member."""
+        members = max(int((self.model.home_org == self.index).sum()), 1)
+        return float(self.model.work.served[self.index]) / members
 
     @property
     def trust(self) -> np.ndarray:
@@ -149,6 +177,16 @@ class Professional(mesa.Agent):
     def burnt_out(self) -> bool:
         """Whether it is inactive through burnout."""
         return bool(self.model.burnout_left[self.index] > 0)
+
+    @property
+    def safety(self) -> float:
+        """Psychological safety in [0, 1]."""
+        return float(self.model.safety[self.index])
+
+    @property
+    def efficacy(self) -> float:
+        """Voice efficacy in [0, 1]."""
+        return float(self.model.efficacy[self.index])
 
     @property
     def minority(self) -> bool:

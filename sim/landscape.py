@@ -32,39 +32,100 @@ def bits_to_int(bits: np.ndarray) -> np.ndarray:
     return bits @ (np.int64(1) << np.arange(bits.shape[1], dtype=np.int64))
 
 
+def split_decisions(weights: np.ndarray, n: int) -> np.ndarray:
+    """Owner of each of ``n`` decisions: blocks in organisation order, sized by weight.
+
+    Every organisation owns at least one decision (largest-remainder rounding).
+    """
+    weights = np.asarray(weights, dtype=float)
+    o = len(weights)
+    share = weights / weights.sum() * (n - o)
+    counts = np.floor(share).astype(int) + 1
+    rest = n - counts.sum()
+    order = np.argsort(-(share - np.floor(share)), kind="stable")
+    counts[order[:rest]] += 1
+    return np.repeat(np.arange(o), counts)
+
+
+def external_counts(
+    owner: np.ndarray, k: int, cross_boundary: float, tiebreak: np.ndarray | None = None
+) -> np.ndarray | None:
+    """How many of each decision's ``k`` dependencies fall on other organisations.
+
+    ``round(N * k * cross_boundary)`` external dependencies in all, as evenly as
+    possible; the decisions with the fewest own-organisation partners take the
+    extra ones (ties broken by ``tiebreak`` keys, else by position). So the realised
+    share is the requested one to within ``1 / (N k)``.
+
+    Returns:
+        ``(N,)`` counts, or ``None`` if the owners' decision structure cannot realise
+        the share (an organisation owns too few decisions, or too many).
+    """
+    n = len(owner)
+    sizes = np.bincount(owner)
+    own_pool = sizes[owner] - 1
+    other_pool = n - sizes[owner]
+    total = int(round(n * k * cross_boundary))
+    base, rest = divmod(total, n) if n else (0, 0)
+    counts = np.full(n, base, dtype=np.int64)
+    keys = np.arange(n) if tiebreak is None else tiebreak
+    counts[np.lexsort((keys, own_pool))[:rest]] += 1
+    if (counts > other_pool).any() or (k - counts > own_pool).any():
+        return None
+    return counts
+
+
+def realisable_cross_boundary(owner: np.ndarray, k: int) -> tuple[float, float] | None:
+    """Smallest and largest cross-boundary share the decision structure can realise."""
+    n = len(owner)
+    if k == 0:
+        return (0.0, 1.0)
+    ok = [e / (n * k) for e in range(n * k + 1) if external_counts(owner, k, e / (n * k)) is not None]
+    return (min(ok), max(ok)) if ok else None
+
+
 def draw_dependencies(
     owner: np.ndarray, k: int, cross_boundary: float, rng: np.random.Generator
 ) -> np.ndarray:
     """Draw each decision's ``k`` dependencies given who owns what.
 
-    For decision ``i`` owned by organisation ``o``, ``k * cross_boundary``
-    dependencies (rounded stochastically) are drawn from decisions owned by other
-    organisations and the rest from ``o``'s other decisions. Where one pool is too
-    small, the remainder is drawn from the other pool.
+    Decision ``i`` gets ``external_counts(...)[i]`` dependencies drawn from decisions
+    owned by other organisations and the rest from its owner's other decisions, so
+    the realised cross-boundary share equals the requested one (to within
+    ``1 / (N k)``).
 
     Args:
         owner: Owning organisation of each decision, shape ``(N,)``.
         k: Dependencies per decision.
-        cross_boundary: Target share of dependencies on other organisations.
+        cross_boundary: Share of dependencies on other organisations.
         rng: Generator of the run.
 
     Returns:
         ``(N, k + 1)`` int array; column 0 is the decision itself.
+
+    Raises:
+        ValueError: If the share cannot be realised with these owners.
     """
     n = len(owner)
+    if (owner == owner[0]).all():  # one owner (the docking studies): K random partners per decision, as Kauffman
+        deps = np.empty((n, k + 1), dtype=np.int64)
+        for i in range(n):
+            rng.random()  # the draw that rounded the external count in earlier versions: same streams, same landscapes
+            chosen = rng.choice(np.flatnonzero(np.arange(n) != i), k, replace=False)
+            rng.choice(np.zeros(0, dtype=np.int64), 0, replace=False)
+            deps[i, 0] = i
+            deps[i, 1:] = np.sort(chosen)
+        return deps
+    counts = external_counts(owner, k, cross_boundary, tiebreak=rng.random(n))
+    if counts is None:
+        raise ValueError(f"cross_boundary={cross_boundary} cannot be realised with K={k} and these owners")
     deps = np.empty((n, k + 1), dtype=np.int64)
-    target = k * cross_boundary
     for i in range(n):
         own_pool = np.flatnonzero((owner == owner[i]) & (np.arange(n) != i))
         other_pool = np.flatnonzero(owner != owner[i])
-        n_ext = int(np.floor(target)) + int(rng.random() < target - np.floor(target))
-        n_ext = min(n_ext, len(other_pool))
-        n_int = k - n_ext
-        if n_int > len(own_pool):
-            n_int = len(own_pool)
-            n_ext = k - n_int
+        n_ext = int(counts[i])
         chosen = np.concatenate(
-            [rng.choice(own_pool, n_int, replace=False), rng.choice(other_pool, n_ext, replace=False)]
+            [rng.choice(own_pool, k - n_ext, replace=False), rng.choice(other_pool, n_ext, replace=False)]
         ).astype(np.int64)
         deps[i, 0] = i
         deps[i, 1:] = np.sort(chosen)
@@ -91,6 +152,7 @@ class NKLandscape:
         owner: np.ndarray | None = None,
         cross_boundary: float = 0.5,
         exact_optimum_max_n: int = 22,
+        mandate_correlation: float = 1.0,
     ) -> None:
         """Draw a landscape.
 
@@ -101,6 +163,8 @@ class NKLandscape:
             owner: Owning organisation per decision; all one organisation if ``None``.
             cross_boundary: Share of dependencies on other organisations' decisions.
             exact_optimum_max_n: Largest ``n`` for exact enumeration of the optimum.
+            mandate_correlation: Correlation of each decision's mandate table with its
+                contribution table (1 = the mandate is the shared value).
         """
         if not 0 <= k < n:
             raise ValueError(f"K={k} must satisfy 0 <= K < N={n}")
@@ -110,6 +174,9 @@ class NKLandscape:
         self.owner = np.zeros(n, dtype=np.int64) if owner is None else np.asarray(owner, dtype=np.int64)
         self.deps = draw_dependencies(self.owner, k, cross_boundary, rng)
         self.tables = rng.random((n, 1 << (k + 1)))
+        self.mandate_correlation = float(mandate_correlation)
+        self.mandate_tables = self._mandate(self.tables)
+        self._mandate_corr: float | None = None
         self._powers = (np.int64(1) << np.arange(k + 1, dtype=np.int64))
         self._rows = np.arange(n)
         self.exact = n <= exact_optimum_max_n
@@ -118,6 +185,27 @@ class NKLandscape:
         self._all_idx: np.ndarray | None = None
         self._all_sum: np.ndarray | None = None
         self._optimum: tuple[float, np.ndarray] | None = None
+
+    def _mandate(self, tables: np.ndarray) -> np.ndarray:
+        """Mandate tables correlated ``rho`` with ``tables``: ``(rho t + sqrt(1 - rho^2) u) / (rho + sqrt(1 - rho^2))``.
+
+        ``u`` is a fresh uniform draw, so the correlation with the shared contribution is
+        exactly ``rho`` in expectation and every value stays in [0, 1]. With ``rho = 1``
+        the mandate *is* the shared table (the same array).
+        """
+        rho = self.mandate_correlation
+        if rho >= 1.0:
+            return tables
+        other = np.sqrt(1.0 - rho * rho)
+        return (rho * tables + other * self.rng.random(tables.shape)) / (rho + other)
+
+    def realised_mandate_correlation(self) -> float:
+        """Correlation between all contribution and mandate table entries (cached until a redraw)."""
+        if self.mandate_tables is self.tables:
+            return 1.0
+        if self._mandate_corr is None:
+            self._mandate_corr = float(np.corrcoef(self.tables.ravel(), self.mandate_tables.ravel())[0, 1])
+        return self._mandate_corr
 
     # ------------------------------------------------------------------ scoring
     def table_index(self, configs: np.ndarray) -> np.ndarray:
@@ -128,6 +216,11 @@ class NKLandscape:
     def contributions(self, configs: np.ndarray) -> np.ndarray:
         """Contribution of every decision under each configuration, ``(M, N)`` in [0, 1)."""
         return self.tables[self._rows, self.table_index(configs)]
+
+    def both_contributions(self, configs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Shared and mandate contributions of each configuration, two ``(M, N)`` arrays (one index)."""
+        idx = self.table_index(configs)
+        return self.tables[self._rows, idx], self.mandate_tables[self._rows, idx]
 
     def fitness(self, configs: np.ndarray) -> np.ndarray:
         """Mean contribution (public value, raw) of each configuration, ``(M,)``."""
@@ -239,6 +332,8 @@ class NKLandscape:
         if len(decisions) == 0:
             return
         new = self.rng.random((len(decisions), self.tables.shape[1]))
+        if self.mandate_tables is not self.tables:
+            self.mandate_tables[decisions] = self._mandate(new)
         if self._all_sum is not None and self._all_idx is not None:
             for d, row in zip(decisions, new, strict=True):
                 col = self._all_idx[:, d]
@@ -247,10 +342,11 @@ class NKLandscape:
             self._all_sum = None
         self.tables[decisions] = new
         self._optimum = None
+        self._mandate_corr = None
 
     def realised_cross_boundary(self) -> float:
         """Share of all dependencies that fall on another organisation's decisions."""
         if self.k == 0:
             return 0.0
         dep_owner = self.owner[self.deps[:, 1:]]
-        return float((dep_owner != self.owner[:, None]).mean())
+        return float((dep_owner != self.owner[:, None]).sum()) / (self.n * self.k)

@@ -1,40 +1,43 @@
-"""Leadership styles: small strategy classes registered by name (MODEL.md step 5).
+"""Leadership styles: what a formal leader does, as small strategy classes registered by name.
 
-Each style sets the climate of its organisation (autonomy, target pressure,
-convening, learning, safety, support; see :data:`sim.params.DEFAULT_CLIMATES`)
-and decides which raised proposals are adopted. They differ in mechanism:
+A style is a **behaviour profile** (:class:`sim.params.Behaviour`: autonomy, target
+pressure, incentives, convening, responsiveness and openness to voice, support,
+learning, brokering of consent; defaults in :data:`sim.params.DEFAULT_BEHAVIOURS`,
+any value may be overridden) plus a **decision rule**, which lives in its class.
+The behaviours act through the mechanisms (time, voice, forums, consent, energy,
+learning); the rule decides which raised proposals are adopted:
 
-- ``directive``: the formal leader judges raised proposals by its own limited
-  view (its organisation's decisions, with its own judgement noise) and adopts
-  at most the single best one.
-- ``transactional``: every raised proposal that raises the organisation's own
-  measured performance is adopted; incentives pull staff's effective role
-  towards the competitor role in proportion to target pressure.
-- ``facilitative``: convenes one forum with every other facilitative
-  organisation; proposals are judged by pooled knowledge (the union of what the
-  proposers understand, with noise shrinking with the number of participants)
-  against the collective outcome; the forum adopts up to ``forum_capacity``
-  proposals per convening organisation; owners present in the forum consent
-  more readily; meeting time costs production and builds trust.
-- ``shared``: a proposal within the proposer's professional domain is decided by
-  the proposer; one outside it is referred to the proposer's highest-standing
-  tie who is an informal leader, who judges it by what it understands.
-- ``situational``: diagnoses its organisation each step (shock, burnout, low
-  trust, stagnation) and switches to the style that fits, recording its choice.
-- ``laissez_faire``: every raised proposal is enacted, unchecked.
+- ``directive`` (hierarchy, TPA): the leader hears a proposal with probability
+  ``responsiveness`` (less a status discount), reads it against its organisation's
+  goal over its own decisions with its own judgement noise, and adopts at most
+  ``leader_capacity`` of the best it reads as gains.
+- ``transactional`` (NPM): the heard proposals whose *measured* effect on the
+  organisation's goal indicator (exact, but only over its own decisions) is positive
+  are adopted.
+- ``facilitative`` (network leadership; Ansell & Gash 2008): heard proposals are
+  referred to the cross-organisation forum when one meets and the organisation
+  attends (:mod:`sim.forum`); otherwise they wait unanswered.
+- ``shared`` / distributed: a proposal within the proposer's professional domain is
+  decided by the proposer; one outside it is referred to the proposer's
+  highest-standing tie who is an informal leader, who reads it over what it
+  understands; without one it goes unanswered.
+- ``situational``: diagnoses its organisation each step and acts as the style the
+  diagnosis calls for, with that style's behaviour profile ("positie kiezen").
+- ``laissez_faire``: abdication, not empowerment (Skogstad et al. 2007): nobody
+  answers; whoever made a proposal enacts it, unchecked.
 
-A change to another organisation's decision always needs that organisation's
-consent (see :mod:`sim.trust`).
+A change to another organisation's decision also needs that organisation's consent
+(:mod:`sim.trust`), whatever the style.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from sim.params import STYLES, Climate
-from sim.roles import COMPETITOR
+from sim.params import STYLES
 from sim.search import Proposals
 
 if TYPE_CHECKING:
@@ -60,165 +63,202 @@ def get_style(name: str) -> LeadershipStyle:
     return REGISTRY[name]()
 
 
+@dataclass
+class Verdict:
+    """What became of each raised proposal under a decision rule.
+
+    Attributes:
+        adopted: ``(A,)`` adopted (still subject to consent).
+        answered: ``(A,)`` a decision-maker other than the proposer answered it.
+        agreed: ``(A, O)`` organisations that already agreed to it (in a forum).
+    """
+
+    adopted: np.ndarray
+    answered: np.ndarray
+    agreed: np.ndarray
+
+    @classmethod
+    def blank(cls, a: int, n_orgs: int) -> Verdict:
+        """Nothing adopted, nothing answered."""
+        return cls(np.zeros(a, dtype=bool), np.zeros(a, dtype=bool), np.zeros((a, n_orgs), dtype=bool))
+
+
+def proposer_decides(props: Proposals, n_orgs: int) -> Verdict:
+    """Every raised proposal is enacted by its proposer; nobody answers (the neutral rule)."""
+    verdict = Verdict.blank(len(props), n_orgs)
+    verdict.adopted[:] = True
+    return verdict
+
+
+def goal_reading(model: GovernanceModel, props: Proposals) -> np.ndarray:
+    """Effect of each proposal on its organisation's goal, over the organisation's own decisions."""
+    g = model.goal[props.org]
+    return g * props.gain_mandate + (1.0 - g) * props.gain_own_org
+
+
 class LeadershipStyle:
     """Base class: the hooks a style may override."""
 
     name: ClassVar[str] = ""
-    forum: ClassVar[bool] = False
     adaptive: ClassVar[bool] = False
 
     def active(self, model: GovernanceModel, org: int) -> str:
-        """Name of the style whose climate and decision rule apply this step."""
+        """Name of the style whose behaviour and decision rule apply this step."""
         return self.name
 
-    def climate(self, model: GovernanceModel) -> Climate:
-        """This style's climate, from the run's parameters."""
-        return model.params.leadership.climates[self.name]
-
-    def role_pull(self, roles: np.ndarray, pressure: np.ndarray) -> np.ndarray:
-        """Adjust staff's effective roles (default: unchanged)."""
-        return roles
-
-    def decide(self, model: GovernanceModel, props: Proposals) -> np.ndarray:
-        """Which of ``props`` (raised in organisations led in this style) are adopted."""
+    def decide(self, model: GovernanceModel, props: Proposals) -> Verdict:
+        """What becomes of ``props`` (raised in organisations led in this style)."""
         raise NotImplementedError
 
 
 @register
 class Directive(LeadershipStyle):
-    """Hierarchical (TPA): the leader picks at most one proposal per organisation."""
+    """Hierarchical (TPA): the leader weighs what it hears and adopts the best few."""
 
     name = "directive"
 
-    def decide(self, model: GovernanceModel, props: Proposals) -> np.ndarray:
-        """Adopt each organisation's best proposal as its leader sees it, if positive."""
-        skill = model.params.leadership.leader_skill
-        noise = model.params.workforce.noise * (1.0 - skill)
-        view = props.gain_own_org + model.rng.normal(0.0, 1.0, len(props)) * noise
-        adopted = np.zeros(len(props), dtype=bool)
-        if len(props) == 0:
-            return adopted
-        order = np.lexsort((-view, props.org))  # by organisation, best view first
-        first = order[np.r_[True, props.org[order][1:] != props.org[order][:-1]]]
-        adopted[first[view[first] > 0]] = True
-        return adopted
+    def decide(self, model: GovernanceModel, props: Proposals) -> Verdict:
+        """Adopt up to ``leader_capacity`` heard proposals per organisation the leader reads as gains."""
+        verdict = Verdict.blank(len(props), model.n_orgs)
+        heard = model.hear(props)
+        if not heard.any():
+            return verdict
+        lp = model.params.leadership
+        noise = model.params.workforce.noise * (1.0 - lp.leader_skill)
+        view = goal_reading(model, props) + model.streams["decision"].normal(0.0, 1.0, len(props)) * noise
+        view = np.where(heard, view, -np.inf)
+        order = np.lexsort((-view, props.org))  # by organisation, best reading first
+        rank = np.arange(len(order)) - np.searchsorted(props.org[order], props.org[order])
+        top = order[rank < lp.leader_capacity]
+        verdict.adopted[top[view[top] > 0]] = True
+        verdict.answered[:] = heard
+        return verdict
 
 
 @register
 class Transactional(LeadershipStyle):
-    """Performance management (NPM): adopt what raises own measured performance."""
+    """Performance management (NPM): adopt what the indicator says raises the organisation's goal."""
 
     name = "transactional"
 
-    def role_pull(self, roles: np.ndarray, pressure: np.ndarray) -> np.ndarray:
-        """Incentives on own performance pull roles towards the competitor role."""
-        pull = 0.5 * pressure[:, None]
-        target = np.zeros_like(roles)
-        target[:, COMPETITOR] = 1.0
-        return (1.0 - pull) * roles + pull * target
-
-    def decide(self, model: GovernanceModel, props: Proposals) -> np.ndarray:
-        """Adopt every proposal with a positive measured own-organisation gain."""
-        return props.gain_own_org > 1e-12
+    def decide(self, model: GovernanceModel, props: Proposals) -> Verdict:
+        """Adopt every heard proposal with a positive measured effect on the goal indicator."""
+        verdict = Verdict.blank(len(props), model.n_orgs)
+        heard = model.hear(props)
+        verdict.adopted[:] = heard & (goal_reading(model, props) > 1e-12)
+        verdict.answered[:] = heard
+        return verdict
 
 
 @register
 class Facilitative(LeadershipStyle):
-    """Network leadership (Ansell & Gash 2008): a cross-organisation forum."""
+    """Network leadership (Ansell & Gash 2008): refer proposals to the cross-organisation forum."""
 
     name = "facilitative"
-    forum = True
 
-    def decide(self, model: GovernanceModel, props: Proposals) -> np.ndarray:
-        """Judge pooled proposals against the collective outcome with pooled knowledge."""
-        if len(props) == 0:
-            return np.zeros(0, dtype=bool)
-        pooled_view = model.understood[np.unique(props.who)].any(axis=0)
-        delta = props.contrib - model.contrib[None, :]
-        seen = (delta * pooled_view).sum(axis=1) / max(int(pooled_view.sum()), 1)
-        participants = len(np.unique(props.who))
-        mean_skill = float(model.skill[props.who].mean())
-        noise = model.params.workforce.noise * (1.0 - mean_skill) / np.sqrt(participants)
-        judged = seen + model.rng.normal(0.0, 1.0, len(props)) * noise
-        capacity = model.params.leadership.forum_capacity * len(np.unique(props.org))
-        order = np.argsort(-judged, kind="stable")[:capacity]
-        adopted = np.zeros(len(props), dtype=bool)
-        adopted[order[judged[order] > 0]] = True
-        return adopted
+    def decide(self, model: GovernanceModel, props: Proposals) -> Verdict:
+        """Refer heard proposals to this step's forum, if it meets and the organisation attends."""
+        verdict = Verdict.blank(len(props), model.n_orgs)
+        meeting = model.meeting
+        if not meeting.held:
+            return verdict
+        referred = np.flatnonzero(model.hear(props) & meeting.attending[props.org])
+        if len(referred) == 0:
+            return verdict
+        model.referred_to_forum = model.referred_to_forum + len(referred)
+        adopted, discussed, agreed = model.deliberate(props.subset(referred))
+        verdict.adopted[referred] = adopted
+        verdict.answered[referred] = discussed
+        verdict.agreed[referred] = agreed
+        return verdict
 
 
 @register
 class Shared(LeadershipStyle):
-    """Shared / distributed: experts decide on their own decisions; informal leaders coordinate."""
+    """Shared / distributed: experts decide on their own domain; informal leaders on the rest."""
 
     name = "shared"
 
-    def decide(self, model: GovernanceModel, props: Proposals) -> np.ndarray:
-        """Adopt in-domain proposals; refer others to the proposer's informal leader."""
+    def decide(self, model: GovernanceModel, props: Proposals) -> Verdict:
+        """Proposers enact in-domain proposals; others go to the proposer's informal leader."""
+        verdict = Verdict.blank(len(props), model.n_orgs)
         in_domain = ~(props.flips & ~model.domain[props.who]).any(axis=1)
-        adopted = in_domain.copy()
+        verdict.adopted[:] = in_domain
         refer = np.flatnonzero(~in_domain)
         if len(refer) == 0:
-            return adopted
+            return verdict
         leader = model.informal_leader_of(props.who[refer])
         has = leader >= 0
         refer, leader = refer[has], leader[has]
         if len(refer) == 0:
-            return adopted
+            return verdict
         view = model.understood[leader]
         delta = props.contrib[refer] - model.contrib[None, :]
         seen = (delta * view).sum(axis=1) / np.maximum(view.sum(axis=1), 1)
         noise = model.params.workforce.noise * (1.0 - model.skill[leader])
-        judged = seen + model.rng.normal(0.0, 1.0, len(refer)) * noise
-        adopted[refer[judged > 0]] = True
-        return adopted
+        judged = seen + model.streams["decision"].normal(0.0, 1.0, len(refer)) * noise
+        verdict.adopted[refer[judged > 0]] = True
+        verdict.answered[refer] = True
+        return verdict
 
 
 @register
 class LaissezFaire(LeadershipStyle):
-    """No leadership: whoever made a proposal enacts it."""
+    """Abdication: nobody answers; whoever made a proposal enacts it."""
 
     name = "laissez_faire"
 
-    def decide(self, model: GovernanceModel, props: Proposals) -> np.ndarray:
-        """Adopt everything raised."""
-        return np.ones(len(props), dtype=bool)
+    def decide(self, model: GovernanceModel, props: Proposals) -> Verdict:
+        """Every raised proposal is enacted by its proposer."""
+        return proposer_decides(props, model.n_orgs)
 
 
 @register
 class Situational(LeadershipStyle):
-    """Adaptive: diagnose the state and choose a position ("positie kiezen")."""
+    """Adaptive: diagnose the state and choose a position ("positie kiezen"; Hersey & Blanchard 1969)."""
 
     name = "situational"
     adaptive = True
 
     def __init__(self) -> None:
         self.choice = "shared"
+        self.calm_since = 0
 
     def active(self, model: GovernanceModel, org: int) -> str:
         """Diagnose the organisation and return the style chosen for this step.
 
         In order of priority: a shock (normalised public value, or own performance
-        relative to its level, fell by at least ``shock_drop`` since the last step,
-        shocks of this step included) calls for ``directive``; burnout above
-        ``burnout_alarm`` for ``shared`` (autonomy and support); low trust towards
-        the other organisations for ``facilitative``; stagnation (no gain in own
-        performance for ``stagnation_window`` steps) for ``facilitative``. Without a
-        signal the current choice is kept.
+        relative to its level, fell by at least ``shock_drop`` since the last step)
+        calls for ``directive``; burnout above ``burnout_alarm`` for ``shared``
+        (autonomy and support); a backlog above ``backlog_alarm`` of its demand for
+        ``transactional`` (targets); low trust in the other organisations for
+        ``facilitative``; stagnation (no gain in own performance for
+        ``stagnation_window`` steps) for ``facilitative`` and then ``shared`` in
+        turn; and a calm ``stagnation_window`` with staff whose energy and skill
+        exceed ``readiness`` for ``laissez_faire`` (delegating). Without a signal
+        the current choice is kept.
         """
         lp = model.params.leadership
-        diagnosis = model.diagnose(org)
-        if diagnosis["drop"] >= lp.shock_drop:
+        d = model.diagnose(org)
+        calm = False
+        if d["drop"] >= lp.shock_drop:
             self.choice = "directive"
-        elif diagnosis["burnout"] > lp.burnout_alarm:
+        elif d["burnout"] > lp.burnout_alarm:
             self.choice = "shared"
-        elif diagnosis["trust"] < lp.low_trust:
+        elif d["backlog"] > lp.backlog_alarm:
+            self.choice = "transactional"
+        elif d["trust"] < lp.low_trust:
             self.choice = "facilitative"
-        elif diagnosis["stagnant"]:
+        elif d["stagnant"]:
             self.choice = "facilitative" if self.choice != "facilitative" else "shared"
+        else:
+            calm = True
+        self.calm_since = self.calm_since + 1 if calm else 0
+        if self.calm_since >= lp.stagnation_window and d["ready"]:
+            self.choice = "laissez_faire"
         return self.choice
 
-    def decide(self, model: GovernanceModel, props: Proposals) -> np.ndarray:  # pragma: no cover
+    def decide(self, model: GovernanceModel, props: Proposals) -> Verdict:  # pragma: no cover
         """Never called: the chosen style decides."""
         raise RuntimeError("situational leadership decides through the style it chose")
 

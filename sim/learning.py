@@ -4,8 +4,9 @@ Each active professional, with probability ``learning_rate * investment`` (the
 leader's investment in learning), turns to a random tie. If the tie is active,
 trusted (a draw against the tie's trust) and willing to share (by its role:
 see :func:`sim.roles.sharing_probability`), the professional learns one decision
-the tie understands and it does not. Learning only ever adds understood
-decisions. Searching improves judgement: skill rises by
+the tie understands and it does not. Forum delegates may
+learn a decision voiced in the meeting (shared understanding; Ansell & Gash 2008).
+Learning only ever adds understood decisions. Searching improves judgement: skill rises by
 ``practice_gain * investment * (1 - skill)`` per step in which a professional searched.
 """
 
@@ -62,6 +63,27 @@ def learn_from_ties(
     if len(learners) == 0:
         return learners
     pick = np.argmax(np.where(new, rng.random(new.shape), -1.0), axis=1)
+    understood[learners, pick] = True
+    return learners
+
+
+def learn_in_forum(
+    understood: np.ndarray, delegates: np.ndarray, voiced: np.ndarray, chance: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Delegates learn one decision voiced in the meeting that they did not understand, in place.
+
+    Returns:
+        The delegates who learnt a decision.
+    """
+    draws = rng.random((len(delegates), len(voiced) + 1))
+    if len(delegates) == 0 or not voiced.any():
+        return np.zeros(0, dtype=np.int64)
+    new = voiced[None, :] & ~understood[delegates]
+    ok = new.any(axis=1) & (draws[:, -1] < chance)
+    learners, new = delegates[ok], new[ok]
+    if len(learners) == 0:
+        return learners
+    pick = np.argmax(np.where(new, draws[ok, :-1], -1.0), axis=1)
     understood[learners, pick] = True
     return learners
 

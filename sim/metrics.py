@@ -23,7 +23,8 @@ VOICE_COUNTS = ("made", "raised", "adopted")
 def empty_step_counts() -> dict[str, int]:
     """Zeroed counters of proposals by background, filled during a step."""
     counts = {f"{k}_{g}": 0 for k in VOICE_COUNTS for g in ("minority", "majority")}
-    counts["adopted_cross_boundary"] = 0
+    for key in ("adopted_cross_boundary", "answered", "unanswered", "dismissed", "consent_refused"):
+        counts[key] = 0
     return counts
 
 
@@ -54,9 +55,43 @@ def org_performance_sd(model: GovernanceModel) -> float:
     return float(np.sqrt(((perf - perf.sum() / len(perf)) ** 2).sum() / len(perf)))
 
 
+def _public_staff(model: GovernanceModel) -> int:
+    return max(int((~model.external[model.home_org]).sum()), 1)
+
+
+def mandate_performance_mean(model: GovernanceModel) -> float:
+    """Mean of organisations' performance on their own mandates (their own decisions)."""
+    return float(model.mandate_performance.mean())
+
+
 def production(model: GovernanceModel) -> float:
-    """Production per public professional this step (share of a full-time output)."""
+    """Counted production per public professional this step: served demand, value and failure work alike.
+
+    In units of one rested professional's full-time output.
+    """
     return model.production_per_capita
+
+
+def value_work(model: GovernanceModel) -> float:
+    """Served value demand per public professional this step."""
+    return float(model.work.value_work.sum()) / model.params.workforce.productivity / _public_staff(model)
+
+
+def failure_work(model: GovernanceModel) -> float:
+    """Served failure demand per public professional this step (work a solved problem would not bring)."""
+    return float(model.work.failure_work.sum()) / model.params.workforce.productivity / _public_staff(model)
+
+
+def workload(model: GovernanceModel) -> float:
+    """Mean over public organisations of the share of an active member's time their demand needs."""
+    public = ~model.external
+    return float(np.minimum(model.work.need[public], 10.0).mean()) if public.any() else 0.0
+
+
+def backlog_share(model: GovernanceModel) -> float:
+    """Share of this step's demand (over all organisations) left unserved."""
+    demand = float(model.work.demand.sum())
+    return float(demand - model.work.served.sum()) / demand if demand > 0 else 0.0
 
 
 def problem_time(model: GovernanceModel) -> float:
@@ -85,6 +120,21 @@ def proposals_raised(model: GovernanceModel) -> int:
 def proposals_adopted(model: GovernanceModel) -> int:
     """Proposals enacted this step."""
     return model.counts["adopted_minority"] + model.counts["adopted_majority"]
+
+
+def proposals_unanswered(model: GovernanceModel) -> int:
+    """Raised proposals this step that nobody answered and that were not enacted (futility)."""
+    return model.counts["unanswered"]
+
+
+def proposals_dismissed(model: GovernanceModel) -> int:
+    """Raised proposals this step rejected with a dismissive answer."""
+    return model.counts["dismissed"]
+
+
+def consent_refused(model: GovernanceModel) -> int:
+    """Adopted proposals this step that another organisation refused consent to."""
+    return model.counts["consent_refused"]
 
 
 def adopted_cross_boundary(model: GovernanceModel) -> int:
@@ -135,18 +185,64 @@ def adoption_equity(model: GovernanceModel) -> float:
 def heuristic_diversity(model: GovernanceModel) -> float:
     """Diversity of the heuristics of this step's contributors.
 
-    The expected share of positions at which two contributors' step-size tuples
-    differ (Hong & Page's distance), for two drawn with replacement: the mean over
-    positions of the Gini-Simpson index. 0 when fewer than two contributed.
+    The expected share of positions at which two contributors' effective step-size
+    tuples differ (Hong & Page's distance; sizes taken modulo N, as the search walks
+    the ring of N decisions), for two drawn with replacement: the mean over positions
+    of the Gini-Simpson index. 0 when fewer than two contributed.
     """
     who = model.contributors  # distinct: a professional makes at most one proposal per step
     if len(who) < 2:
         return 0.0
-    steps = model.heuristic_steps[who]
+    steps = model.heuristic_steps[who] % model.landscape.n  # sizes act modulo the ring of N decisions
     k = steps.shape[1]
     counts = np.bincount((steps + (np.arange(k) * (steps.max() + 1))[None, :]).ravel())
     share = counts / len(who)
     return 1.0 - float((share**2).sum()) / k
+
+
+def _mean_where(values: np.ndarray, mask: np.ndarray) -> float:
+    return float(values[mask].mean()) if mask.any() else float("nan")
+
+
+def safety(model: GovernanceModel) -> float:
+    """Mean psychological safety of all professionals."""
+    return float(model.safety.mean())
+
+
+def safety_minority(model: GovernanceModel) -> float:
+    """Mean psychological safety of minority-background professionals."""
+    return _mean_where(model.safety, model.minority)
+
+
+def safety_majority(model: GovernanceModel) -> float:
+    """Mean psychological safety of majority-background professionals."""
+    return _mean_where(model.safety, ~model.minority)
+
+
+def efficacy(model: GovernanceModel) -> float:
+    """Mean voice efficacy of all professionals."""
+    return float(model.efficacy.mean())
+
+
+# ---------------------------------------------------------------- forums
+def forum_held(model: GovernanceModel) -> int:
+    """1 if a cross-organisation forum met this step."""
+    return int(model.meeting.held)
+
+
+def forum_attendance(model: GovernanceModel) -> int:
+    """Organisations present at this step's forum (0 if none met)."""
+    return int(model.meeting.attending.sum()) if model.meeting.held else 0
+
+
+def forum_discussed(model: GovernanceModel) -> int:
+    """Proposals the forum discussed this step."""
+    return model.meeting.discussed
+
+
+def forum_adopted(model: GovernanceModel) -> int:
+    """Proposals the forum adopted this step (before consent of absent owners)."""
+    return model.meeting.adopted
 
 
 # ---------------------------------------------------------------- trust and network
@@ -213,9 +309,26 @@ def surge_deployed(model: GovernanceModel) -> int:
     return int((model.org_of != model.home_org).sum())
 
 
+def realised_cross_boundary(model: GovernanceModel) -> float:
+    """Share of all dependencies of the landscape that fall on another organisation's decisions."""
+    return model.landscape.realised_cross_boundary()
+
+
+def mandate_correlation(model: GovernanceModel) -> float:
+    """Realised correlation between contribution and mandate tables."""
+    return model.landscape.realised_mandate_correlation()
+
+
+def power_spread(model: GovernanceModel) -> float:
+    """Gini coefficient of the organisations' power (0 = equal)."""
+    p = np.sort(model.power)
+    n = len(p)
+    return float((2 * np.arange(1, n + 1) - n - 1) @ p / (n * p.sum())) if n > 1 else 0.0
+
+
 def situational_choice(model: GovernanceModel) -> str:
     """Style chosen this step by situational leaders (most common; empty if none)."""
-    chosen = [a for a, s in zip(model.active_style, model.style_names, strict=True) if s == "situational"]
+    chosen = [a for a, s in zip(model.active_style, model.styles, strict=True) if s.adaptive]
     if not chosen:
         return ""
     names, counts = np.unique(chosen, return_counts=True)
@@ -223,12 +336,16 @@ def situational_choice(model: GovernanceModel) -> str:
 
 
 _REPORTERS: tuple[Callable[[Any], Any], ...] = (
-    public_value, public_value_raw, optimum, org_performance_mean, org_performance_sd, production,
-    problem_time, forum_time, proposals_made, proposals_raised, proposals_adopted, adopted_cross_boundary,
+    public_value, public_value_raw, optimum, org_performance_mean, org_performance_sd, mandate_performance_mean,
+    production, value_work, failure_work, workload, backlog_share, problem_time, forum_time,
+    proposals_made, proposals_raised, proposals_adopted, proposals_unanswered, proposals_dismissed,
+    consent_refused, adopted_cross_boundary,
     raised_minority_pc, raised_majority_pc, adopted_minority_pc, adopted_majority_pc, voice_equity,
-    adoption_equity, heuristic_diversity, mean_trust, tie_trust, cross_boundary_ties, role_strain, energy,
+    adoption_equity, safety, safety_minority, safety_majority, efficacy, heuristic_diversity,
+    forum_held, forum_attendance, forum_discussed, forum_adopted,
+    mean_trust, tie_trust, cross_boundary_ties, role_strain, energy,
     burnout_rate, new_burnouts, informal_leader_share, understood_share, skill_mean, surge_deployed,
-    situational_choice,
+    situational_choice, realised_cross_boundary, mandate_correlation, power_spread,
 )
 
 METRICS: tuple[str, ...] = tuple(f.__name__ for f in _REPORTERS)

@@ -1,16 +1,18 @@
 """GovernanceModel: wiring of the problem, the organisations, the workforce and one step.
 
-One step is one round (about a month) of MODEL.md: leaders set the climate,
-professionals allocate time, search, raise proposals, leaders decide, the new
-configuration is scored and trust updated, energy and learning change, and the
-metrics are collected. Each mechanism lives in the module named after it; this
-module only wires them.
+One step is one round (about a month) of the ODD schedule, one method per phase:
+leaders act, time is allocated, professionals search, raise proposals, leaders
+decide (with consent), the new configuration is scored and trust updated, energy
+changes, professionals learn, and the metrics are collected. Each mechanism lives
+in the module named after it; this module wires them.
 
 Randomness: one seed per run. It is split with ``numpy.random.SeedSequence``
-into a *world* stream (landscape and its turbulence and shocks, the workforce,
-the network) and a *dynamics* stream (everything agents do). Two runs with the
-same seed but different leadership styles therefore face the same problem, the
-same workforce and the same shocks (common random numbers).
+into a *world* stream (landscape, its turbulence and shocks, the workforce, the
+network) and one *dynamics* stream per mechanism (``model.streams``). Two runs
+with the same seed but different leadership face the same problem, workforce and
+shocks (common random numbers); and because every mechanism draws from its own
+stream, mostly in vectors of a fixed size per step, the draws of one mechanism
+stay aligned between conditions when another mechanism's draws differ.
 """
 
 from __future__ import annotations
@@ -18,36 +20,21 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim import crisis, learning, metrics, trust, voice, wellbeing
+from sim import crisis, forum, learning, metrics, trust, voice, wellbeing
 from sim.agents import Organisation, Professional
 from sim.landscape import NKLandscape
-from sim.leadership import LeadershipStyle, get_style
+from sim.leadership import LeadershipStyle, Verdict, get_style, proposer_decides
 from sim.network import build_network
-from sim.params import ModelParams, RoleParams, WorkforceParams
-from sim.roles import effective_roles, role_strain
-from sim.search import Proposals, make_flips, ordered_known, score_proposals
+from sim.params import BEHAVIOUR_FIELDS, STYLES, ModelParams, RoleParams, WorkforceParams
+from sim.roles import effective_roles, felt_expectation, role_strain
+from sim.search import Proposals, make_flips, next_understood, score_proposals
 
 SeedLike = int | np.random.SeedSequence
-CLIMATE_FIELDS = ("autonomy", "pressure", "convening", "learning", "safety", "support")
+STREAMS = ("leaders", "forum", "search", "voice", "decision", "consent", "trust", "wellbeing", "learning")
+"""Named random streams of the dynamics, one per mechanism."""
 
 
-def split_decisions(weights: np.ndarray, n: int) -> np.ndarray:
-    """Owner of each of ``n`` decisions: blocks in organisation order, sized by weight.
-
-    Every organisation owns at least one decision (largest-remainder rounding).
-    """
-    o = len(weights)
-    share = weights / weights.sum() * (n - o)
-    counts = np.floor(share).astype(int) + 1
-    rest = n - counts.sum()
-    order = np.argsort(-(share - np.floor(share)), kind="stable")
-    counts[order[:rest]] += 1
-    return np.repeat(np.arange(o), counts)
-
-
-def draw_heuristics(
-    minority: np.ndarray, wf: WorkforceParams, rng: np.random.Generator
-) -> np.ndarray:
+def draw_heuristics(minority: np.ndarray, wf: WorkforceParams, rng: np.random.Generator) -> np.ndarray:
     """Step-size heuristics ``(P, k)``: ``k`` distinct sizes from ``1..l``.
 
     Backgrounds bring different perspectives: the majority favours small steps
@@ -61,9 +48,9 @@ def draw_heuristics(
 
 
 def draw_orientations(n: int, roles: RoleParams, rng: np.random.Generator) -> np.ndarray:
-    """Own role orientations ``(P, 3)`` from a Dirichlet around the role mix."""
+    """Own role orientations ``(P, 3)`` from a Dirichlet around the role mix (a zero weight: a tiny one)."""
     mean = np.array([roles.orientation["expert"], roles.orientation["competitor"], roles.orientation["partner"]])
-    alpha = np.maximum(mean, 1e-3) * roles.concentration
+    alpha = np.maximum(mean * roles.concentration, np.finfo(float).tiny)
     return rng.dirichlet(alpha, size=n)
 
 
@@ -72,12 +59,15 @@ class GovernanceModel(mesa.Model):
 
     Attributes:
         params: The validated parameters.
-        landscape: The shared NK problem.
+        landscape: The shared NK problem (with each owner's mandate tables).
         config: Current configuration of the N decisions (0/1).
         organisations: Organisation agents, by index.
         professionals: Professional agents, by index.
         network: Collaboration network between professionals.
         trust: ``(O, O)`` trust between organisations.
+        safety, efficacy: ``(P,)`` psychological safety and voice efficacy.
+        energy: ``(P,)`` energy (well-being).
+        behaviour: ``(O, 9)`` behaviour of each organisation's leader this step.
         datacollector: Recorder of the metrics of :mod:`sim.metrics` (Mesa's interface).
     """
 
@@ -90,114 +80,126 @@ class GovernanceModel(mesa.Model):
         """
         seq = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(int(rng))
         world_seq, dynamics_seq = seq.spawn(2)
-        land_seq, pop_seq, net_seq = world_seq.spawn(3)
         super().__init__(rng=np.random.default_rng(dynamics_seq))
-        self.params = params = params if params is not None else ModelParams()
+        self.params = params if params is not None else ModelParams()
         self.seed_sequence = seq
+        land_seq, pop_seq, net_seq = world_seq.spawn(3)
+        self.streams = {name: np.random.default_rng(s)
+                        for name, s in zip(STREAMS, dynamics_seq.spawn(len(STREAMS)), strict=True)}
+        self._build_problem(np.random.default_rng(land_seq))
+        self._build_organisations()
+        self._build_workforce(np.random.default_rng(pop_seq))
+        self.network = build_network(self.params.network, self.home_org, np.random.default_rng(net_seq))
+        self.organisations = [Organisation(self, i, o.name, o.kind)
+                              for i, o in enumerate(self.params.scenario.organisations)]
+        self.professionals = [Professional(self, i) for i in range(self.n_professionals)]
+        self._init_state()
+        self.datacollector = metrics.Recorder(collect_agents=self.params.run.collect_agents)
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ building
+    def _build_problem(self, rng: np.random.Generator) -> None:
+        p = self.params.problem
+        owner = self.params.owners()
+        mandate = p.mandate_correlation if self.params.mechanisms.mandates else 1.0
+        self.landscape = NKLandscape(p.N, p.K, rng, owner=owner, cross_boundary=p.cross_boundary,
+                                     exact_optimum_max_n=p.exact_optimum_max_n, mandate_correlation=mandate)
+        self.config = rng.integers(0, 2, p.N, dtype=np.uint8)
+        self.n_orgs = int(owner.max()) + 1
+        self.org_masks = np.zeros((self.n_orgs, p.N), dtype=bool)
+        self.org_masks[owner, np.arange(p.N)] = True
+        deps = np.zeros((p.N, p.N), dtype=bool)
+        deps[np.repeat(np.arange(p.N), p.K + 1), self.landscape.deps.ravel()] = True
+        self.org_depends = (self.org_masks.astype(np.int64) @ deps.astype(np.int64)) > 0  # [a, j]: a depends on j
+        self.shock_steps = {s.step: s.share for s in p.shocks}
+
+    def _build_organisations(self) -> None:
+        params = self.params
         orgs = params.scenario.organisations
-        self.n_orgs = n_orgs = len(orgs)
-        wf = params.workforce
-        pop_rng = np.random.default_rng(pop_seq)
-
-        # --- the problem
-        owner = split_decisions(np.array([o.decision_weight for o in orgs]), params.problem.N)
-        self.landscape = NKLandscape(params.problem.N, params.problem.K, np.random.default_rng(land_seq),
-                                     owner=owner, cross_boundary=params.problem.cross_boundary,
-                                     exact_optimum_max_n=params.problem.exact_optimum_max_n)
-        n = params.problem.N
-        self.config = self.landscape.rng.integers(0, 2, n, dtype=np.uint8)
-        self.org_masks = np.zeros((n_orgs, n), dtype=bool)
-        self.org_masks[owner, np.arange(n)] = True
-        self.shock_steps = {s.step: s.share for s in params.problem.shocks}
-
-        # --- organisations
         mix = params.roles.orientation
         default_paradigm = np.array([mix["expert"], mix["competitor"], mix["partner"]])
         self.expectation = np.array([
             [o.paradigm["tpa"], o.paradigm["npm"], o.paradigm["npg"]] if o.paradigm else default_paradigm
             for o in orgs])
         self.external = np.array([o.kind == "external" for o in orgs])
-        self.style_names = [params.style_of(i) for i in range(n_orgs)]
+        self.style_names = [params.style_of(i) for i in range(self.n_orgs)]
         self.styles: list[LeadershipStyle] = [get_style(s) for s in self.style_names]
-        self.active_style = [getattr(s, "choice", s.name) for s in self.styles]
-        self.org_pressure = np.zeros(n_orgs)
-        t0 = params.network.initial_trust
-        self.trust = np.full((n_orgs, n_orgs), t0)
+        self.active_style = [s.choice if s.adaptive else s.name for s in self.styles]  # type: ignore[attr-defined]
+        self.goal = np.array([params.goal_of(i) for i in range(self.n_orgs)])
+        weight = np.array([float(o.size) if o.power is None else o.power for o in orgs])
+        self.power = weight / weight.mean()
+        self._behaviour_cache: dict[tuple[int, str], np.ndarray] = {}
+        self.trust = np.full((self.n_orgs, self.n_orgs), params.network.initial_trust)
         np.fill_diagonal(self.trust, 1.0)
 
-        # --- professionals, ordered by organisation
-        sizes = np.array([o.size for o in orgs])
+    def _build_workforce(self, rng: np.random.Generator) -> None:
+        params, wf = self.params, self.params.workforce
+        n = params.problem.N
+        sizes = np.array([o.size for o in params.scenario.organisations])
         self.n_professionals = p = int(sizes.sum())
-        self.home_org = np.repeat(np.arange(n_orgs), sizes)
+        self.home_org = np.repeat(np.arange(self.n_orgs), sizes)
         self.org_of = self.home_org.copy()
-        self.minority = pop_rng.random(p) < params.scenario.minority_share
+        self.minority = rng.random(p) < params.scenario.minority_share
         self.n_minority = int(self.minority.sum())
-        self.orientation = draw_orientations(p, params.roles, pop_rng)
+        self.orientation = draw_orientations(p, params.roles, rng)
         d = min(wf.domain_size, n)
-        own_pick = np.array([pop_rng.choice(np.flatnonzero(owner == o)) for o in self.home_org])
-        start = np.clip(own_pick - pop_rng.integers(0, d, p), 0, n - d)
+        owner = self.landscape.owner
+        own_pick = np.array([rng.choice(np.flatnonzero(owner == o)) for o in self.home_org])
+        start = np.clip(own_pick - rng.integers(0, d, p), 0, n - d)
         self.profession = start
-        self.domain = (np.arange(n)[None, :] >= start[:, None]) & (np.arange(n)[None, :] < (start + d)[:, None])
+        cols = np.arange(n)[None, :]
+        self.domain = (cols >= start[:, None]) & (cols < (start + d)[:, None])
         self.understood = self.domain.copy()
         extra = min(wf.extra_understood, n)
         if extra:
-            keys = pop_rng.random((p, n)) + self.domain  # prefer decisions outside the domain
+            keys = rng.random((p, n)) + self.domain  # prefer decisions outside the domain
             pick = np.argsort(keys, axis=1)[:, :extra]
             self.understood[np.repeat(np.arange(p), extra), pick.ravel()] = True
-        self.heuristic_steps = draw_heuristics(self.minority, wf, pop_rng)
-        self.radius = pop_rng.integers(1, wf.radius_max + 1, p)
-        self.skill = np.clip(pop_rng.normal(wf.skill_mean, wf.skill_sd, p), 0.0, 1.0)
-        self.energy = pop_rng.uniform(0.7, 1.0, p)
-        self.resilience = np.clip(pop_rng.lognormal(0.0, 0.25, p), 0.5, 2.0)
-        self.reserve = pop_rng.random(p) < params.scenario.surge_reserve
-        self.pointer = pop_rng.integers(0, n, p)
+        self.heuristic_steps = draw_heuristics(self.minority, wf, rng)
+        self.radius = rng.integers(1, wf.radius_max + 1, p)
+        self.skill = np.clip(rng.normal(wf.skill_mean, wf.skill_sd, p), 0.0, 1.0)
+        lo, hi = wf.initial_energy - wf.initial_energy_spread, wf.initial_energy + wf.initial_energy_spread
+        self.energy = np.clip(rng.uniform(lo, hi, p), 0.0, 1.0)
+        self.resilience = np.exp(rng.normal(0.0, wf.resilience_sd, p))
+        self.reserve = rng.random(p) < params.scenario.surge_reserve
+        self.pointer = rng.integers(0, n, p)
+
+    def _init_state(self) -> None:
+        p, wf = self.n_professionals, self.params.workforce
         self.attempt = np.zeros(p, dtype=np.int64)
         self.standing = np.zeros(p)
         self.burnout_left = np.zeros(p, dtype=np.int64)
         self.surge_due = np.full(p, -1, dtype=np.int64)
-        self.known, self.n_known = ordered_known(self.understood)
-
-        # --- network
-        self.network = build_network(params.network, self.home_org, np.random.default_rng(net_seq))
-
-        # --- Mesa agents (views onto the arrays above)
-        self.organisations = [Organisation(self, i, o.name, o.kind) for i, o in enumerate(orgs)]
-        self.professionals = [Professional(self, i) for i in range(p)]
-
-        # --- per-step state read by metrics
-        self.contrib = self.landscape.contributions(self.config)[0]
-        self.optimum = self.landscape.optimum()[0]
+        self.safety = np.full(p, wf.initial_safety)
+        self.efficacy = np.full(p, wf.initial_efficacy)
+        self.next_known = next_understood(self.understood)
+        self.contrib, self.mandate = self.landscape.both_contributions(self.config)
+        self.contrib, self.mandate = self.contrib[0], self.mandate[0]
+        self._set_optimum()
         self.org_performance = self._org_performance(self.contrib)
-        self.effective = effective_roles(self.orientation, self.expectation[self.org_of], params.roles.conformity)
-        self.strain = role_strain(self.orientation, self.expectation[self.org_of])
+        self.backlog = np.zeros(self.n_orgs)
+        self.need = np.full(self.n_orgs, wf.base_demand)
+        self.behaviour = np.zeros((self.n_orgs, len(BEHAVIOUR_FIELDS)))
+        self.meeting = forum.Meeting.none(self.n_orgs)
+        self._set_behaviour()
+        self._set_roles()
+        self.work = wellbeing.Work(*(np.zeros(self.n_orgs) for _ in range(4)), np.zeros(p), np.zeros(p), np.zeros(p))
         self.problem_time = np.zeros(p)
         self.forum_time = np.zeros(p)
-        self.org_production = np.zeros(n_orgs)
         self.production_per_capita = 0.0
         self.counts = metrics.empty_step_counts()
         self.cumulative = metrics.empty_step_counts()
         self.contributors = np.zeros(0, dtype=np.int64)
         self.enacted: Proposals | None = None
         self.burnouts_this_step = 0
+        self.referred_to_forum = 0
         self.shock_log: list[dict[str, float]] = []
         self.pv_history = [self.public_value]
         self.org_perf_history = [self.org_performance.copy()]
-        self.org_last_gain = np.zeros(n_orgs, dtype=np.int64)
+        self.org_last_gain = np.zeros(self.n_orgs, dtype=np.int64)
         self.org_best = self.org_performance.copy()
         self.crisis_load_until = -1
-        self.crisis_started = -1
-        self.choice_counts = {s: 0 for s in ("directive", "transactional", "facilitative", "shared",
-                                             "laissez_faire")}
-
-        climates = params.leadership.climates
-        self._climate_vectors = {name: np.array([getattr(c, f) for f in CLIMATE_FIELDS])
-                                 for name, c in climates.items()}
-        self._spec_pressure = np.array([np.nan if o.pressure is None else o.pressure for o in orgs])
-        self._spec_autonomy = np.array([np.nan if o.autonomy is None else o.autonomy for o in orgs])
-        self._roles_key: tuple | None = None
-
-        self.datacollector = metrics.Recorder(collect_agents=params.run.collect_agents)
-        self.datacollector.collect(self)
+        self.choice_counts = {s: 0 for s in STYLES if not get_style(s).adaptive}
 
     # ------------------------------------------------------------------ views
     @property
@@ -215,8 +217,28 @@ class GovernanceModel(mesa.Model):
         """Professionals not burnt out."""
         return self.burnout_left == 0
 
+    def b(self, name: str) -> np.ndarray:
+        """Behaviour ``name`` of every organisation's leader this step, ``(O,)``."""
+        return self.behaviour[:, BEHAVIOUR_FIELDS.index(name)]
+
+    def _set_optimum(self) -> None:
+        """The landscape's optimum and each organisation's performance in the optimal configuration."""
+        self.optimum, best = self.landscape.optimum()
+        self.optimal_performance = self._org_performance(self.landscape.contributions(best)[0])
+
+    @property
+    def unmet_need(self) -> np.ndarray:
+        """Each organisation's clients' unmet need: the share of its own decisions' performance in the
+        optimal configuration that the current one misses (0 at or above it)."""
+        return np.clip(1.0 - self.org_performance / self.optimal_performance, 0.0, 1.0)
+
     def _org_performance(self, contrib: np.ndarray) -> np.ndarray:
         return (self.org_masks * contrib[None, :]).sum(axis=1) / self.org_masks.sum(axis=1)
+
+    @property
+    def mandate_performance(self) -> np.ndarray:
+        """Each organisation's performance on its own mandate (its own decisions)."""
+        return self._org_performance(self.mandate)
 
     def informal_leader_of(self, who: np.ndarray) -> np.ndarray:
         """Highest-standing informal leader among each professional's ties (``-1`` if none)."""
@@ -232,14 +254,30 @@ class GovernanceModel(mesa.Model):
                 out[row] = best
         return out
 
+    def hear(self, props: Proposals) -> np.ndarray:
+        """Which raised proposals their organisation's leader hears (responsiveness, status discount)."""
+        discount = self.params.workforce.status_discount if self.params.mechanisms.status else 0.0
+        p = voice.hearing_probability(self.b("responsiveness")[props.org], self.minority[props.who], discount)
+        return self._hear_draws[props.who] < p
+
+    def deliberate(self, props: Proposals) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Let this step's forum discuss and decide ``props`` (see :func:`sim.forum.deliberate`)."""
+        return forum.deliberate(
+            self.meeting, props.who, props.org, props.contrib, props.mandate, props.judged, self.contrib,
+            self.mandate, self.understood, self.skill, self.trust, self.goal, self.power, self.org_masks,
+            self.params.workforce.noise, self.params.leadership, self.params.mechanisms.forum_information,
+            self.streams["forum"])
+
     def diagnose(self, org: int) -> dict[str, float]:
         """What a situational leader of ``org`` sees at the start of a step.
 
         ``drop`` is the fall since the end of the last step, so a shock or turbulence of
         this step shows at once: the larger of the fall in normalised public value and
-        the relative fall in the organisation's own performance (both shares, over the
-        same window). Then the burnout rate of its home staff, its mean trust in the
-        other organisations, and whether its own performance has stagnated.
+        the relative fall in the organisation's own performance. Then the burnout rate
+        of its home staff, the share of its demand left unserved last step (backlog), its
+        mean trust in the other organisations, whether its own performance has
+        stagnated, and whether its staff are ready to be delegated to (mean energy and
+        skill at least ``readiness``).
         """
         lp = self.params.leadership
         before_org = float(self.org_perf_history[-1][org])
@@ -247,147 +285,33 @@ class GovernanceModel(mesa.Model):
         drop = max(self.pv_history[-1] - self.public_value, own_drop)
         members = self.home_org == org
         others = np.arange(self.n_orgs) != org
+        demand = float(self.work.demand[org])
         return {
             "drop": float(drop),
             "burnout": float((self.burnout_left[members] > 0).mean()),
+            "backlog": float(demand - self.work.served[org]) / demand if demand > 0 else 0.0,
             "trust": float(self.trust[org, others].mean()) if others.any() else 1.0,
             "stagnant": bool(self.steps - self.org_last_gain[org] >= lp.stagnation_window),
+            "ready": bool(min(self.energy[members].mean(), self.skill[members].mean()) >= lp.readiness),
         }
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
         """One round, in the order of the ODD schedule."""
         self.counts = metrics.empty_step_counts()
-        self._landscape_events(self.steps)
+        self.landscape_events()       # turbulence, shocks, surge deployment and return
         self.leaders_act()            # 1
         self.allocate_time()          # 2
         made = self.search()          # 3
         raised = self.raise_voice(made)  # 4
         enacted = self.decide(raised)    # 5-6
-        self._count_voice(made, raised, enacted)
         self.update_wellbeing()       # 7
         self.learn(enacted)           # 8
         self.record()                 # 9
 
-    def leaders_act(self) -> None:
-        """Step 1: each leader (situational ones diagnose first) sets its organisation's climate."""
-        t = self.steps
-        for o, style in enumerate(self.styles):
-            chosen = style.active(self, o)
-            if chosen != self.active_style[o]:
-                self.org_last_gain[o] = t  # give a new position time to work
-            self.active_style[o] = chosen
-            if style.adaptive:
-                self.choice_counts[chosen] += 1
-        org_climate = np.array([self._climate_vectors[s] for s in self.active_style])
-        autonomy_o, pressure_o, convening_o, learning_o, safety_o, support_o = org_climate.T
-        pressure_o = np.where(np.isnan(self._spec_pressure), pressure_o, self._spec_pressure)
-        pressure_o = np.where(self.external, 0.0, pressure_o)
-        autonomy_o = np.where(np.isnan(self._spec_autonomy), autonomy_o, self._spec_autonomy)
-        self.org_pressure = pressure_o
-        self.climate_o = (autonomy_o, pressure_o, convening_o, learning_o, safety_o, support_o)
-        of = self.org_of
-        key = (tuple(self.active_style), of.tobytes())
-        if key != self._roles_key:  # effective roles change only with styles or postings
-            expectation = self.expectation[of]
-            roles = effective_roles(self.orientation, expectation, self.params.roles.conformity)
-            for o, name in enumerate(self.active_style):
-                style = get_style_cached(name)
-                if type(style).role_pull is not LeadershipStyle.role_pull:
-                    members = of == o
-                    roles[members] = style.role_pull(roles[members], pressure_o[of[members]])
-            self.effective = roles
-            self.strain = role_strain(self.orientation, expectation)
-            self._roles_key = key
-
-    def allocate_time(self) -> None:
-        """Step 2: time on forums, on the shared problem and on production."""
-        autonomy_o, pressure_o, convening_o = self.climate_o[:3]
-        wf = self.params.workforce
-        of = self.org_of
-        active = self.active
-        forum_share = convening_o[of]
-        problem, production = wellbeing.allocate_time(autonomy_o[of], pressure_o[of], forum_share)
-        self.problem_time = np.where(active, problem, 0.0)
-        self.forum_time = np.where(active, forum_share, 0.0)
-        output = np.where(active & ~self.external[of], production, 0.0) * wf.productivity
-        headcount = np.maximum(np.bincount(of, minlength=self.n_orgs), 1)
-        self.org_production = np.bincount(of, output, self.n_orgs) / headcount
-        public_staff = max(int((~self.external[of]).sum()), 1)
-        self.production_per_capita = float(output.sum() / public_staff)
-
-    def search(self) -> Proposals:
-        """Step 3: professionals with time for the problem propose changes and judge them."""
-        params, wf, rng, of = self.params, self.params.workforce, self.rng, self.org_of
-        who = np.flatnonzero(self.active & (rng.random(self.n_professionals) < self.problem_time))
-        flips, new_pointer = make_flips(who, self.known, self.n_known, self.pointer, self.heuristic_steps,
-                                        self.radius, self.attempt, params.problem.N)
-        self.pointer[who] = new_pointer
-        self.attempt[who] += 1
-        props = score_proposals(self.landscape, self.config, self.contrib, who, of[who], flips, self.domain,
-                                self.understood, self.org_masks, self.effective, self.skill, wf.noise, rng)
-        made = props.subset(np.flatnonzero(props.judged > 0))
-        self.contributors = made.who
-        learning.practise(self.skill, who, self.climate_o[3][of], wf.practice_gain)
-        return made
-
-    def raise_voice(self, made: Proposals) -> Proposals:
-        """Step 4: which proposals are raised."""
-        wf = self.params.workforce
-        raised_mask = voice.raise_voice(self.climate_o[4][made.org], self.minority[made.who], self.energy[made.who],
-                                        wf.majority_voice, wf.minority_voice, self.rng)
-        return made.subset(np.flatnonzero(raised_mask))
-
-    def decide(self, raised: Proposals) -> Proposals:
-        """Steps 5-6: decision by style, consent, conflicts; enact, score, update trust."""
-        adopted, in_forum, forum_orgs = self._decide(raised)
-        cand = raised.subset(np.flatnonzero(adopted))
-        ok = trust.consent(cand.flips, cand.org, self.landscape.owner, self.trust, in_forum[adopted], forum_orgs,
-                           self.rng)
-        cand = cand.subset(np.flatnonzero(ok))
-        enacted, enacted_forum = self._resolve_conflicts(cand, in_forum[adopted][ok])
-        self.enacted = enacted
-        self._enact(enacted, enacted_forum, forum_orgs, self.climate_o[4])
-        return enacted
-
-    def update_wellbeing(self) -> None:
-        """Step 7: workload against resources moves energy; burnout and return."""
-        params, wf, t, of = self.params, self.params.workforce, self.steps, self.org_of
-        autonomy_o, pressure_o, support_o = self.climate_o[0], self.climate_o[1], self.climate_o[5]
-        extra = np.zeros(self.n_professionals)
-        if self.crisis_load_until >= t:
-            span = params.scenario.surge_duration
-            extra += params.scenario.shock_workload * (self.crisis_load_until - t + 1) / span
-        extra += 0.3 * (of != self.home_org)
-        load = wellbeing.workload(pressure_o[of], self.forum_time, self.strain, extra)
-        active = self.active
-        self.energy, self.burnouts_this_step = wellbeing.burn_out(
-            self.energy, self.burnout_left, active, load, autonomy_o[of], support_o[of], self.resilience, wf, self.rng)
-
-    def learn(self, enacted: Proposals) -> None:
-        """Step 8: learning from trusted ties; informal standing."""
-        wf, of = self.params.workforce, self.org_of
-        learnt = learning.learn_from_ties(self.understood, self.active, self.climate_o[3][of], wf.learning_rate,
-                                          self.network, self.effective, self.profession, of, self.rng)
-        if len(learnt):
-            self.known[learnt], self.n_known[learnt] = ordered_known(self.understood[learnt])
-        mean_tie = self.network.mean_tie_trust()
-        self.standing = (1.0 - wf.standing_decay) * self.standing + wf.standing_base * self.skill * mean_tie
-        np.add.at(self.standing, enacted.who, wf.standing_gain)
-
-    def record(self) -> None:
-        """Step 9: histories for diagnosis, then the metrics."""
-        t = self.steps
-        self.pv_history.append(self.public_value)
-        self.org_perf_history.append(self.org_performance.copy())
-        improved = self.org_performance > self.org_best + 1e-12
-        self.org_last_gain[improved] = t
-        self.org_best = np.maximum(self.org_best, self.org_performance)
-        self.datacollector.collect(self)
-
-    # ------------------------------------------------------------------ pieces of a step
-    def _landscape_events(self, t: int) -> None:
-        """Turbulence, scheduled shocks, surge deployment and return."""
+    def landscape_events(self, t: int | None = None) -> None:
+        """Turbulence and scheduled shocks of step ``t`` (default: this one) redraw the problem; the surge moves."""
+        t = self.steps if t is None else t
         land = self.landscape
         due = np.flatnonzero(self.surge_due == t)
         if len(due):
@@ -401,8 +325,8 @@ class GovernanceModel(mesa.Model):
         if len(redraw) == 0:
             return
         land.redraw(redraw)
-        self.contrib = land.contributions(self.config)[0]
-        self.optimum = land.optimum()[0]
+        self.contrib, self.mandate = (c[0] for c in land.both_contributions(self.config))
+        self._set_optimum()
         self.org_performance = self._org_performance(self.contrib)
         if shock:
             self.shock_log.append({"step": t, "before": before_pv, "after": self.public_value})
@@ -412,64 +336,308 @@ class GovernanceModel(mesa.Model):
             moved = crisis.deploy_surge(self.org_of, self.home_org, self.reserve, targets, self.active)
             self.surge_due[moved] = t + span
 
-    def _decide(self, raised: Proposals) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Apply each active style's decision rule to the proposals raised under it."""
-        adopted = np.zeros(len(raised), dtype=bool)
-        in_forum = np.zeros(len(raised), dtype=bool)
-        forum_orgs = np.array([get_style_cached(s).forum for s in self.active_style])
-        styles_now = np.array(self.active_style)[raised.org] if len(raised) else np.array([], dtype=str)
+    def leaders_act(self) -> None:
+        """Step 1: leaders (situational ones after a diagnosis) act: behaviour, roles, convening."""
+        t = self.steps
+        for o, style in enumerate(self.styles):
+            chosen = style.active(self, o)
+            if chosen != self.active_style[o]:
+                self.org_last_gain[o] = t  # give a new position time to work
+            self.active_style[o] = chosen
+            if style.adaptive:
+                self.choice_counts[chosen] += 1
+        self._set_behaviour()
+        self._set_roles()
+        members = [np.flatnonzero((self.org_of == o) & self.active) for o in range(self.n_orgs)]
+        if self.params.mechanisms.time_allocation:
+            self.meeting = forum.convene(self.b("convening"), self.trust, self.need, members,
+                                         self.params.leadership, self.streams["forum"])
+        else:
+            self.meeting = forum.Meeting.none(self.n_orgs)
+        self.referred_to_forum = 0
+
+    def _set_behaviour(self) -> None:
+        """Behaviour of each leader in the style it acts in this step (org overrides on top)."""
+        for o, style in enumerate(self.active_style):
+            key = (o, style)
+            if key not in self._behaviour_cache:
+                beh = self.params.behaviour_of(o, style)
+                self._behaviour_cache[key] = np.array([getattr(beh, f) for f in BEHAVIOUR_FIELDS])
+            self.behaviour[o] = self._behaviour_cache[key]
+
+    def _set_roles(self) -> None:
+        """Roles felt (paradigm pulled by incentives), effective roles and role strain."""
+        of = self.org_of
+        incentive = self.b("incentive") if self.params.mechanisms.incentives else np.zeros(self.n_orgs)
+        felt_o = felt_expectation(self.expectation, incentive)
+        felt = felt_o[of]
+        self.effective = effective_roles(self.orientation, felt, self.params.roles.conformity)
+        self.strain = role_strain(self.orientation, felt)
+
+    def allocate_time(self) -> None:
+        """Step 2: forum delegates meet; demand sets the production time needed; the rest by autonomy and pressure."""
+        wf, mech, of = self.params.workforce, self.params.mechanisms, self.org_of
+        active = self.active
+        self.forum_time = np.zeros(self.n_professionals)
+        if self.meeting.held:
+            self.forum_time[self.meeting.delegates] = self.params.leadership.forum_time
+        headcount = np.bincount(self.home_org, minlength=self.n_orgs).astype(float)
+        unmet = self.unmet_need
+        crisis_load = 0.0
+        if self.crisis_load_until >= self.steps:
+            span = self.params.scenario.surge_duration
+            crisis_load = self.params.scenario.shock_workload * (self.crisis_load_until - self.steps + 1) / span
+        demand, failure = wellbeing.org_demand(headcount, unmet, crisis_load, self.backlog, self.external, wf,
+                                               mech.failure_demand)
+        eff = wellbeing.efficiency(self.energy, wf) if mech.wellbeing else np.ones(self.n_professionals)
+        capacity = np.bincount(of, np.where(active, eff, 0.0), self.n_orgs) * wf.productivity
+        need = np.divide(demand, capacity, out=np.where(demand > 0, np.inf, 0.0), where=capacity > 0)
+        need_p = np.minimum(need[of], 1e6)
+        if mech.time_allocation:
+            problem, production, shortfall = wellbeing.allocate_time(
+                need_p, self.b("autonomy")[of], self.b("pressure")[of], self.forum_time, wf.duty)
+        else:
+            problem = np.full(self.n_professionals, wf.baseline_problem_time)
+            production = np.minimum(1.0 - problem, need_p)
+            shortfall = np.maximum(0.0, need_p - production)
+        problem = np.where(active, problem, 0.0)
+        production = np.where(active, production, 0.0)
+        output = np.bincount(of, production * eff, self.n_orgs) * wf.productivity
+        served = np.minimum(output, demand)
+        self.backlog = (demand - served) * (1.0 - wf.backlog_decay)
+        self.need = np.minimum(need, 1e6)
+        self.problem_time = problem
+        self.work = wellbeing.Work(demand, failure, self.need, served, problem, production, shortfall)
+        public_staff = max(int((~self.external[self.home_org]).sum()), 1)
+        self.production_per_capita = float(served.sum() / wf.productivity / public_staff)
+
+    def search(self) -> Proposals:
+        """Step 3: engaged professionals with time for the problem propose changes and judge them."""
+        params, wf, of = self.params, self.params.workforce, self.org_of
+        rng = self.streams["search"]
+        draws = rng.random(self.n_professionals)
+        noise_draws = rng.normal(0.0, 1.0, self.n_professionals)
+        chance = self.problem_time
+        if params.mechanisms.wellbeing:
+            chance = chance * ((1.0 - wf.motivation) + wf.motivation * self.energy * self.resources())
+        who = np.flatnonzero(self.active & (draws < chance))
+        flips, new_pointer = make_flips(who, self.next_known, self.pointer, self.heuristic_steps, self.radius,
+                                        self.attempt, params.problem.N)
+        self.pointer[who] = new_pointer
+        self.attempt[who] += 1
+        props = score_proposals(self.landscape, self.config, self.contrib, self.mandate, who, of[who], flips,
+                                self.domain, self.understood, self.org_masks, self.effective, self.skill, wf.noise,
+                                noise_draws)
+        made = props.subset(np.flatnonzero(props.judged > 0))
+        self.contributors = made.who
+        if params.mechanisms.learning:
+            learning.practise(self.skill, who, self.b("learning")[of], wf.practice_gain)
+        return made
+
+    def resources(self) -> np.ndarray:
+        """Job resources of each professional: mean of its leader's autonomy and support and its ties' trust."""
+        of = self.org_of
+        return (self.b("autonomy")[of] + self.b("support")[of] + self.network.mean_tie_trust()) / 3.0
+
+    def raise_voice(self, made: Proposals) -> Proposals:
+        """Step 4: which proposals are raised (safety, efficacy, background, energy)."""
+        rng = self.streams["voice"]
+        draws = rng.random(self.n_professionals)
+        self._tone_draws = rng.random(self.n_professionals)
+        self._hear_draws = rng.random(self.n_professionals)
+        p = voice.raise_probability(self.minority[made.who], self.safety[made.who], self.efficacy[made.who],
+                                    self.energy[made.who], self.params.workforce)
+        return made.subset(np.flatnonzero(draws[made.who] < p))
+
+    def decide(self, raised: Proposals) -> Proposals:
+        """Steps 5-6: decision rules, consent, conflicts; enact, score, trust; answers move voice."""
+        verdict = self._verdicts(raised)
+        cand_rows = np.flatnonzero(verdict.adopted)
+        ok = self._consent(raised.subset(cand_rows), verdict.agreed[cand_rows])
+        enacted_rows = self._resolve_conflicts(raised, cand_rows[ok])
+        enacted = raised.subset(enacted_rows)
+        was_enacted = np.zeros(len(raised), dtype=bool)
+        was_enacted[enacted_rows] = True
+        forum_made = verdict.agreed[enacted_rows].any(axis=1)
+        self.enacted = enacted
+        self._enact(enacted, forum_made)
+        c = self.counts
+        c["unanswered"] = int((~(verdict.answered | was_enacted)).sum())
+        c["answered"] = int(verdict.answered.sum())
+        if self.params.mechanisms.voice_dynamics and len(raised):
+            dismissed, appreciated = voice.respond(self.safety, self.efficacy, raised.who, verdict.answered,
+                                                   was_enacted, self.b("openness")[raised.org],
+                                                   self._tone_draws[raised.who], self.params.workforce)
+            events = np.flatnonzero(dismissed | appreciated)
+            if len(events):
+                voice.witness(self.safety, self._colleagues(raised.who[events], events), dismissed, appreciated,
+                              self.params.workforce)
+            c["dismissed"] = int(dismissed.sum())
+        self._count_voice(raised, enacted)
+        return enacted
+
+    def _colleagues(self, who: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """``(W, 2)`` pairs (tie in the same organisation, row) for each professional in ``who``."""
+        net = self.network
+        start, stop = net.indptr[who], net.indptr[who + 1]
+        lengths = stop - start
+        if lengths.sum() == 0:
+            return np.zeros((0, 2), dtype=np.int64)
+        idx = np.repeat(start - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
+        ties = net.neighbours[idx]
+        owner_row = np.repeat(rows, lengths)
+        same = self.org_of[ties] == np.repeat(self.org_of[who], lengths)
+        return np.column_stack([ties[same], owner_row[same]])
+
+    def _verdicts(self, raised: Proposals) -> Verdict:
+        """Apply each organisation's decision rule (by the style it acts in) to its raised proposals."""
+        if not self.params.mechanisms.decision_rules:
+            return proposer_decides(raised, self.n_orgs)
+        verdict = Verdict.blank(len(raised), self.n_orgs)
+        if len(raised) == 0:
+            return verdict
+        styles_now = np.array(self.active_style)[raised.org]
         for name in dict.fromkeys(self.active_style):
             rows = np.flatnonzero(styles_now == name)
             if len(rows) == 0:
                 continue
-            style = get_style_cached(name)
-            adopted[rows] = style.decide(self, raised.subset(rows))
-            in_forum[rows] = style.forum
-        return adopted, in_forum, forum_orgs
+            part = get_style_cached(name).decide(self, raised.subset(rows))
+            verdict.adopted[rows], verdict.answered[rows], verdict.agreed[rows] = \
+                part.adopted, part.answered, part.agreed
+        return verdict
 
-    def _resolve_conflicts(self, cand: Proposals, forum: np.ndarray) -> tuple[Proposals, np.ndarray]:
+    def _consent(self, cand: Proposals, agreed: np.ndarray) -> np.ndarray:
+        """Consent of every other owner touched by each adopted proposal."""
+        rng = self.streams["consent"]
+        draws = rng.random((len(cand), self.n_orgs + 1))
+        if not self.params.mechanisms.consent or len(cand) == 0:
+            return np.ones(len(cand), dtype=bool)
+        touched = trust.touched_owners(cand.flips, cand.org, self.landscape.owner, self.n_orgs)
+        brokered = draws[:, -1] < self.b("brokering")[cand.org]
+        need_contact = touched.any(axis=1) & ~brokered
+        contact = None
+        if need_contact.any():
+            contact = np.zeros((len(cand), self.n_orgs))
+            rows = np.flatnonzero(need_contact)
+            contact[rows] = trust.contact_trust(cand.who[rows], self.network, self.org_of, self.n_orgs)
+        ok = trust.consent(touched, cand.org, self.trust, agreed, brokered, contact, draws[:, :-1])
+        self.counts["consent_refused"] = int((~ok).sum())
+        return ok
+
+    def _resolve_conflicts(self, raised: Proposals, rows: np.ndarray) -> np.ndarray:
         """Keep non-overlapping proposals, best judged first (changes of one round are enacted together)."""
-        if len(cand) <= 1:
-            return cand, forum
-        order = np.argsort(-cand.judged, kind="stable")
-        used = np.zeros(cand.flips.shape[1], dtype=bool)
+        if len(rows) <= 1:
+            return rows
+        order = rows[np.argsort(-raised.judged[rows], kind="stable")]
+        used = np.zeros(raised.flips.shape[1], dtype=bool)
         keep = []
         for i in order:
-            f = cand.flips[i]
+            f = raised.flips[i]
             if not (used & f).any():
                 used |= f
                 keep.append(i)
-        keep_arr = np.sort(np.array(keep, dtype=np.int64))
-        return cand.subset(keep_arr), forum[keep_arr]
+        return np.sort(np.array(keep, dtype=np.int64))
 
-    def _enact(self, enacted: Proposals, forum: np.ndarray, forum_orgs: np.ndarray, safety_o: np.ndarray) -> None:
-        """Apply enacted changes, score them and update trust between organisations and on ties."""
-        n_orgs = self.n_orgs
-        tp = self.params.trust
+    def _enact(self, enacted: Proposals, forum_made: np.ndarray) -> None:
+        """Apply enacted changes, score them, and move trust between organisations and on ties."""
+        n_orgs, tp = self.n_orgs, self.params.trust
         changes_by_org = np.zeros((n_orgs, self.landscape.n), dtype=bool)
         np.logical_or.at(changes_by_org, enacted.org, enacted.flips)
         if len(enacted):
             self.config = self.config ^ changes_by_org.any(axis=0).astype(np.uint8)
-            self.contrib = self.landscape.contributions(self.config)[0]
+            self.contrib, self.mandate = (c[0] for c in self.landscape.both_contributions(self.config))
             self.org_performance = self._org_performance(self.contrib)
-        effects = trust.org_effects(self.landscape, self.config, changes_by_org, n_orgs)
-        touched = (self.org_masks.astype(np.int64) @ changes_by_org.T.astype(np.int64)) > 0  # [a, b]: b touched a
-        forum_by = np.zeros(n_orgs, dtype=bool)
-        forum_by[np.unique(enacted.org[forum])] = True
-        shared = touched | (forum_orgs[:, None] & forum_by[None, :])
-        np.fill_diagonal(shared, False)
-        meeting = forum_orgs if forum_orgs.sum() > 1 else np.zeros(n_orgs, dtype=bool)
-        self.trust = trust.update_trust(self.trust, effects, shared, meeting, tp.harm_loss, tp.help_gain,
-                                        tp.forum_gain, tp.forgiveness, self.params.network.initial_trust)
-        self.network.trust = trust.update_tie_trust(self.network.trust, self.network.edges, self.org_of,
-                                                    self.trust, safety_o, tp.tie_adjustment)
+        rng = self.streams["trust"]
+        noise = rng.normal(0.0, tp.attribution_noise, (n_orgs, n_orgs + 1))
+        active = changes_by_org.any(axis=1)
+        perceived = np.zeros((n_orgs, n_orgs))
+        if active.any():
+            groups = changes_by_org[active]
+            forum_changes = np.zeros((1, self.landscape.n), dtype=bool)
+            if forum_made.any():
+                forum_changes[0] = enacted.flips[forum_made].any(axis=0)
+            effect = trust.effects(self.landscape, self.config, np.vstack([groups, forum_changes]), self.org_masks,
+                                   self.goal)
+            seen = (self.org_depends.astype(np.int64) @ groups.T.astype(np.int64)) > 0  # [a, g] touched a's deps
+            cols = np.flatnonzero(active)
+            perceived[:, cols] = np.where(seen, effect[:, :-1] + noise[:, cols], 0.0)
+            np.fill_diagonal(perceived, 0.0)
+            if forum_made.any() and self.params.mechanisms.forum_trust and self.meeting.held:
+                served = np.sign(effect[:, -1] + noise[:, -1])
+                self.trust = trust.forum_trust(self.trust, self.meeting.attending, served, tp.forum_gain)
+        self.trust = trust.update_trust(self.trust, perceived, tp.help_gain, tp.harm_loss, tp.forgiveness,
+                                        self.params.network.initial_trust)
+        self.network.trust = trust.update_tie_trust(self.network.trust, self.network.edges, self.org_of, self.trust,
+                                                    self.safety, tp.tie_adjustment)
         self.counts["adopted_cross_boundary"] = int(
             (enacted.flips & ~self.org_masks[enacted.org]).any(axis=1).sum()) if len(enacted) else 0
 
-    def _count_voice(self, made: Proposals, raised: Proposals, enacted: Proposals) -> None:
+    def update_wellbeing(self) -> None:
+        """Step 7: job demands against job resources move energy; burnout, contagion and return."""
+        wf = self.params.workforce
+        draws = self.streams["wellbeing"].normal(0.0, 1.0, self.n_professionals)
+        if not self.params.mechanisms.wellbeing:
+            self.burnouts_this_step = 0
+            return
+        of, w = self.org_of, self.work
+        deployed = (of != self.home_org).astype(float)
+        demands = wellbeing.job_demands(w.need[of], self.forum_time, self.strain, deployed, self.b("pressure")[of],
+                                        w.shortfall, wf)
+        burnt = (~self.active).astype(float)
+        net = self.network
+        burnt_ties = (np.bincount(net.edges[:, 0], burnt[net.edges[:, 1]], self.n_professionals)
+                      + np.bincount(net.edges[:, 1], burnt[net.edges[:, 0]], self.n_professionals)) \
+            / np.maximum(net.degree, 1)
+        self.energy, self.burnouts_this_step = wellbeing.burn_out(
+            self.energy, self.burnout_left, self.active, demands, self.resources(), burnt_ties, self.resilience, wf,
+            draws)
+
+    def learn(self, enacted: Proposals) -> None:
+        """Step 8: learning from trusted ties and in forums; forums tie delegates; informal standing."""
+        wf, of = self.params.workforce, self.org_of
+        rng = self.streams["learning"]
+        meeting = self.meeting
+        if self.params.mechanisms.learning:
+            learnt = learning.learn_from_ties(self.understood, self.active, self.b("learning")[of], wf.learning_rate,
+                                              self.network, self.effective, self.profession, of, rng)
+            if meeting.held and meeting.voiced is not None:
+                learnt = np.union1d(learnt, learning.learn_in_forum(
+                    self.understood, meeting.delegates, meeting.voiced, self.params.leadership.forum_learning, rng))
+            if len(learnt):
+                self.next_known[learnt] = next_understood(self.understood[learnt])
+        if meeting.held:
+            self._tie_delegates(rng)
+        mean_tie = self.network.mean_tie_trust()
+        self.standing = (1.0 - wf.standing_decay) * self.standing + wf.standing_base * self.skill * mean_tie
+        np.add.at(self.standing, enacted.who, wf.standing_gain)
+
+    def _tie_delegates(self, rng: np.random.Generator) -> None:
+        """Delegates of different organisations who met may form a tie (trust: their organisations')."""
+        d, d_org = self.meeting.delegates, self.meeting.delegate_org
+        i, j = np.triu_indices(len(d), k=1)
+        draws = rng.random(len(i))
+        cross = d_org[i] != d_org[j]
+        form = cross & (draws < self.params.leadership.forum_tie_rate)
+        if form.any():
+            a, b = d_org[i[form]], d_org[j[form]]
+            self.network.add_ties(np.column_stack([d[i[form]], d[j[form]]]),
+                                  0.5 * (self.trust[a, b] + self.trust[b, a]))
+
+    def record(self) -> None:
+        """Step 9: histories for diagnosis, then the metrics."""
+        t = self.steps
+        self.pv_history.append(self.public_value)
+        self.org_perf_history.append(self.org_performance.copy())
+        improved = self.org_performance > self.org_best + 1e-12
+        self.org_last_gain[improved] = t
+        self.org_best = np.maximum(self.org_best, self.org_performance)
+        self.datacollector.collect(self)
+
+    def _count_voice(self, raised: Proposals, enacted: Proposals) -> None:
         c = self.counts
-        for label, props in (("made", made), ("raised", raised), ("adopted", enacted)):
-            minority = self.minority[props.who]
+        made = self.contributors
+        for label, who in (("made", made), ("raised", raised.who), ("adopted", enacted.who)):
+            minority = self.minority[who]
             c[f"{label}_minority"] = int(minority.sum())
             c[f"{label}_majority"] = int((~minority).sum())
         for key, value in c.items():

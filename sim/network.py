@@ -43,17 +43,49 @@ class Network:
         """Build from an ``(E, 2)`` edge array (any order, no self-loops)."""
         edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
         edges = np.sort(edges, axis=1)
-        edges = np.unique(edges, axis=0)
         edges = edges[edges[:, 0] != edges[:, 1]]
-        e = len(edges)
-        src = np.concatenate([edges[:, 0], edges[:, 1]])
-        dst = np.concatenate([edges[:, 1], edges[:, 0]])
-        eid = np.concatenate([np.arange(e), np.arange(e)])
-        order = np.lexsort((dst, src))
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
-        return cls(n=n, edges=edges, trust=np.full(e, float(initial_trust)), indptr=indptr,
-                   neighbours=dst[order], edge_of=eid[order])
+        codes = np.unique(edges[:, 0] * n + edges[:, 1])
+        net = cls(n=n, edges=np.column_stack([codes // n, codes % n]), trust=np.full(len(codes), float(initial_trust)),
+                  indptr=np.zeros(n + 1, dtype=np.int64), neighbours=np.zeros(0, dtype=np.int64),
+                  edge_of=np.zeros(0, dtype=np.int64))
+        net._index()
+        return net
+
+    def _index(self) -> None:
+        """Rebuild the CSR neighbour index from ``edges`` (sorted by ``i * n + j``)."""
+        e = len(self.edges)
+        src = np.concatenate([self.edges[:, 0], self.edges[:, 1]])
+        dst = np.concatenate([self.edges[:, 1], self.edges[:, 0]])
+        order = np.argsort(src * self.n + dst, kind="stable")
+        self.indptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=self.n), out=self.indptr[1:])
+        self.neighbours = dst[order]
+        self.edge_of = np.concatenate([np.arange(e), np.arange(e)])[order]
+
+    def add_ties(self, pairs: np.ndarray, trust: np.ndarray) -> int:
+        """Add ties ``(M, 2)`` with the given trust; existing ties keep theirs.
+
+        Returns:
+            The number of ties actually added.
+        """
+        pairs = np.sort(np.asarray(pairs, dtype=np.int64).reshape(-1, 2), axis=1)
+        trust = np.asarray(trust, dtype=float)
+        keep = pairs[:, 0] != pairs[:, 1]
+        pairs, trust = pairs[keep], trust[keep]
+        if len(pairs) == 0:
+            return 0
+        codes = self.edges[:, 0] * self.n + self.edges[:, 1]
+        new_codes, first = np.unique(pairs[:, 0] * self.n + pairs[:, 1], return_index=True)
+        pos = np.searchsorted(codes, new_codes)
+        fresh = (pos >= len(codes)) | (codes[np.minimum(pos, len(codes) - 1)] != new_codes) if len(codes) else \
+            np.ones(len(new_codes), dtype=bool)
+        if not fresh.any():
+            return 0
+        all_codes = np.insert(codes, pos[fresh], new_codes[fresh])
+        self.trust = np.insert(self.trust, pos[fresh], trust[first[fresh]])
+        self.edges = np.column_stack([all_codes // self.n, all_codes % self.n])
+        self._index()
+        return int(fresh.sum())
 
     @property
     def degree(self) -> np.ndarray:

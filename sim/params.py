@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 STYLES = (
     "directive",
     "transactional",
@@ -117,16 +119,20 @@ class ProblemParams:
         turbulence: Per-step probability that a decision's contribution table is redrawn.
         shocks: Scheduled shocks as ``{step, share}`` mappings: at ``step`` the
             contribution tables of a ``share`` of the decisions are redrawn.
+        mandate_correlation: Correlation between each decision's contribution to the
+            shared public value and to its owner's own mandate (1 = mandates agree with
+            the shared outcome; 0 = unrelated).
         exact_optimum_max_n: Largest N whose global optimum is found by enumeration;
             above it the optimum is estimated by the best of many adaptive walks.
     """
 
     type: str = "nk"
     N: int = 16
-    K: int = 4
+    K: int = 3
     cross_boundary: float = 0.5
     turbulence: float = 0.0
     shocks: tuple[Shock, ...] = ()
+    mandate_correlation: float = 0.5
     exact_optimum_max_n: int = 22
 
     def __post_init__(self) -> None:
@@ -137,6 +143,7 @@ class ProblemParams:
             raise ConfigError("problem.K", self.K, f"must be smaller than problem.N={self.N}")
         _check_unit("problem.cross_boundary", self.cross_boundary)
         _check_unit("problem.turbulence", self.turbulence)
+        _check_unit("problem.mandate_correlation", self.mandate_correlation)
         _check_range("problem.exact_optimum_max_n", self.exact_optimum_max_n, 1, 24, integer=True)
         for i, shock in enumerate(self.shocks):
             if not isinstance(shock, Shock):
@@ -171,9 +178,11 @@ class OrganisationSpec:
         paradigm: Governance paradigm mix ``{tpa, npm, npg}`` that sets the role
             expectations on its staff; ``None`` takes the role mix's orientation.
         leadership: Style of its formal leader; ``None`` takes ``leadership.style``.
-        pressure: Production-target pressure in [0, 1]; ``None`` takes the style's.
-        autonomy: Room to deviate from routine production for the shared problem (e.g.
-            working to the spirit of the rule) in [0, 1]; ``None`` takes the style's.
+        behaviour: Values of its leader's behaviour that differ from the style's profile,
+            e.g. ``{pressure: 0.85, autonomy: 0.2}`` (see :class:`Behaviour`).
+        goal_orientation: Weight its leader puts on the organisation's own mandate
+            against the shared outcome, in [0, 1]; ``None`` takes the scenario's.
+        power: Resource weight that shapes whose view prevails; ``None`` = its size.
         kind: ``public`` or ``external`` (citizens, firms, non-profits).
     """
 
@@ -182,8 +191,9 @@ class OrganisationSpec:
     decision_weight: float = 1.0
     paradigm: Mapping[str, float] | None = None
     leadership: str | None = None
-    pressure: float | None = None
-    autonomy: float | None = None
+    behaviour: Mapping[str, float] | None = None
+    goal_orientation: float | None = None
+    power: float | None = None
     kind: str = "public"
 
     def validate(self, path: str) -> None:
@@ -196,15 +206,23 @@ class OrganisationSpec:
             _check_weights(f"{path}.paradigm", self.paradigm, PARADIGM_NAMES)
         if self.leadership is not None:
             _check_choice(f"{path}.leadership", self.leadership, STYLES)
-        if self.pressure is not None:
-            _check_unit(f"{path}.pressure", self.pressure)
-        if self.autonomy is not None:
-            _check_unit(f"{path}.autonomy", self.autonomy)
+        if self.behaviour is not None:
+            if not isinstance(self.behaviour, Mapping):
+                raise ConfigError(f"{path}.behaviour", self.behaviour, "must be a mapping of behaviour values")
+            known = [f.name for f in dataclasses.fields(Behaviour)]
+            for key, value in self.behaviour.items():
+                if key not in known:
+                    raise ConfigError(f"{path}.behaviour.{key}", value, "unknown key; known keys: " + ", ".join(known))
+                _check_unit(f"{path}.behaviour.{key}", value)
+        if self.goal_orientation is not None:
+            _check_unit(f"{path}.goal_orientation", self.goal_orientation)
+        if self.power is not None:
+            _check_range(f"{path}.power", self.power, 0.0, 1e6, low_open=True)
         _check_choice(f"{path}.kind", self.kind, ORGANISATION_KINDS)
 
 
 def _default_orgs() -> tuple[OrganisationSpec, ...]:
-    return tuple(OrganisationSpec(name=f"org{i + 1}") for i in range(8))
+    return tuple(OrganisationSpec(name=f"org{i + 1}", size=50) for i in range(4))
 
 
 @dataclass(frozen=True)
@@ -222,8 +240,11 @@ class ScenarioParams:
             moved to the hardest-hit organisations after a shock.
         surge_duration: Steps a surge deployment lasts before staff return home; also
             the steps over which a shock's extra workload fades.
-        shock_workload: Extra workload on everyone right after a shock (crisis,
-            remote-work strain), fading linearly over ``surge_duration`` steps.
+        shock_workload: Extra demand right after a shock (crisis, remote-work strain), as a
+            share of each organisation's full-time capacity, fading linearly over
+            ``surge_duration`` steps.
+        goal_orientation: Weight leaders put on their organisation's own mandate against
+            the shared outcome, for organisations that do not set their own.
     """
 
     name: str = "default"
@@ -234,6 +255,7 @@ class ScenarioParams:
     surge_reserve: float = 0.0
     surge_duration: int = 12
     shock_workload: float = 0.0
+    goal_orientation: float = 0.5
 
     def __post_init__(self) -> None:
         if not self.organisations:
@@ -248,6 +270,7 @@ class ScenarioParams:
         _check_unit("scenario.surge_reserve", self.surge_reserve)
         _check_range("scenario.surge_duration", self.surge_duration, 1, None, integer=True)
         _check_range("scenario.shock_workload", self.shock_workload, 0.0, 10.0)
+        _check_unit("scenario.goal_orientation", self.goal_orientation)
 
     @property
     def n_professionals(self) -> int:
@@ -282,83 +305,155 @@ class RoleParams:
 
 
 @dataclass(frozen=True)
-class Climate:
-    """What a leadership style does to the working climate (MODEL.md step 1).
+class Behaviour:
+    """What a formal leader does (MODEL.md step 1); any style may take any values.
 
-    All values lie in [0, 1].
+    A style is a profile over these behaviours plus its decision rule (see
+    :mod:`sim.leadership`). They are actions, not climates: psychological safety,
+    trust, workload, energy and production are state that these actions and the
+    situation move. All values lie in [0, 1].
 
     Attributes:
-        autonomy: Room professionals get to spend time on the shared problem.
-        pressure: Production-target pressure.
-        convening: Share of staff time in cross-boundary forums.
-        learning: Investment in learning.
-        safety: Psychological safety (inclusion).
-        support: Support for well-being.
+        autonomy: Room staff get to spend their time at their own discretion
+            (decision latitude; Karasek 1979), used for the shared problem.
+        pressure: How hard production targets are enforced: the share of a production
+            shortfall that staff must make up from their discretionary time.
+        incentive: Weight of contingent reward on the organisation's own measured
+            performance (Bass 1985): pulls the role expected of staff towards the
+            market-competitor role.
+        convening: Chance per step that the leader convenes a cross-organisation forum.
+        responsiveness: Chance that the leader hears and answers a raised proposal
+            (Detert & Burris 2007).
+        openness: Chance that the answer to speaking up is appreciative rather than
+            dismissive (Edmondson 1999; Detert & Burris 2007).
+        support: Social support of staff, a job resource (Bakker & Demerouti 2007).
+        learning: Investment in learning (communities of practice, practice).
+        brokering: Chance that the leader brokers another organisation's consent to a
+            cross-boundary change proposed by its staff (Provan & Kenis 2008).
     """
 
     autonomy: float
     pressure: float
+    incentive: float
     convening: float
-    learning: float
-    safety: float
+    responsiveness: float
+    openness: float
     support: float
+    learning: float
+    brokering: float
 
     def validate(self, path: str) -> None:
         """Check every value lies in [0, 1]."""
         for f in dataclasses.fields(self):
             _check_unit(f"{path}.{f.name}", getattr(self, f.name))
 
+    def replace(self, **changes: float) -> Behaviour:
+        """A copy with some behaviours changed."""
+        return dataclasses.replace(self, **changes)
 
-DEFAULT_CLIMATES: dict[str, Climate] = {
-    "directive": Climate(autonomy=0.2, pressure=0.6, convening=0.0, learning=0.3, safety=0.3, support=0.3),
-    "transactional": Climate(autonomy=0.4, pressure=0.8, convening=0.0, learning=0.2, safety=0.4, support=0.2),
-    "facilitative": Climate(autonomy=0.6, pressure=0.4, convening=0.15, learning=0.6, safety=0.7, support=0.6),
-    "shared": Climate(autonomy=0.8, pressure=0.4, convening=0.05, learning=0.8, safety=0.7, support=0.6),
-    "situational": Climate(autonomy=0.5, pressure=0.5, convening=0.05, learning=0.5, safety=0.6, support=0.5),
-    "laissez_faire": Climate(autonomy=0.9, pressure=0.2, convening=0.0, learning=0.0, safety=0.3, support=0.0),
+
+BEHAVIOUR_FIELDS: tuple[str, ...] = (
+    "autonomy", "pressure", "incentive", "convening", "responsiveness", "openness", "support", "learning",
+    "brokering",
+)
+"""Names of the behaviours, in column order."""
+
+DEFAULT_BEHAVIOURS: dict[str, Behaviour] = {
+    "directive": Behaviour(autonomy=0.2, pressure=0.6, incentive=0.0, convening=0.0, responsiveness=0.6,
+                           openness=0.4, support=0.3, learning=0.3, brokering=1.0),
+    "transactional": Behaviour(autonomy=0.3, pressure=0.8, incentive=0.5, convening=0.0, responsiveness=0.5,
+                               openness=0.5, support=0.2, learning=0.2, brokering=1.0),
+    "facilitative": Behaviour(autonomy=0.5, pressure=0.4, incentive=0.0, convening=0.8, responsiveness=0.8,
+                              openness=0.8, support=0.5, learning=0.5, brokering=1.0),
+    "shared": Behaviour(autonomy=0.8, pressure=0.3, incentive=0.0, convening=0.2, responsiveness=0.8,
+                        openness=0.8, support=0.6, learning=0.8, brokering=1.0),
+    "situational": Behaviour(autonomy=0.5, pressure=0.5, incentive=0.0, convening=0.2, responsiveness=0.7,
+                             openness=0.6, support=0.5, learning=0.5, brokering=1.0),
+    "laissez_faire": Behaviour(autonomy=0.9, pressure=0.0, incentive=0.0, convening=0.0, responsiveness=0.0,
+                               openness=0.0, support=0.0, learning=0.0, brokering=0.0),
 }
-"""Default climate of each style; a config may override any value of any style."""
+"""Default behaviour profile of each style (assumption, after the descriptions of each style in
+MODEL.md and its sources); a config may override any value. A situational leader acts with the
+profile of the style it chooses; its own row applies to nothing."""
+
+FORUM_RULES = ("power", "majority", "supermajority", "consensus")
+"""How a forum aggregates its attendees' votes."""
 
 
 @dataclass(frozen=True)
 class LeadershipParams:
-    """Leadership styles of the organisations' formal leaders.
+    """Leadership styles of the organisations' formal leaders, and their forums.
 
     Attributes:
         style: Style of every organisation that does not name its own.
-        climates: Climate of each style (defaults in :data:`DEFAULT_CLIMATES`).
-        forum_capacity: Most proposals a facilitative forum adopts per step.
-        leader_skill: Judgement skill of formal leaders (directive) in [0, 1].
-        stagnation_window: Steps without improvement the situational style calls stagnation.
+        behaviours: Behaviour profile of each style (defaults in :data:`DEFAULT_BEHAVIOURS`).
+        leader_capacity: Most proposals a formal leader deciding alone (directive) can
+            weigh and adopt per step (limited attention; Simon 1947).
+        leader_skill: Judgement skill of formal leaders in [0, 1].
+        forum_capacity: Most proposals a forum can discuss per meeting.
+        forum_delegates: Professionals each attending organisation sends to a forum.
+        forum_time: Share of a step a delegate spends in the forum.
+        forum_mention: Chance that an attendee who knows a relevant fact voices it, at
+            full trust in the other attendees (information sampling; Stasser & Titus 1985).
+        forum_rule: ``power``, ``majority``, ``supermajority`` or ``consensus``.
+        forum_anchoring: Weight attendees put on the proposer's own judgement instead
+            of their own reading (early convergence).
+        forum_tie_rate: Chance that two delegates of different organisations who meet
+            in a forum form a tie.
+        forum_learning: Chance that a delegate learns one decision voiced in a meeting.
+        stagnation_window: Steps without improvement that a situational leader calls stagnation.
         shock_drop: Fall since the last step, in normalised public value or relative to
             the organisation's own performance, that it calls a shock.
         low_trust: Mean trust below which it calls trust low.
         burnout_alarm: Burnout rate above which it calls burnout.
+        backlog_alarm: Share of its demand left unserved above which it calls a backlog.
+        readiness: Mean energy (and skill) of its staff above which, after a calm
+            ``stagnation_window``, it delegates (Hersey & Blanchard 1969).
     """
 
     style: str = "directive"
-    climates: Mapping[str, Climate] = field(default_factory=lambda: dict(DEFAULT_CLIMATES))
-    forum_capacity: int = 3
+    behaviours: Mapping[str, Behaviour] = field(default_factory=lambda: dict(DEFAULT_BEHAVIOURS))
+    leader_capacity: int = 1
     leader_skill: float = 0.6
+    forum_capacity: int = 6
+    forum_delegates: int = 2
+    forum_time: float = 0.2
+    forum_mention: float = 0.6
+    forum_rule: str = "power"
+    forum_anchoring: float = 0.2
+    forum_tie_rate: float = 0.03
+    forum_learning: float = 0.3
     stagnation_window: int = 8
     shock_drop: float = 0.05
     low_trust: float = 0.35
-    burnout_alarm: float = 0.15
+    burnout_alarm: float = 0.1
+    backlog_alarm: float = 0.15
+    readiness: float = 0.75
 
     def __post_init__(self) -> None:
         _check_choice("leadership.style", self.style, STYLES)
-        for name, climate in self.climates.items():
-            _check_choice("leadership.climates", name, STYLES)
-            climate.validate(f"leadership.climates.{name}")
-        missing = [s for s in STYLES if s not in self.climates]
+        for name, behaviour in self.behaviours.items():
+            _check_choice("leadership.behaviours", name, STYLES)
+            behaviour.validate(f"leadership.behaviours.{name}")
+        missing = [s for s in STYLES if s not in self.behaviours]
         if missing:
-            raise ConfigError("leadership.climates", sorted(self.climates), "needs every style: " + ", ".join(STYLES))
-        _check_range("leadership.forum_capacity", self.forum_capacity, 1, 1000, integer=True)
+            raise ConfigError("leadership.behaviours", sorted(self.behaviours), "needs every style: " + ", ".join(STYLES))
+        _check_range("leadership.leader_capacity", self.leader_capacity, 1, 1000, integer=True)
         _check_unit("leadership.leader_skill", self.leader_skill)
+        _check_range("leadership.forum_capacity", self.forum_capacity, 1, 1000, integer=True)
+        _check_range("leadership.forum_delegates", self.forum_delegates, 1, 100, integer=True)
+        _check_unit("leadership.forum_time", self.forum_time)
+        _check_unit("leadership.forum_mention", self.forum_mention)
+        _check_choice("leadership.forum_rule", self.forum_rule, FORUM_RULES)
+        _check_unit("leadership.forum_anchoring", self.forum_anchoring)
+        _check_unit("leadership.forum_tie_rate", self.forum_tie_rate)
+        _check_unit("leadership.forum_learning", self.forum_learning)
         _check_range("leadership.stagnation_window", self.stagnation_window, 1, None, integer=True)
         _check_unit("leadership.shock_drop", self.shock_drop)
         _check_unit("leadership.low_trust", self.low_trust)
         _check_unit("leadership.burnout_alarm", self.burnout_alarm)
+        _check_unit("leadership.backlog_alarm", self.backlog_alarm)
+        _check_unit("leadership.readiness", self.readiness)
 
 
 @dataclass(frozen=True)
@@ -388,7 +483,7 @@ class NetworkParams:
 
 @dataclass(frozen=True)
 class WorkforceParams:
-    """Professionals: expertise, search, judgement, energy, learning, voice.
+    """Professionals: expertise, search, judgement, work, energy, voice, learning.
 
     Attributes:
         domain_size: Decisions in a profession's domain.
@@ -399,23 +494,66 @@ class WorkforceParams:
         heuristic_k: Step sizes per search heuristic (Hong & Page's k).
         heuristic_l: Largest step size (Hong & Page's l).
         radius_max: Largest number of decisions one proposal changes.
-        productivity: Production per unit of production time.
-        energy_drain: Energy lost per unit of workload per step.
-        energy_recovery: Energy restored per unit of autonomy and support per step.
+        productivity: Output per unit of production time at full efficiency.
+        duty: Share of a production shortfall professionals make up from their
+            discretionary time of their own accord, without target pressure (public
+            service motivation; Perry & Wise 1990).
+        base_demand: Value demand on an organisation per step, as a share of its staff's
+            full-time capacity.
+        failure_demand: Extra demand per unit of its clients' unmet need (the share of the
+            optimal performance of its own decisions that the current configuration
+            misses), as a share of capacity: failure demand (Seddon 2008).
+        backlog_decay: Share of unserved demand that leaves the queue each step (clients
+            give up or go elsewhere); the rest carries over.
+        exhaustion_cost: Share of efficiency lost at zero energy (exhaustion lowers
+            performance; Bakker & Demerouti 2007).
+        energy_drain: Energy lost per unit of (buffered) job demand per step.
+        energy_recovery: Energy restored per step at full resources.
+        recovery_base: Share of recovery that needs no job resources (rest).
+        buffering: How far job resources buffer job demands (Bakker & Demerouti 2007).
+        motivation: Weight of engagement (energy times resources) in whether a
+            professional with time for the shared problem actually searches (JD-R's
+            motivational path).
+        energy_noise: Sd of the random change of energy per step (good and bad days).
+        contagion: Extra energy drain per step at a full share of burnt-out ties
+            (burnout contagion; Bakker, Le Blanc & Schaufeli 2005).
+        strain_load: Job demand per unit of role strain.
+        deployment_load: Job demand of working away from home on surge deployment.
         burnout_threshold: Energy below which a professional burns out.
-        burnout_duration: Steps a burnt-out professional is inactive.
+        burnout_duration: Steps a burnt-out professional is absent.
+        return_energy: Energy with which a professional returns from burnout (at least).
+        initial_energy: Mean energy at the start (uniform within ``initial_energy_spread``).
+        initial_energy_spread: Half-width of the uniform spread of initial energy.
+        resilience_sd: Log-scale spread of resilience (a divisor of energy drain).
         learning_rate: Chance per step of learning a decision from a trusted tie, at
             full investment in learning.
         practice_gain: Skill gained per step of search (practice), at full investment in
             learning, scaled by ``1 - skill``.
-        majority_voice: Chance a majority-background professional raises a proposal
-            when psychological safety is zero.
+        majority_voice: Propensity of a majority-background professional to raise a
+            proposal at full psychological safety, efficacy and energy.
         minority_voice: The same for a minority-background professional.
+        voice_energy: Energy below which the propensity to speak up falls in proportion.
+        initial_safety: Psychological safety each professional starts with.
+        initial_efficacy: Voice efficacy each professional starts with.
+        safety_gain: Share of the distance to full safety gained after an appreciative
+            answer to speaking up (Edmondson 1999).
+        safety_loss: Share of safety lost after a dismissive answer.
+        vicarious: Weight with which colleagues tied to a proposer in its organisation
+            take the answer it got into their own safety (safety is a shared belief of a
+            team; Edmondson 1999).
+        efficacy_gain: Share of the distance to full efficacy gained when a raised
+            proposal is answered or enacted.
+        efficacy_loss: Share of efficacy lost when a raised proposal goes unanswered
+            (futility; Morrison 2014).
+        status_discount: Chance that a decision-maker overlooks a raised proposal of a
+            minority-background professional (status; Berger, Cohen & Zelditch 1972).
         standing_base: Standing gained per step by a professional of full skill whose
             ties trust it fully.
         standing_gain: Informal leadership standing gained per adopted proposal.
         standing_decay: Share of standing lost per step.
         informal_leader_threshold: Standing at which a professional is an informal leader.
+        baseline_problem_time: Share of time on the shared problem when the time
+            allocation mechanism is switched off (neutral replacement).
     """
 
     domain_size: int = 3
@@ -427,18 +565,44 @@ class WorkforceParams:
     heuristic_l: int = 6
     radius_max: int = 2
     productivity: float = 1.0
+    duty: float = 0.5
+    base_demand: float = 0.5
+    failure_demand: float = 1.0
+    backlog_decay: float = 0.5
+    exhaustion_cost: float = 0.5
     energy_drain: float = 0.04
-    energy_recovery: float = 0.03
+    energy_recovery: float = 0.06
+    recovery_base: float = 0.4
+    buffering: float = 0.5
+    motivation: float = 0.5
+    energy_noise: float = 0.02
+    contagion: float = 0.05
+    strain_load: float = 1.0
+    deployment_load: float = 0.3
     burnout_threshold: float = 0.15
     burnout_duration: int = 6
+    return_energy: float = 0.5
+    initial_energy: float = 0.85
+    initial_energy_spread: float = 0.15
+    resilience_sd: float = 0.25
     learning_rate: float = 0.2
     practice_gain: float = 0.01
-    majority_voice: float = 0.8
-    minority_voice: float = 0.3
+    majority_voice: float = 0.9
+    minority_voice: float = 0.6
+    voice_energy: float = 0.5
+    initial_safety: float = 0.7
+    initial_efficacy: float = 0.7
+    safety_gain: float = 0.05
+    safety_loss: float = 0.15
+    vicarious: float = 0.5
+    efficacy_gain: float = 0.05
+    efficacy_loss: float = 0.05
+    status_discount: float = 0.2
     standing_base: float = 0.04
     standing_gain: float = 0.25
     standing_decay: float = 0.05
     informal_leader_threshold: float = 0.6
+    baseline_problem_time: float = 0.3
 
     def __post_init__(self) -> None:
         _check_range("workforce.domain_size", self.domain_size, 1, 30, integer=True)
@@ -453,9 +617,18 @@ class WorkforceParams:
                 "workforce.heuristic_k", self.heuristic_k, f"must not exceed workforce.heuristic_l={self.heuristic_l}"
             )
         _check_range("workforce.radius_max", self.radius_max, 1, 10, integer=True)
-        _check_range("workforce.productivity", self.productivity, 0.0, 100.0)
-        for name in ("energy_drain", "energy_recovery", "burnout_threshold", "learning_rate", "practice_gain",
-                     "majority_voice", "minority_voice", "standing_decay", "standing_base"):
+        _check_range("workforce.productivity", self.productivity, 0.0, 100.0, low_open=True)
+        _check_range("workforce.base_demand", self.base_demand, 0.0, 2.0)
+        _check_range("workforce.failure_demand", self.failure_demand, 0.0, 5.0)
+        _check_range("workforce.resilience_sd", self.resilience_sd, 0.0, 2.0)
+        _check_range("workforce.strain_load", self.strain_load, 0.0, 10.0)
+        _check_range("workforce.deployment_load", self.deployment_load, 0.0, 10.0)
+        for name in ("backlog_decay", "exhaustion_cost", "energy_drain", "energy_recovery", "recovery_base",
+                     "buffering", "motivation", "energy_noise", "contagion", "burnout_threshold", "return_energy",
+                     "initial_energy", "initial_energy_spread", "duty", "vicarious", "learning_rate", "practice_gain", "majority_voice",
+                     "minority_voice", "voice_energy", "initial_safety", "initial_efficacy", "safety_gain",
+                     "safety_loss", "efficacy_gain", "efficacy_loss", "status_discount", "standing_decay",
+                     "standing_base", "baseline_problem_time"):
             _check_unit(f"workforce.{name}", getattr(self, name))
         _check_range("workforce.burnout_duration", self.burnout_duration, 0, None, integer=True)
         _check_range("workforce.standing_gain", self.standing_gain, 0.0, 100.0)
@@ -467,29 +640,94 @@ class WorkforceParams:
 class TrustParams:
     """How trust between organisations moves (MODEL.md steps 5-6).
 
+    Help and harm count alike: an organisation moves its trust in another by the
+    effect of that organisation's changes on its own goal as it perceives it (with
+    attribution noise), and forgives over time.
+
     Attributes:
-        harm_loss: Trust lost by an organisation hurt by another's change, per unit of
-            its own (raw, mean-contribution) performance lost.
-        help_gain: Trust gained from a shared change that helped, per unit gained.
-        forum_gain: Trust gained per step between organisations meeting in a forum.
+        harm_loss: Trust lost per unit of perceived harm to the organisation's goal.
+        help_gain: Trust gained per unit of perceived help to its goal.
+        attribution_noise: Sd of the error with which an organisation perceives the
+            effect of another's changes on it.
+        forum_gain: Share of the distance to full (or zero) trust moved between
+            organisations that met in a forum whose decisions served (or hurt) them
+            (small wins; Ansell & Gash 2008).
         tie_adjustment: Rate at which tie trust moves towards trust between the
-            professionals' organisations.
+            professionals' organisations (or, within one, their psychological safety).
         forgiveness: Rate per step at which trust between organisations drifts back
-            towards ``network.initial_trust`` (harm is slowly forgotten).
+            towards ``network.initial_trust``.
     """
 
     harm_loss: float = 1.0
     help_gain: float = 1.0
-    forum_gain: float = 0.02
+    attribution_noise: float = 0.01
+    forum_gain: float = 0.05
     tie_adjustment: float = 0.2
     forgiveness: float = 0.01
 
     def __post_init__(self) -> None:
         _check_range("trust.harm_loss", self.harm_loss, 0.0, 100.0)
         _check_range("trust.help_gain", self.help_gain, 0.0, 100.0)
+        _check_range("trust.attribution_noise", self.attribution_noise, 0.0, 1.0)
         _check_unit("trust.forum_gain", self.forum_gain)
         _check_unit("trust.tie_adjustment", self.tie_adjustment)
         _check_unit("trust.forgiveness", self.forgiveness)
+
+
+MECHANISMS: tuple[str, ...] = (
+    "decision_rules", "time_allocation", "forum_information", "forum_trust", "mandates", "failure_demand",
+    "voice_dynamics", "consent", "wellbeing", "learning", "status", "incentives",
+)
+"""Mechanisms with an off switch, in the order of :class:`MechanismParams`."""
+
+
+@dataclass(frozen=True)
+class MechanismParams:
+    """Off switches of the mechanisms, each with a named neutral replacement (ablation).
+
+    With every switch off the model is independent local search on the shared
+    landscape: every professional with time searches and enacts what it judges an
+    improvement, and no style has any channel left (see docs/mechanisms.md).
+
+    Attributes:
+        decision_rules: Styles' decision rules; off: every proposer decides its own proposal.
+        time_allocation: Demand, targets and autonomy allocate time; off: everyone spends
+            ``workforce.baseline_problem_time`` on the shared problem, no forums meet.
+        forum_information: Forums pool what attendees voice; off: a forum judges each
+            proposal by the proposer's own reading.
+        forum_trust: Forums move trust by their results; off: they do not.
+        mandates: Organisations have own mandates; off: each mandate is the shared value.
+        failure_demand: A poorly solved problem adds demand; off: demand is value demand.
+        voice_dynamics: Answers move safety and efficacy; off: both stay at their start.
+        consent: Changes to others' decisions need consent; off: all consent is given.
+        wellbeing: Job demands and resources move energy; off: energy stays, no burnout.
+        learning: Learning from ties, forums and practice; off: nobody learns.
+        status: Status discount of minority proposals; off: none.
+        incentives: Contingent reward pulls expected roles; off: it does not.
+    """
+
+    decision_rules: bool = True
+    time_allocation: bool = True
+    forum_information: bool = True
+    forum_trust: bool = True
+    mandates: bool = True
+    failure_demand: bool = True
+    voice_dynamics: bool = True
+    consent: bool = True
+    wellbeing: bool = True
+    learning: bool = True
+    status: bool = True
+    incentives: bool = True
+
+    def __post_init__(self) -> None:
+        for name in MECHANISMS:
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"mechanisms.{name}", getattr(self, name), "must be true or false")
+
+    @classmethod
+    def all_off(cls) -> MechanismParams:
+        """Every mechanism switched off (the documented baseline)."""
+        return cls(**{name: False for name in MECHANISMS})
 
 
 @dataclass(frozen=True)
@@ -527,6 +765,7 @@ class ModelParams:
     network: NetworkParams = field(default_factory=NetworkParams)
     workforce: WorkforceParams = field(default_factory=WorkforceParams)
     trust: TrustParams = field(default_factory=TrustParams)
+    mechanisms: MechanismParams = field(default_factory=MechanismParams)
     run: RunParams = field(default_factory=RunParams)
 
     def __post_init__(self) -> None:
@@ -538,11 +777,46 @@ class ModelParams:
         for shock in self.problem.shocks:
             if shock.step > self.run.steps:
                 raise ConfigError("problem.shocks.step", shock.step, f"must be at most run.steps={self.run.steps}")
+        if self.problem.type == "nk":
+            self._check_cross_boundary()
         if self.network.structure in ("siloed", "small_world", "random"):
             n = self.scenario.n_professionals
             if self.network.degree >= n:
                 raise ConfigError("network.degree", self.network.degree,
                                   f"must be smaller than the number of professionals ({n})")
+
+    def _check_cross_boundary(self) -> None:
+        from sim.landscape import external_counts, realisable_cross_boundary, split_decisions
+
+        owner = split_decisions(np.array([o.decision_weight for o in self.scenario.organisations]), self.problem.N)
+        if external_counts(owner, self.problem.K, self.problem.cross_boundary) is None:
+            span = realisable_cross_boundary(owner, self.problem.K)
+            sizes = np.bincount(owner)
+            where = f"only [{span[0]:.3g}, {span[1]:.3g}]" if span else "no share"
+            raise ConfigError("problem.cross_boundary", self.problem.cross_boundary,
+                              f"{where} can be realised with K={self.problem.K} and N={self.problem.N} decisions "
+                              f"owned {min(sizes)} to {max(sizes)} per organisation (an organisation needs at least "
+                              f"K+1 decisions for a share of 0)")
+
+    def owners(self) -> np.ndarray:
+        """Owning organisation of each decision (blocks in organisation order, by weight)."""
+        from sim.landscape import split_decisions
+
+        return split_decisions(np.array([o.decision_weight for o in self.scenario.organisations]), self.problem.N)
+
+    def behaviour_of(self, org_index: int, style: str | None = None) -> Behaviour:
+        """Behaviour of the leader of ``org_index`` acting in ``style`` (default: its own).
+
+        The style's profile, with the organisation's own ``behaviour`` values on top.
+        """
+        spec = self.scenario.organisations[org_index]
+        base = self.leadership.behaviours[style or self.style_of(org_index)]
+        return base.replace(**spec.behaviour) if spec.behaviour else base
+
+    def goal_of(self, org_index: int) -> float:
+        """Goal orientation of ``org_index``: weight on its own mandate."""
+        own = self.scenario.organisations[org_index].goal_orientation
+        return self.scenario.goal_orientation if own is None else own
 
     def style_of(self, org_index: int) -> str:
         """Leadership style of the organisation at ``org_index``."""
@@ -560,6 +834,7 @@ _SECTIONS: dict[str, type] = {
     "network": NetworkParams,
     "workforce": WorkforceParams,
     "trust": TrustParams,
+    "mechanisms": MechanismParams,
     "run": RunParams,
 }
 
@@ -619,25 +894,31 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
         if not isinstance(value, Mapping):
             raise ConfigError(path, value, "must be a mapping")
         vtype = args[1] if len(args) == 2 else Any
-        if path.endswith("climates"):
-            merged = dict(DEFAULT_CLIMATES)
-            for style, climate in value.items():
-                if style not in STYLES:
-                    raise ConfigError(f"{path}.{style}", climate, "unknown style; styles: " + ", ".join(STYLES))
-                base = dataclasses.asdict(DEFAULT_CLIMATES[style])
-                if not isinstance(climate, Mapping):
-                    raise ConfigError(f"{path}.{style}", climate, "must be a mapping of climate values")
-                unknown = sorted(set(climate) - set(base))
-                if unknown:
-                    raise ConfigError(f"{path}.{style}.{unknown[0]}", climate[unknown[0]],
-                                      "unknown key; known keys: " + ", ".join(base))
-                base.update(climate)
-                merged[style] = Climate(**base)
-            return merged
+        if path.endswith("behaviours"):
+            return _merge_behaviours(value, path)
         return {str(k): _convert(vtype, v, f"{path}.{k}") for k, v in value.items()}
     if hint is int:
         return _coerce_int(path, value)
     return value
+
+
+def _merge_behaviours(value: Mapping[str, Any], path: str) -> dict[str, Behaviour]:
+    """Behaviour profiles: the defaults with the given values of any style replaced."""
+    merged = dict(DEFAULT_BEHAVIOURS)
+    for style, given in value.items():
+        if style not in STYLES:
+            raise ConfigError(f"{path}.{style}", given, "unknown style; styles: " + ", ".join(STYLES))
+        if isinstance(given, Behaviour):
+            merged[style] = given
+            continue
+        if not isinstance(given, Mapping):
+            raise ConfigError(f"{path}.{style}", given, "must be a mapping of behaviour values")
+        unknown = sorted(set(given) - set(BEHAVIOUR_FIELDS))
+        if unknown:
+            raise ConfigError(f"{path}.{style}.{unknown[0]}", given[unknown[0]],
+                              "unknown key; known keys: " + ", ".join(BEHAVIOUR_FIELDS))
+        merged[style] = DEFAULT_BEHAVIOURS[style].replace(**given)
+    return merged
 
 
 def build_params(config: Mapping[str, Any]) -> ModelParams:
@@ -645,7 +926,7 @@ def build_params(config: Mapping[str, Any]) -> ModelParams:
 
     Args:
         config: Mapping with any of the sections ``problem``, ``scenario``, ``roles``,
-            ``leadership``, ``network``, ``workforce``, ``trust``, ``run``. Missing
+            ``leadership``, ``network``, ``workforce``, ``trust``, ``mechanisms``, ``run``. Missing
             sections and keys take their defaults.
 
     Returns:

@@ -30,6 +30,24 @@ def effective_roles(orientation: np.ndarray, expectation: np.ndarray, conformity
     return (1.0 - conformity) * orientation + conformity * expectation
 
 
+def felt_expectation(paradigm: np.ndarray, incentive: np.ndarray) -> np.ndarray:
+    """Role expected of staff: the organisation's paradigm, pulled by contingent reward.
+
+    Rewards on the organisation's own measured performance (Bass 1985) pull the
+    expected role towards the market-competitor role in proportion to ``incentive``.
+
+    Args:
+        paradigm: ``(P, 3)`` role weights expected by each professional's organisation.
+        incentive: ``(P,)`` incentive on own performance of each professional's leader.
+
+    Returns:
+        ``(P, 3)`` felt role expectation (rows sum to 1).
+    """
+    target = np.zeros_like(paradigm)
+    target[:, COMPETITOR] = 1.0
+    return (1.0 - incentive[:, None]) * paradigm + incentive[:, None] * target
+
+
 def role_strain(orientation: np.ndarray, expectation: np.ndarray) -> np.ndarray:
     """Total-variation distance between orientation and expectation, in [0, 1]."""
     return 0.5 * np.abs(orientation - expectation).sum(axis=1)

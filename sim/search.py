@@ -1,17 +1,21 @@
-"""Search: professionals propose changes to the decisions they understand.
+"""Search: professionals propose changes to the decisions they understand (MODEL.md step 3).
 
 Each professional carries a search heuristic in the sense of Hong & Page (2004):
-an ordered tuple of ``k`` step sizes from ``1..l`` plus a search radius. It
-walks over the decisions it understands (in decision order, cyclically): at
-each attempt it moves its pointer by the next step size and proposes to flip
-the decision there and, for a radius above one, the decisions further steps on.
+an ordered tuple of ``k`` step sizes from ``1..l`` plus a search radius. Its
+pointer walks the ring of all ``N`` decisions: at each attempt it moves by the
+next step size and proposes to flip the first decision it understands at or
+after that position; for a radius above one it moves on by the following step
+sizes and flips again. So every step size it carries changes where it searches
+(sizes collapse only modulo ``N``), and what it understands bounds what it can
+change.
 
-A proposal is judged by the professional's effective role (MODEL.md step 3):
-an expert by the contributions of its own domain, a competitor by its own
-organisation's performance, a partner by the collective outcome as far as it
-can see (the decisions it understands). Judgement is noisy: the noise sd is
+A proposal is judged by the professional's effective role: an expert by the
+contributions of its own domain, a competitor by its own organisation's measured
+performance (its mandate), a partner by the collective outcome as far as it can
+see (the decisions it understands). Judgement is noisy: the noise sd is
 ``noise * (1 - skill)``. All proposals of a step are built and scored in one
-numpy batch.
+numpy batch; each professional's noise is one draw of a fixed-size vector, so
+common random numbers stay aligned between conditions.
 """
 
 from __future__ import annotations
@@ -33,10 +37,12 @@ class Proposals:
         org: Organisation the proposer works in this step, ``(A,)``.
         flips: ``(A, N)`` bool mask of decisions the proposal changes.
         gain_domain: True gain over the proposer's domain, ``(A,)``.
-        gain_own_org: True gain in its organisation's performance, ``(A,)``.
+        gain_own_org: True gain in the shared contributions of its organisation's decisions.
+        gain_mandate: True gain in its organisation's mandate performance, ``(A,)``.
         gain_understood: True gain over the decisions it understands, ``(A,)``.
         gain_collective: True gain in public value (for bookkeeping, not judgement).
-        contrib: ``(A, N)`` contributions under each proposal.
+        contrib: ``(A, N)`` shared contributions under each proposal.
+        mandate: ``(A, N)`` mandate contributions under each proposal.
         judged: The proposer's noisy, role-weighted judgement, ``(A,)``.
     """
 
@@ -45,9 +51,11 @@ class Proposals:
     flips: np.ndarray
     gain_domain: np.ndarray
     gain_own_org: np.ndarray
+    gain_mandate: np.ndarray
     gain_understood: np.ndarray
     gain_collective: np.ndarray
     contrib: np.ndarray
+    mandate: np.ndarray
     judged: np.ndarray
 
     def __len__(self) -> int:
@@ -57,22 +65,32 @@ class Proposals:
         """The proposals at ``rows``."""
         return Proposals(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
 
+    @classmethod
+    def empty(cls, n: int) -> Proposals:
+        """No proposals, for ``n`` decisions."""
+        z = np.zeros(0)
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, n), dtype=bool),
+                   z, z, z, z, z, np.zeros((0, n)), np.zeros((0, n)), z)
 
-def ordered_known(understood: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Understood decisions of each professional, first in decision order.
+
+def next_understood(understood: np.ndarray) -> np.ndarray:
+    """For each professional and ring position, the first understood decision at or after it.
+
+    Args:
+        understood: ``(P, N)`` mask; every row has at least one True.
 
     Returns:
-        ``(known, n_known)``: ``(P, N)`` indices whose first ``n_known[p]`` entries are
-        the decisions professional ``p`` understands, and their counts.
+        ``(P, N)`` decision indices.
     """
-    known = np.argsort(~understood, axis=1, kind="stable")
-    return known, understood.sum(axis=1)
+    p, n = understood.shape
+    pos = np.where(np.tile(understood, 2), np.arange(2 * n)[None, :], 4 * n)
+    suffix_min = np.minimum.accumulate(pos[:, ::-1], axis=1)[:, ::-1]
+    return (suffix_min[:, :n] % n).astype(np.int64)
 
 
 def make_flips(
     who: np.ndarray,
-    known: np.ndarray,
-    n_known: np.ndarray,
+    nxt: np.ndarray,
     pointer: np.ndarray,
     steps: np.ndarray,
     radius: np.ndarray,
@@ -83,40 +101,39 @@ def make_flips(
 
     Args:
         who: Proposing professionals, ``(A,)``.
-        known, n_known: From :func:`ordered_known` for all professionals.
-        pointer: Current position of every professional in its known list.
+        nxt: ``(P, N)`` from :func:`next_understood`.
+        pointer: Current ring position of every professional.
         steps: ``(P, k)`` step sizes.
         radius: ``(P,)`` decisions flipped per proposal.
         attempt: ``(P,)`` attempt counter, selecting the step size to use.
         n: Number of decisions.
 
     Returns:
-        ``(flips, new_pointer)``: ``(A, N)`` bool masks and the proposers' pointers.
+        ``(flips, new_pointer)``: ``(A, N)`` bool masks and the proposers' new positions
+        (the first decision each flipped).
     """
     a = len(who)
     k = steps.shape[1]
-    nk = np.maximum(n_known[who], 1)
     pos = pointer[who].copy()
     flips = np.zeros((a, n), dtype=bool)
     rows = np.arange(a)
     r_max = int(radius[who].max()) if a else 0
-    first_pos = None
+    first = pos
     for r in range(r_max):
         step = steps[who, (attempt[who] + r) % k]
-        pos = (pos + step) % nk
-        if first_pos is None:
-            first_pos = pos.copy()
+        pos = nxt[who, (pos + step) % n]
+        if r == 0:
+            first = pos.copy()
         use = radius[who] > r
-        flips[rows[use], known[who[use], pos[use]]] = True
-    if first_pos is None:
-        first_pos = pos
-    return flips, first_pos
+        flips[rows[use], pos[use]] = True
+    return flips, first
 
 
 def score_proposals(
     landscape: NKLandscape,
     config: np.ndarray,
     base_contrib: np.ndarray,
+    base_mandate: np.ndarray,
     who: np.ndarray,
     org: np.ndarray,
     flips: np.ndarray,
@@ -126,14 +143,14 @@ def score_proposals(
     roles: np.ndarray,
     skill: np.ndarray,
     noise: float,
-    rng: np.random.Generator,
+    draws: np.ndarray,
 ) -> Proposals:
     """Score a batch of proposals and form each proposer's judgement.
 
     Args:
         landscape: The problem.
         config: Current configuration, ``(N,)``.
-        base_contrib: Contributions under ``config``, ``(N,)``.
+        base_contrib, base_mandate: Shared and mandate contributions under ``config``.
         who, org: Proposer and its organisation for each proposal.
         flips: ``(A, N)`` decisions each proposal changes.
         domain, understood: ``(P, N)`` masks of all professionals.
@@ -141,24 +158,26 @@ def score_proposals(
         roles: ``(P, 3)`` effective roles.
         skill: ``(P,)`` judgement skill.
         noise: Judgement noise at skill 0.
-        rng: Generator of the run.
+        draws: ``(P,)`` standard normal draws of this step, one per professional.
 
     Returns:
         The scored proposals.
     """
     candidate = config[None, :] ^ flips.astype(np.uint8)
-    contrib = landscape.contributions(candidate)
+    contrib, mandate = landscape.both_contributions(candidate)
     delta = contrib - base_contrib[None, :]
 
-    def masked_mean(mask: np.ndarray) -> np.ndarray:
-        return (delta * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
+    def masked_mean(d: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return (d * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
 
-    g_dom = masked_mean(domain[who])
-    g_org = masked_mean(org_masks[org])
-    g_und = masked_mean(understood[who])
+    own = org_masks[org]
+    g_dom = masked_mean(delta, domain[who])
+    g_org = masked_mean(delta, own)
+    g_man = g_org if mandate is contrib else masked_mean(mandate - base_mandate[None, :], own)
+    g_und = masked_mean(delta, understood[who])
     g_all = delta.mean(axis=1)
     w = roles[who]
-    true_view = w[:, EXPERT] * g_dom + w[:, COMPETITOR] * g_org + w[:, PARTNER] * g_und
-    judged = true_view + rng.normal(0.0, 1.0, len(who)) * noise * (1.0 - skill[who])
-    return Proposals(who=who, org=org, flips=flips, gain_domain=g_dom, gain_own_org=g_org,
-                     gain_understood=g_und, gain_collective=g_all, contrib=contrib, judged=judged)
+    true_view = w[:, EXPERT] * g_dom + w[:, COMPETITOR] * g_man + w[:, PARTNER] * g_und
+    judged = true_view + draws[who] * noise * (1.0 - skill[who])
+    return Proposals(who=who, org=org, flips=flips, gain_domain=g_dom, gain_own_org=g_org, gain_mandate=g_man,
+                     gain_understood=g_und, gain_collective=g_all, contrib=contrib, mandate=mandate, judged=judged)

@@ -12,7 +12,7 @@ import pytest
 
 from experiments.run import model_config
 from sim.metrics import METRICS
-from sim.params import STYLES, ConfigError, build_params
+from sim.params import STYLES, ConfigError, ModelParams, build_params
 from tests.conftest import CONFIGS, ROOT
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml"))
@@ -27,8 +27,12 @@ def govsim(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_default_config_builds(compose_cfg) -> None:
     params = build_params(model_config(compose_cfg()))
-    assert params.problem.N == 16 and params.problem.K == 4
-    assert params.scenario.n_professionals == 200 and len(params.scenario.organisations) == 8
+    typed = ModelParams()  # the YAML defaults are the typed defaults, value for value
+    for section in ("problem", "leadership", "network", "workforce", "trust", "mechanisms", "run"):
+        assert getattr(params, section) == getattr(typed, section), section
+    assert params.scenario.organisations == typed.scenario.organisations
+    assert params.problem.N == 16 and params.problem.K == 3
+    assert params.scenario.n_professionals == 200 and len(params.scenario.organisations) == 4
 
 
 @pytest.mark.parametrize(("group", "option"), GROUP_OPTIONS)
@@ -42,16 +46,17 @@ def test_every_experiment_composes_and_builds(compose_cfg, name: str) -> None:
     build_params(model_config(cfg))
 
 
-def test_config_climates_equal_the_typed_defaults(compose_cfg) -> None:
+def test_config_behaviours_equal_the_typed_defaults(compose_cfg) -> None:
     import dataclasses
 
-    from sim.params import DEFAULT_CLIMATES
+    from sim.params import DEFAULT_BEHAVIOURS
 
     cfg = compose_cfg()
-    assert {k: dict(v) for k, v in cfg.leadership.climates.items()} == {
-        k: dataclasses.asdict(v) for k, v in DEFAULT_CLIMATES.items()}
-    params = build_params(model_config(compose_cfg(["leadership.climates.shared.safety=0.95"])))
-    assert params.leadership.climates["shared"].safety == 0.95
+    assert {k: dict(v) for k, v in cfg.leadership.behaviours.items()} == {
+        k: dataclasses.asdict(v) for k, v in DEFAULT_BEHAVIOURS.items()}
+    params = build_params(model_config(compose_cfg(["leadership.behaviours.shared.openness=0.95"])))
+    assert params.leadership.behaviours["shared"].openness == 0.95
+    assert params.leadership.behaviours["shared"].autonomy == DEFAULT_BEHAVIOURS["shared"].autonomy
 
 
 def test_main_study_sweeps_all_styles_and_three_role_mixes(compose_cfg) -> None:
