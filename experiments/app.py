@@ -142,7 +142,7 @@ def demo_config(
     org_styles: str | Mapping[str, str] | None = None,
     roles: str = "balanced",
     N: int = 16,  # noqa: N803 (the model's name for it)
-    K: int = 4,  # noqa: N803
+    K: int = 3,  # noqa: N803
     cross_boundary: float = 0.5,
     network: str = "small_world",
     seed: Any = 42,
@@ -212,7 +212,7 @@ def make_model(
     org_styles: str | Mapping[str, str] | None = None,
     roles: str = "balanced",
     N: int = 16,  # noqa: N803
-    K: int = 4,  # noqa: N803
+    K: int = 3,  # noqa: N803
     cross_boundary: float = 0.5,
     network: str = "small_world",
     seed: Any = 42,
@@ -248,7 +248,7 @@ class Lesson(mesa.Model):
         compare: str = OFF,
         roles: str = "balanced",
         N: int = 16,  # noqa: N803
-        K: int = 4,  # noqa: N803
+        K: int = 3,  # noqa: N803
         cross_boundary: float = 0.5,
         network: str = "small_world",
         rng: Any = "42",
@@ -870,7 +870,7 @@ MODEL_PARAMS: dict[str, dict[str, Any]] = {
     "org_styles": {"type": "InputText", "value": "", "label": "Own styles (e.g. police=facilitative)"},
     "roles": {"type": "Select", "value": "balanced", "values": config_options("roles"), "label": "Role mix"},
     "N": {"type": "SliderInt", "value": 16, "min": 8, "max": 20, "step": 1, "label": "Decisions N"},
-    "K": {"type": "SliderInt", "value": 4, "min": 0, "max": 19, "step": 1, "label": "Interdependence K"},
+    "K": {"type": "SliderInt", "value": 3, "min": 0, "max": 19, "step": 1, "label": "Interdependence K"},
     "cross_boundary": {
         "type": "SliderFloat",
         "value": 0.5,

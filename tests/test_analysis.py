@@ -199,7 +199,7 @@ def test_morris_ranks_ishigami_parameters_correctly() -> None:
 
 
 def test_sensitivity_blocks_cover_the_sample_once() -> None:
-    spec = {"method": "morris", "seed": 1, "samples": 4, "parameters": {"problem.K": [1, 6],
+    spec = {"method": "morris", "seed": 1, "samples": 4, "parameters": {"problem.K": [1, 4],
                                                                        "roles.conformity": [0, 1]}, "blocks": 3}
     n = len(sample(spec))
     rows = [r for b in range(3) for r in block_rows(n, 3, b)]

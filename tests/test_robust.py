@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from experiments.callbacks import validate
+from sim.landscape import external_counts, realisable_cross_boundary, split_decisions
 from sim.model import GovernanceModel
 from sim.params import STYLES, ConfigError, build_params
 from tests.conftest import ROOT
@@ -26,7 +27,7 @@ BAD_OVERRIDES = [
     ("problem.K=-1", "problem.K", "-1"),
     ("problem.N=0", "problem.N", "0"),
     ("problem.N=40", "problem.N", "40"),
-    ("problem.N=5", "problem.N", "5"),  # fewer decisions than the 8 organisations
+    ("problem.N=3", "problem.N", "3"),  # fewer decisions than the 4 organisations
     ("problem.cross_boundary=1.5", "problem.cross_boundary", "1.5"),
     ("problem.turbulence=-0.1", "problem.turbulence", "-0.1"),
     ("problem.type=ring", "problem.type", "ring"),
@@ -47,8 +48,12 @@ BAD_OVERRIDES = [
     ("roles.concentration=0", "roles.concentration", "0"),
     ("leadership.style=charismatic", "leadership.style", "charismatic"),
     ("leadership.forum_capacity=0", "leadership.forum_capacity", "0"),
-    ("leadership.climates.shared.safety=1.5", "leadership.climates.shared.safety", "1.5"),
-    ("+leadership.climates.shared.charisma=1", "leadership.climates.shared.charisma", "1"),
+    ("leadership.behaviours.shared.openness=1.5", "leadership.behaviours.shared.openness", "1.5"),
+    ("+leadership.behaviours.shared.charisma=1", "leadership.behaviours.shared.charisma", "1"),
+    ("problem.K=8", "problem.cross_boundary", "0.5"),  # 4 decisions each cannot hold 4 own dependencies
+    ("problem.mandate_correlation=2", "problem.mandate_correlation", "2"),
+    ("leadership.forum_rule=lottery", "leadership.forum_rule", "lottery"),
+    ("mechanisms.consent=maybe", "mechanisms.consent", "maybe"),
     ("network.structure=star", "network.structure", "star"),
     ("network.degree=1", "network.degree", "1"),
     ("network.degree=500", "network.degree", "500"),
@@ -113,11 +118,16 @@ def valid_configs(draw: st.DrawFn) -> dict:
     orientation["partner"] = 1 - orientation["expert"] - orientation["competitor"]
     sizes = draw(st.lists(st.integers(1, 12), min_size=n_orgs, max_size=n_orgs))
     steps = draw(st.integers(1, 4))
+    k = draw(st.integers(0, n - 1))
+    span = realisable_cross_boundary(split_decisions(np.ones(n_orgs), n), k)
+    assume(span is not None)
+    cross = span[0] + draw(unit) * (span[1] - span[0])
+    assume(external_counts(split_decisions(np.ones(n_orgs), n), k, cross) is not None)
     return {
-        "problem": {"N": n, "K": draw(st.integers(0, n - 1)), "cross_boundary": draw(unit),
+        "problem": {"N": n, "K": k, "cross_boundary": cross, "mandate_correlation": draw(unit),
                     "turbulence": draw(st.floats(0, 0.3)),
                     "shocks": [{"step": draw(st.integers(1, steps)), "share": draw(unit)}]},
-        "scenario": {"organisations": [{"name": f"o{i}", "size": s, "pressure": draw(st.none() | unit),
+        "scenario": {"organisations": [{"name": f"o{i}", "size": s, "behaviour": {"pressure": draw(unit)},
                                         "kind": draw(st.sampled_from(["public", "external"]))}
                                        for i, s in enumerate(sizes)],
                      "minority_share": draw(st.floats(0, 0.5)), "surge_reserve": draw(unit)},
@@ -145,6 +155,8 @@ def test_random_valid_parameters_run_with_invariants(config: dict) -> None:
         assert 0 <= model.energy.min() and model.energy.max() <= 1
         assert len(model.org_of) == heads and np.bincount(model.org_of).sum() == heads
         assert 0 < model.public_value <= 1 + 1e-9
+        for state in (model.safety, model.efficacy, model.network.trust):
+            assert ((0 <= state) & (state <= 1)).all()
 
 
 @settings(max_examples=60, deadline=None)
