@@ -41,7 +41,7 @@ def test_every_case_builds_and_steps() -> None:
         ("safety_network", ["scenario=safety_network", "leadership=shared", "roles=expert_heavy", "network=siloed"]),
         (
             "crisis_aftershock",
-            ["experiment=crisis_aftershock", "problem.N=16", "problem.K=4", "problem.cross_boundary=0.5"],
+            ["experiment=crisis_aftershock", "problem.N=16", "problem.K=3", "problem.cross_boundary=0.5"],
         ),
     ],
 )
