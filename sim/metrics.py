@@ -36,7 +36,7 @@ def public_value(model: GovernanceModel) -> float:
 
 def public_value_raw(model: GovernanceModel) -> float:
     """Collective performance: mean contribution over all N decisions, in [0, 1]."""
-    return model.public_value_raw
+    return float(model.contrib.sum()) / len(model.contrib)
 
 
 def optimum(model: GovernanceModel) -> float:
@@ -61,7 +61,7 @@ def _public_staff(model: GovernanceModel) -> int:
 
 def mandate_performance_mean(model: GovernanceModel) -> float:
     """Mean of organisations' performance on their own mandates (their own decisions)."""
-    return float(model.mandate_performance.mean())
+    return float(model.mandate_performance.sum()) / model.n_orgs
 
 
 def production(model: GovernanceModel) -> float:
@@ -200,28 +200,26 @@ def heuristic_diversity(model: GovernanceModel) -> float:
     return 1.0 - float((share**2).sum()) / k
 
 
-def _mean_where(values: np.ndarray, mask: np.ndarray) -> float:
-    return float(values[mask].mean()) if mask.any() else float("nan")
-
-
 def safety(model: GovernanceModel) -> float:
     """Mean psychological safety of all professionals."""
-    return float(model.safety.mean())
+    return float(model.safety.sum()) / model.n_professionals
 
 
 def safety_minority(model: GovernanceModel) -> float:
     """Mean psychological safety of minority-background professionals."""
-    return _mean_where(model.safety, model.minority)
+    n = model.n_minority
+    return float(model.safety @ model.minority_weight) / n if n else float("nan")
 
 
 def safety_majority(model: GovernanceModel) -> float:
     """Mean psychological safety of majority-background professionals."""
-    return _mean_where(model.safety, ~model.minority)
+    n = model.n_professionals - model.n_minority
+    return (float(model.safety.sum()) - float(model.safety @ model.minority_weight)) / n if n else float("nan")
 
 
 def efficacy(model: GovernanceModel) -> float:
     """Mean voice efficacy of all professionals."""
-    return float(model.efficacy.mean())
+    return float(model.efficacy.sum()) / model.n_professionals
 
 
 # ---------------------------------------------------------------- forums
@@ -321,18 +319,15 @@ def mandate_correlation(model: GovernanceModel) -> float:
 
 def power_spread(model: GovernanceModel) -> float:
     """Gini coefficient of the organisations' power (0 = equal)."""
-    p = np.sort(model.power)
-    n = len(p)
-    return float((2 * np.arange(1, n + 1) - n - 1) @ p / (n * p.sum())) if n > 1 else 0.0
+    return model.power_gini
 
 
 def situational_choice(model: GovernanceModel) -> str:
     """Style chosen this step by situational leaders (most common; empty if none)."""
-    chosen = [a for a, s in zip(model.active_style, model.styles, strict=True) if s.adaptive]
+    chosen = sorted(a for a, s in zip(model.active_style, model.styles, strict=True) if s.adaptive)
     if not chosen:
         return ""
-    names, counts = np.unique(chosen, return_counts=True)
-    return str(names[np.argmax(counts)])
+    return max(dict.fromkeys(chosen), key=chosen.count)  # most common; ties: first in name order
 
 
 _REPORTERS: tuple[Callable[[Any], Any], ...] = (

@@ -108,6 +108,7 @@ class GovernanceModel(mesa.Model):
         self.n_orgs = int(owner.max()) + 1
         self.org_masks = np.zeros((self.n_orgs, p.N), dtype=bool)
         self.org_masks[owner, np.arange(p.N)] = True
+        self._org_weights = self.org_masks / self.org_masks.sum(axis=1, keepdims=True)  # mean over own decisions
         deps = np.zeros((p.N, p.N), dtype=bool)
         deps[np.repeat(np.arange(p.N), p.K + 1), self.landscape.deps.ravel()] = True
         self.org_depends = (self.org_masks.astype(np.int64) @ deps.astype(np.int64)) > 0  # [a, j]: a depends on j
@@ -128,6 +129,9 @@ class GovernanceModel(mesa.Model):
         self.goal = np.array([params.goal_of(i) for i in range(self.n_orgs)])
         weight = np.array([float(o.size) if o.power is None else o.power for o in orgs])
         self.power = weight / weight.mean()
+        p = np.sort(self.power)
+        n = len(p)
+        self.power_gini = float((2 * np.arange(1, n + 1) - n - 1) @ p / (n * p.sum())) if n > 1 else 0.0
         self._behaviour_cache: dict[tuple[int, str], np.ndarray] = {}
         self.trust = np.full((self.n_orgs, self.n_orgs), params.network.initial_trust)
         np.fill_diagonal(self.trust, 1.0)
@@ -141,6 +145,7 @@ class GovernanceModel(mesa.Model):
         self.org_of = self.home_org.copy()
         self.minority = rng.random(p) < params.scenario.minority_share
         self.n_minority = int(self.minority.sum())
+        self.minority_weight = self.minority.astype(float)
         self.orientation = draw_orientations(p, params.roles, rng)
         d = min(wf.domain_size, n)
         owner = self.landscape.owner
@@ -199,6 +204,12 @@ class GovernanceModel(mesa.Model):
         self.org_last_gain = np.zeros(self.n_orgs, dtype=np.int64)
         self.org_best = self.org_performance.copy()
         self.crisis_load_until = -1
+        self._diagnosis_key: tuple | None = None
+        self._diagnosis: dict[str, np.ndarray] = {}
+        self._tie_trust_key: tuple | None = None
+        self._mean_tie: np.ndarray = np.zeros(p)
+        self._roles_key = None
+        self._trust_version = 0
         self.choice_counts = {s: 0 for s in STYLES if not get_style(s).adaptive}
 
     # ------------------------------------------------------------------ views
@@ -233,7 +244,7 @@ class GovernanceModel(mesa.Model):
         return np.clip(1.0 - self.org_performance / self.optimal_performance, 0.0, 1.0)
 
     def _org_performance(self, contrib: np.ndarray) -> np.ndarray:
-        return (self.org_masks * contrib[None, :]).sum(axis=1) / self.org_masks.sum(axis=1)
+        return self._org_weights @ contrib
 
     @property
     def mandate_performance(self) -> np.ndarray:
@@ -277,22 +288,33 @@ class GovernanceModel(mesa.Model):
         of its home staff, the share of its demand left unserved last step (backlog), its
         mean trust in the other organisations, whether its own performance has
         stagnated, and whether its staff are ready to be delegated to (mean energy and
-        skill at least ``readiness``).
+        skill at least ``readiness``). Computed for all organisations at once, once per step.
         """
-        lp = self.params.leadership
-        before_org = float(self.org_perf_history[-1][org])
-        own_drop = (before_org - float(self.org_performance[org])) / before_org if before_org > 0 else 0.0
-        drop = max(self.pv_history[-1] - self.public_value, own_drop)
-        members = self.home_org == org
-        others = np.arange(self.n_orgs) != org
-        demand = float(self.work.demand[org])
+        key = (self.steps, self.public_value)
+        if self._diagnosis_key != key:
+            self._diagnosis = self._diagnose_all()
+            self._diagnosis_key = key
+        return {name: values[org] for name, values in self._diagnosis.items()}
+
+    def _diagnose_all(self) -> dict[str, np.ndarray]:
+        lp, n_orgs = self.params.leadership, self.n_orgs
+        before = self.org_perf_history[-1]
+        own_drop = np.divide(before - self.org_performance, before, out=np.zeros(n_orgs), where=before > 0)
+        heads = np.maximum(np.bincount(self.home_org, minlength=n_orgs), 1)
+        burnt = np.bincount(self.home_org, self.burnout_left > 0, n_orgs) / heads
+        demand = self.work.demand
+        backlog = np.divide(demand - self.work.served, demand, out=np.zeros(n_orgs), where=demand > 0)
+        others = max(n_orgs - 1, 1)
+        trust_in_others = (self.trust.sum(axis=1) - np.diag(self.trust)) / others if n_orgs > 1 else np.ones(1)
+        energy = np.bincount(self.home_org, self.energy, n_orgs) / heads
+        skill = np.bincount(self.home_org, self.skill, n_orgs) / heads
         return {
-            "drop": float(drop),
-            "burnout": float((self.burnout_left[members] > 0).mean()),
-            "backlog": float(demand - self.work.served[org]) / demand if demand > 0 else 0.0,
-            "trust": float(self.trust[org, others].mean()) if others.any() else 1.0,
-            "stagnant": bool(self.steps - self.org_last_gain[org] >= lp.stagnation_window),
-            "ready": bool(min(self.energy[members].mean(), self.skill[members].mean()) >= lp.readiness),
+            "drop": np.maximum(self.pv_history[-1] - self.public_value, own_drop).astype(float),
+            "burnout": burnt,
+            "backlog": backlog,
+            "trust": trust_in_others,
+            "stagnant": self.steps - self.org_last_gain >= lp.stagnation_window,
+            "ready": np.minimum(energy, skill) >= lp.readiness,
         }
 
     # ------------------------------------------------------------------ step
@@ -369,6 +391,10 @@ class GovernanceModel(mesa.Model):
         """Roles felt (paradigm pulled by incentives), effective roles and role strain."""
         of = self.org_of
         incentive = self.b("incentive") if self.params.mechanisms.incentives else np.zeros(self.n_orgs)
+        key = (incentive.tobytes(), of.tobytes())
+        if key == getattr(self, "_roles_key", None):  # roles change only with incentives or postings
+            return
+        self._roles_key = key
         felt_o = felt_expectation(self.expectation, incentive)
         felt = felt_o[of]
         self.effective = effective_roles(self.orientation, felt, self.params.roles.conformity)
@@ -434,10 +460,18 @@ class GovernanceModel(mesa.Model):
             learning.practise(self.skill, who, self.b("learning")[of], wf.practice_gain)
         return made
 
+    def mean_tie_trust(self) -> np.ndarray:
+        """Mean trust over each professional's ties (computed once per state of the ties)."""
+        key = (self.steps, len(self.network.trust), self._trust_version)
+        if key != self._tie_trust_key:
+            self._mean_tie = self.network.mean_tie_trust()
+            self._tie_trust_key = key
+        return self._mean_tie
+
     def resources(self) -> np.ndarray:
         """Job resources of each professional: mean of its leader's autonomy and support and its ties' trust."""
         of = self.org_of
-        return (self.b("autonomy")[of] + self.b("support")[of] + self.network.mean_tie_trust()) / 3.0
+        return (self.b("autonomy")[of] + self.b("support")[of] + self.mean_tie_trust()) / 3.0
 
     def raise_voice(self, made: Proposals) -> Proposals:
         """Step 4: which proposals are raised (safety, efficacy, background, energy)."""
@@ -567,6 +601,7 @@ class GovernanceModel(mesa.Model):
                 self.trust = trust.forum_trust(self.trust, self.meeting.attending, served, tp.forum_gain)
         self.trust = trust.update_trust(self.trust, perceived, tp.help_gain, tp.harm_loss, tp.forgiveness,
                                         self.params.network.initial_trust)
+        self._trust_version += 1
         self.network.trust = trust.update_tie_trust(self.network.trust, self.network.edges, self.org_of, self.trust,
                                                     self.safety, tp.tie_adjustment)
         self.counts["adopted_cross_boundary"] = int(
@@ -607,7 +642,7 @@ class GovernanceModel(mesa.Model):
                 self.next_known[learnt] = next_understood(self.understood[learnt])
         if meeting.held:
             self._tie_delegates(rng)
-        mean_tie = self.network.mean_tie_trust()
+        mean_tie = self.mean_tie_trust()
         self.standing = (1.0 - wf.standing_decay) * self.standing + wf.standing_base * self.skill * mean_tie
         np.add.at(self.standing, enacted.who, wf.standing_gain)
 
