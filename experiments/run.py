@@ -76,6 +76,8 @@ def point_labels(params: ModelParams, overrides: list[str]) -> dict[str, Any]:
             continue
         if key in flat and key not in labels:
             labels[key] = flat[key]
+        elif key == "mechanisms":  # a config group option (an ablation): its name is the label
+            labels[key] = item.split("=", 1)[1]
     return labels
 
 
