@@ -5,7 +5,8 @@ Turbulence redraws each decision's contribution table with probability
 share of the decisions at once and adds a crisis workload that fades over
 ``scenario.surge_duration`` steps. After a shock, members of the surge reserve
 (a share of every organisation's staff; those not burnt out) are moved to the
-organisations whose own performance fell most, and return home after ``surge_duration`` steps;
+organisations whose own performance fell most (at most ``scenario.surge_targets`` of
+them), where they add their time and what they understand to the host's capacity, and return home after ``surge_duration`` steps;
 headcount is conserved throughout.
 """
 
@@ -29,12 +30,12 @@ def shock_redraws(n: int, share: float, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(n, size=count, replace=False))
 
 
-def hardest_hit(drop: np.ndarray) -> np.ndarray:
-    """Organisations whose performance fell, largest fall first (at most a third, at least one)."""
+def hardest_hit(drop: np.ndarray, share: float) -> np.ndarray:
+    """Organisations whose performance fell, largest fall first (at most ``share`` of all, at least one)."""
     fell = np.flatnonzero(drop > 0)
     if len(fell) == 0:
         return fell
-    keep = max(1, int(np.ceil(len(drop) / 3)))
+    keep = max(1, int(np.ceil(len(drop) * share)))
     return fell[np.argsort(-drop[fell], kind="stable")][:keep]
 
 

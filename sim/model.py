@@ -354,7 +354,7 @@ class GovernanceModel(mesa.Model):
             self.shock_log.append({"step": t, "before": before_pv, "after": self.public_value})
             span = self.params.scenario.surge_duration
             self.crisis_load_until = t + span - 1
-            targets = crisis.hardest_hit(before_org - self.org_performance)
+            targets = crisis.hardest_hit(before_org - self.org_performance, self.params.scenario.surge_targets)
             moved = crisis.deploy_surge(self.org_of, self.home_org, self.reserve, targets, self.active)
             self.surge_due[moved] = t + span
 

@@ -238,6 +238,8 @@ class ScenarioParams:
         minority_share: Share of professionals with a minority background.
         surge_reserve: Share of each organisation's staff in a surge reserve that is
             moved to the hardest-hit organisations after a shock.
+        surge_targets: Largest share of the organisations that receive the surge reserve
+            (those whose own performance fell most; at least one).
         surge_duration: Steps a surge deployment lasts before staff return home; also
             the steps over which a shock's extra workload fades.
         shock_workload: Extra demand right after a shock (crisis, remote-work strain), as a
@@ -253,6 +255,7 @@ class ScenarioParams:
     organisations: tuple[OrganisationSpec, ...] = field(default_factory=_default_orgs)
     minority_share: float = 0.2
     surge_reserve: float = 0.0
+    surge_targets: float = 1 / 3
     surge_duration: int = 12
     shock_workload: float = 0.0
     goal_orientation: float = 0.5
@@ -268,6 +271,7 @@ class ScenarioParams:
             raise ConfigError("scenario.organisations", dupes, "organisation names must be unique")
         _check_range("scenario.minority_share", self.minority_share, 0.0, 0.5)
         _check_unit("scenario.surge_reserve", self.surge_reserve)
+        _check_range("scenario.surge_targets", self.surge_targets, 0.0, 1.0, low_open=True)
         _check_range("scenario.surge_duration", self.surge_duration, 1, None, integer=True)
         _check_range("scenario.shock_workload", self.shock_workload, 0.0, 10.0)
         _check_unit("scenario.goal_orientation", self.goal_orientation)

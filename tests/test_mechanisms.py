@@ -409,3 +409,25 @@ def test_config_mechanisms_group_lists_every_switch() -> None:
         data = yaml.safe_load(Path(ROOT / "configs" / "mechanisms" / f"{name}.yaml").read_text())
         assert set(data) == set(MECHANISMS)
     assert MechanismParams.all_off() == build_params({"mechanisms": ALL_OFF}).mechanisms
+
+
+@pytest.mark.parametrize("field", ["autonomy", "pressure", "incentive", "convening", "responsiveness", "openness",
+                                   "support", "learning", "brokering"])
+def test_every_behaviour_changes_a_main_outcome_across_its_range(field: str) -> None:
+    def run(value: float) -> pd.DataFrame:
+        return series(build_params({"leadership": {"style": "facilitative",
+                                                   "behaviours": {"facilitative": {field: value}}},
+                                    "run": {"steps": 60}}), seed=5)
+
+    main = ["public_value", "production", "energy", "mean_trust", "safety", "efficacy", "role_strain",
+            "proposals_raised", "consent_refused"]
+    assert not run(0.0)[main].equals(run(1.0)[main]), f"behaviour {field} changed no main outcome"
+
+
+def test_surge_goes_to_at_most_the_share_of_organisations_hardest_hit() -> None:
+    from sim.crisis import hardest_hit
+
+    drop = np.array([0.1, 0.3, 0.0, 0.2, 0.05, 0.4])
+    assert list(hardest_hit(drop, 1 / 3)) == [5, 1]
+    assert list(hardest_hit(drop, 1.0)) == [5, 1, 3, 0, 4]
+    assert list(hardest_hit(drop, 0.01)) == [5]
