@@ -3,8 +3,9 @@
 Every row comes from the code: the dotted name from the dataclass fields of
 :class:`sim.params.ModelParams` (and :class:`sim.docking.DockingParams`), the
 default from the primary config composed by Hydra, the allowed values from the
-validator's own error message for an out-of-range probe, and the meaning from the
-class docstring. Run it after changing a parameter::
+validator's own error message for an out-of-range probe, the meaning from the
+class docstring, and the source from the citations ("Author Year") that docstring
+names, else "assumption". Run it after changing a parameter::
 
     python docs/param_table.py          # rewrite the tables in docs/ODD.md
     python docs/param_table.py --check  # exit 1 if docs/ODD.md is out of date
@@ -41,6 +42,9 @@ CROSS_FIELD = {
     "network.degree": "smaller than the number of professionals",
     "workforce.heuristic_k": "at most workforce.heuristic_l",
     "scenario.organisations[].name": "unique",
+    "problem.cross_boundary": "realisable by the organisations' decisions at this K and N (checked at load; the error "
+                              "names the realisable range)",
+    "scenario.organisations[].decision_weight": "the resulting split of decisions must realise problem.cross_boundary",
     "docking.K": "smaller than docking.N",
     "docking.k": "at most docking.l",
     "docking.l": "smaller than docking.ring_size",
@@ -50,6 +54,69 @@ TYPE_ONLY = {"must be a number", "must be an integer", "must be a mapping", "mus
              "must be a finite number"}
 FREE_TEXT = {"scenario.name", "scenario.description", "scenario.source", "roles.name",
              "scenario.organisations[].name"}
+NOT_MODEL = {  # parameters that are no quantity of a mechanism: no source applies
+    **{p: "not applicable (label)" for p in FREE_TEXT},
+    "run.seed": "not applicable (run control)",
+    "run.replications": "not applicable (run control)",
+    "run.collect_agents": "not applicable (run control)",
+}
+CLASS_CITED = {"problem.type", "problem.N", "problem.K", "network.structure", "network.degree"}
+"""Parameters whose source is the one their class docstring names in its first line (the model they define)."""
+
+
+CITATION = re.compile(
+    r"(?:[A-Z][\w-]+(?: [A-Z][\w-]+)*)"                       # first author (may be two words: Le Blanc)
+    r"(?:(?:, | & )[A-Z][\w-]+(?: [A-Z][\w-]+)*)*"            # further authors
+    r"(?: et al\.)? (?:19|20)\d\d"                            # year
+)
+NAMED_SOURCES = {  # sources a docstring names without a year, by the name it uses
+    "Hong & Page's": "Hong & Page 2004",
+    "Watts-Strogatz": "Watts & Strogatz 1998",
+}
+DOCKING_SOURCES = {  # the study a docking parameter's docstring tags it with
+    "nk": "Kauffman 1993; Levinthal 1997",
+    "lazer_friedman": "Lazer & Friedman 2007",
+    "hong_page": "Hong & Page 2004",
+}
+
+
+def citations(text: str) -> list[str]:
+    """Sources a docstring text names: "Author Year" citations and the names of :data:`NAMED_SOURCES`."""
+    found = [m.group(0) for m in CITATION.finditer(text)]
+    found += [source for name, source in NAMED_SOURCES.items() if name in text]
+    return list(dict.fromkeys(found))
+
+
+def style_sources(style: str) -> list[str]:
+    """Sources of a style: its strategy class's docstring and its entry in :mod:`sim.leadership`'s docstring."""
+    from sim import leadership
+
+    entry = re.search(rf"^- ``{style}``.*?(?=^- ``|^\S|\Z)", leadership.__doc__ or "", flags=re.M | re.S)
+    return citations((leadership.REGISTRY[style].__doc__ or "") + " " + (entry.group(0) if entry else ""))
+
+
+def source_text(path: str, meaning: str, owner: type | None = None) -> str:
+    """Source of one parameter: the citations of its docstring, else "assumption".
+
+    A behaviour's row names the sources of the behaviour and says that the value of the
+    style's profile is an assumption (after the style's sources, if any); a docking
+    parameter's row names the published model it belongs to.
+    """
+    if ".behaviours." in path:
+        style = path.split(".")[2]
+        after = style_sources(style)
+        value = "profile value: assumption" + (f" (after {'; '.join(after)})" if after else "")
+        return "; ".join([*citations(meaning), value])
+    if path in NOT_MODEL:
+        return NOT_MODEL[path]
+    if path.startswith("mechanisms."):
+        return "not applicable (ablation switch)"
+    found = citations(meaning)
+    if path in CLASS_CITED and owner is not None:
+        found += citations((owner.__doc__ or "").strip().splitlines()[0])
+    if path.startswith("docking."):
+        found += [DOCKING_SOURCES[s] for s in DOCKING_SOURCES if f"`{s}`" in meaning]
+    return "; ".join(dict.fromkeys(found)) or "assumption"
 
 
 def attribute_docs(cls: type) -> dict[str, str]:
@@ -75,7 +142,7 @@ def attribute_docs(cls: type) -> dict[str, str]:
 def leaf_paths(cls: type, prefix: str) -> Iterator[tuple[str, type, dataclasses.Field]]:
     """Dotted paths of every leaf parameter of dataclass ``cls``: ``(path, owner class, field)``.
 
-    Lists of dataclasses appear as ``name[]``; the climates mapping as ``climates.<style>``.
+    Lists of dataclasses appear as ``name[]``; the behaviour profiles as ``behaviours.<style>``.
     """
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
@@ -86,9 +153,9 @@ def leaf_paths(cls: type, prefix: str) -> Iterator[tuple[str, type, dataclasses.
             yield from leaf_paths(hint, path + ".")
         elif typing.get_origin(hint) is tuple and args and dataclasses.is_dataclass(args[0]):
             yield from leaf_paths(args[0], path + "[].")
-        elif f.name == "climates":
+        elif f.name == "behaviours":
             for style in P.STYLES:
-                yield from leaf_paths(P.Climate, f"{path}.{style}.")
+                yield from leaf_paths(P.Behaviour, f"{path}.{style}.")
         else:
             yield path, cls, f
 
@@ -132,7 +199,11 @@ def allowed_text(build: Any, base: dict, path: str, hint: Any) -> str:
         texts = []
         for value in (-(10**9), 10**9, "__probe__", {"__probe__": 1}, [0]):
             msg = _probe(build, base, path, value)
-            if msg and msg not in texts and msg not in TYPE_ONLY and not msg.startswith("unknown key") \
+            if msg and msg.startswith("unknown key; known keys: "):  # a mapping of named values
+                keys = msg.removeprefix("unknown key; known keys: ")
+                inner = _probe(build, base, path, {keys.split(", ")[0]: 10**9})
+                msg = f"a mapping with keys among {keys}" + (f"; each {inner}" if inner else "")
+            if msg and msg not in texts and msg not in TYPE_ONLY and "can be realised" not in msg \
                     and not re.search(r"\w\.\w+=", msg):  # cross-field messages: see CROSS_FIELD
                 texts.append(msg)
         ranges = [t for t in texts if t.startswith("must lie in")]
@@ -177,8 +248,8 @@ def model_defaults() -> dict:
     return model_config(cfg)
 
 
-def rows(kind: str) -> list[tuple[str, str, str, str]]:
-    """Table rows ``(parameter, default, allowed, meaning)`` of the model or the docking parameters."""
+def rows(kind: str) -> list[tuple[str, str, str, str, str]]:
+    """Table rows ``(parameter, default, allowed, meaning, source)`` of the model or the docking parameters."""
     if kind == "model":
         defaults: Any = P.params_to_dict(P.build_params(model_defaults()))
         base = copy.deepcopy(defaults)
@@ -210,13 +281,14 @@ def rows(kind: str) -> list[tuple[str, str, str, str]]:
             if path.startswith("problem.shocks") and f.default is not dataclasses.MISSING:
                 default = f"{_fmt(f.default)} if omitted"
         meaning = attribute_docs(owner).get(f.name, "")
-        if ".climates." in path:
+        if ".behaviours." in path:
             style = path.split(".")[2]
-            meaning = f"{attribute_docs(P.Climate).get(f.name, '')} Under the {style} style."
+            meaning = f"{meaning} In the {style} profile."
             if style == "situational":
-                meaning += " Not applied: a situational leader takes the climate of the style it chooses."
-        out.append((f"`{path}`", default, allowed_text(build, base, path, hint),
-                    re.sub(r"``?([^`]+)``?", r"`\1`", meaning).replace("|", "\\|")))
+                meaning += " Not applied: a situational leader acts with the profile of the style it chooses."
+        meaning = re.sub(r"``?([^`]+)``?", r"`\1`", meaning)
+        out.append((f"`{path}`", default, allowed_text(build, base, path, hint), meaning.replace("|", "\\|"),
+                    source_text(path, meaning, owner).replace("|", "\\|")))
     return out
 
 
@@ -235,8 +307,8 @@ def table(kind: str) -> str:
     """The Markdown table of ``kind`` (``model``, ``docking`` or ``metrics``)."""
     if kind == "metrics":
         return metric_table()
-    lines = ["| parameter | default | allowed | meaning |", "|---|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(kind)]
+    lines = ["| parameter | default | allowed | meaning | source |", "|---|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows(kind)]
     return "\n".join(lines)
 
 

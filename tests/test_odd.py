@@ -29,17 +29,29 @@ def field_paths(cls: type, prefix: str) -> list[str]:
             out += field_paths(hint, path + ".")
         elif inner and dataclasses.is_dataclass(inner[0]):
             out += field_paths(inner[0], path + "[].")
-        elif f.name == "climates":
-            out += [f"{path}.{style}.{c.name}" for style in P.STYLES for c in dataclasses.fields(P.Climate)]
+        elif f.name == "behaviours":  # a profile per style
+            out += [f"{path}.{style}.{b.name}" for style in P.STYLES for b in dataclasses.fields(P.Behaviour)]
         else:
             out.append(path)
     return out
 
 
-def table_names(section: str) -> list[str]:
+def table_body(section: str) -> str:
     start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
-    body = ODD.split(start, 1)[1].split(end, 1)[0]
-    return re.findall(r"^\| `([^`]+)` \|", body, flags=re.M)
+    return ODD.split(start, 1)[1].split(end, 1)[0]
+
+
+def table_names(section: str) -> list[str]:
+    return re.findall(r"^\| `([^`]+)` \|", table_body(section), flags=re.M)
+
+
+def source_cells(section: str) -> dict[str, str]:
+    """The last cell (source) of each parameter row."""
+    rows = re.findall(r"^\| `([^`]+)` \|(.*)\|\s*$", table_body(section), flags=re.M)
+    return {name: re.split(r"(?<!\\)\|", rest)[-1].strip() for name, rest in rows}
+
+
+CITED = re.compile(r"([A-Z][\w-]+)[^;()]*?((?:19|20)\d\d)")
 
 
 def test_every_typed_parameter_is_in_the_odd_table_and_nothing_else() -> None:
@@ -47,7 +59,24 @@ def test_every_typed_parameter_is_in_the_odd_table_and_nothing_else() -> None:
     expected = field_paths(P.ModelParams, "")
     assert sorted(documented) == sorted(expected)
     assert len(documented) == len(set(documented))
-    assert len(expected) > 90  # the walk found the whole configuration
+    assert len(expected) > 150  # the walk found the whole configuration
+    assert "leadership.behaviours.laissez_faire.openness" in documented
+    assert not [p for p in documented if ".climates." in p]  # the climates of the first version are gone
+
+
+def test_every_parameter_row_names_its_source_or_says_assumption() -> None:
+    references = ODD.split("## References", 1)[1]
+    for section in ("param-table:model", "param-table:docking"):
+        cells = source_cells(section)
+        assert set(cells) == set(table_names(section))
+        for name, cell in cells.items():
+            cited = CITED.findall(cell)
+            assert cited or re.fullmatch(r"(profile value: )?assumption", cell) \
+                or re.fullmatch(r"not applicable \((label|run control|ablation switch)\)", cell), (name, cell)
+            if name.startswith("leadership.behaviours."):
+                assert "profile value: assumption" in cell, name  # style profiles are assumed, and say so
+            for author, year in cited:  # every source named is in the reference list
+                assert re.search(rf"{author}[^.]*?\({year}\)|{author}[^()]*?{year}", references), (name, author, year)
 
 
 def test_every_docking_parameter_is_in_the_odd_table_and_nothing_else() -> None:
