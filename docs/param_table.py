@@ -1,4 +1,4 @@
-"""Generate the parameter and metric tables of docs/ODD.md from the code.
+"""Generate the parameter, metric and behaviour-profile tables of docs/ODD.md from the code.
 
 Every row comes from the code: the dotted name from the dataclass fields of
 :class:`sim.params.ModelParams` (and :class:`sim.docking.DockingParams`), the
@@ -34,6 +34,7 @@ MARKERS = {
     "model": ("<!-- param-table:model:start -->", "<!-- param-table:model:end -->"),
     "docking": ("<!-- param-table:docking:start -->", "<!-- param-table:docking:end -->"),
     "metrics": ("<!-- metric-table:start -->", "<!-- metric-table:end -->"),
+    "behaviours": ("<!-- behaviour-table:start -->", "<!-- behaviour-table:end -->"),
 }
 CROSS_FIELD = {
     "problem.N": "at least the number of organisations",
@@ -303,17 +304,28 @@ def metric_table() -> str:
     return "\n".join(lines)
 
 
+def behaviour_table() -> str:
+    """The default behaviour profile of every style (a row each), as the primary config composes it."""
+    profiles = P.params_to_dict(P.build_params(model_defaults()))["leadership"]["behaviours"]
+    lines = ["| style | " + " | ".join(P.BEHAVIOUR_FIELDS) + " |", "|---" * (len(P.BEHAVIOUR_FIELDS) + 1) + "|"]
+    for style in P.STYLES:
+        lines.append(f"| {style} | " + " | ".join(_fmt(profiles[style][f]) for f in P.BEHAVIOUR_FIELDS) + " |")
+    return "\n".join(lines)
+
+
 def table(kind: str) -> str:
-    """The Markdown table of ``kind`` (``model``, ``docking`` or ``metrics``)."""
+    """The Markdown table of ``kind`` (``model``, ``docking``, ``metrics`` or ``behaviours``)."""
     if kind == "metrics":
         return metric_table()
+    if kind == "behaviours":
+        return behaviour_table()
     lines = ["| parameter | default | allowed | meaning | source |", "|---|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows(kind)]
     return "\n".join(lines)
 
 
 def render(text: str) -> str:
-    """``text`` (the ODD) with both tables regenerated between their markers."""
+    """``text`` (the ODD) with every generated table regenerated between its markers."""
     for kind, (start, end) in MARKERS.items():
         if start not in text or end not in text:
             raise ValueError(f"docs/ODD.md lacks the markers {start} ... {end}")
