@@ -203,7 +203,8 @@ def allowed_text(build: Any, base: dict, path: str, hint: Any) -> str:
             if msg and msg.startswith("unknown key; known keys: "):  # a mapping of named values
                 keys = msg.removeprefix("unknown key; known keys: ")
                 inner = _probe(build, base, path, {keys.split(", ")[0]: 10**9})
-                msg = f"a mapping with keys among {keys}" + (f"; each {inner}" if inner else "")
+                inner = re.sub(r"^(must )?(be |lie )?", "", inner) if inner else None
+                msg = f"a mapping with keys among {keys}" + (f"; each in {inner.removeprefix('in ')}" if inner else "")
             if msg and msg not in texts and msg not in TYPE_ONLY and "can be realised" not in msg \
                     and not re.search(r"\w\.\w+=", msg):  # cross-field messages: see CROSS_FIELD
                 texts.append(msg)
@@ -287,7 +288,7 @@ def rows(kind: str) -> list[tuple[str, str, str, str, str]]:
             meaning = f"{meaning} In the {style} profile."
             if style == "situational":
                 meaning += " Not applied: a situational leader acts with the profile of the style it chooses."
-        meaning = re.sub(r"``?([^`]+)``?", r"`\1`", meaning)
+        meaning = re.sub(r"``?([^`]+)``?", r"`\1`", re.sub(r":\w+:(`)", r"\1", meaning))  # no Sphinx roles
         out.append((f"`{path}`", default, allowed_text(build, base, path, hint), meaning.replace("|", "\\|"),
                     source_text(path, meaning, owner).replace("|", "\\|")))
     return out
