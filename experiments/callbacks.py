@@ -46,9 +46,6 @@ def validate_and_hash(cfg: DictConfig) -> str:
     Raises:
         ConfigError: On the first bad value.
     """
-    from experiments import sensitivity
-    from experiments.run import container_hash, model_sections
-
     if "hydra" in cfg:
         cfg = cfg.copy()
         with open_dict(cfg):
@@ -58,12 +55,24 @@ def validate_and_hash(cfg: DictConfig) -> str:
     except OmegaConfBaseException as exc:
         raise unresolved(cfg, exc) from None
     assert isinstance(container, dict)
+    return validate_container(container)
+
+
+def validate_container(container: dict[str, Any]) -> str:
+    """Validate a resolved config container (no ``hydra`` node) and return its config hash.
+
+    Raises:
+        ConfigError: On the first bad value.
+    """
+    from experiments import sensitivity
+    from experiments.run import container_hash, model_sections
+
     model_cfg = model_sections(container)
     build_params(model_cfg)
     if container.get("docking") is not None:
         from experiments.docking import docking_params
 
-        docking_params(cfg)
+        docking_params(OmegaConf.create({"docking": container["docking"]}))
     spec = container.get("sensitivity")
     if spec:
         if not isinstance(spec, dict):

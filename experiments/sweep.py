@@ -112,7 +112,7 @@ def plan_jobs(config: DictConfig, loader: Any, jobs: Sequence[Sequence[str]],
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from experiments.callbacks import validate_and_hash
+    from experiments.callbacks import validate_and_hash, validate_container
 
     parser = OverridesParser.create()
     hydra_overrides = list(OmegaConf.to_container(config.hydra.overrides.hydra, resolve=False) or [])
@@ -121,7 +121,7 @@ def plan_jobs(config: DictConfig, loader: Any, jobs: Sequence[Sequence[str]],
     default_subdir = subdir in ("${hydra.job.num}", None)
     parsed_cache: dict[str, Any] = {}
     group_cache: dict[str, bool] = {}
-    bases: dict[tuple[str, ...], DictConfig] = {}
+    bases: dict[tuple[str, ...], Any] = {}
     planned: list[PlannedJob] = []
     for k, overrides in enumerate(jobs):
         num = initial_idx + k
@@ -144,12 +144,22 @@ def plan_jobs(config: DictConfig, loader: Any, jobs: Sequence[Sequence[str]],
                                                  run_mode=_run_mode())
                 with open_dict(base):
                     del base["hydra"]
-                bases[gkey] = base
-            cfg = copy.deepcopy(bases[gkey])
-            ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
+                plain = OmegaConf.to_container(base, resolve=False)
+                text = json.dumps(plain, default=str)
+                bases[gkey] = (base, plain, "${" in text or '"???"' in text)  # interpolations, missing values
+            base, plain, interpolated = bases[gkey]
+            container = None
+            if not interpolated and all(_plain_change(o, plain) for o in values):
+                # the common case, set on a plain copy: the same values Hydra's update sets, 20x faster
+                container = copy.deepcopy(plain)
+                for o in values:
+                    _set_path(container, o.key_or_group.split("."), o.value())
+            else:  # additions, deletions, interpolations: Hydra's own code on a copy of the composed config
+                cfg = copy.deepcopy(base)
+                ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
         except (HydraException, OmegaConfBaseException) as exc:
             raise SweepRefused(f"job {num} ({' '.join(overrides)}): {hydra_error_line(exc)}") from None
-        digest = validate_and_hash(cfg)
+        digest = validate_container(container) if container is not None else validate_and_hash(cfg)
         if default_subdir:
             job_dir = str(num)
         else:  # a custom subdir template: resolve it on the job's full config, as Hydra does
@@ -160,6 +170,35 @@ def plan_jobs(config: DictConfig, loader: Any, jobs: Sequence[Sequence[str]],
             job_dir = str(OmegaConf.select(full, "hydra.sweep.subdir"))
         planned.append(PlannedJob(num, job_dir, list(overrides), digest))
     return planned
+
+
+def _plain_change(override: Any, plain: Any) -> bool:
+    """Whether an override just changes an existing key to a value without interpolations."""
+    from hydra.core.override_parser.types import OverrideType
+
+    if override.type != OverrideType.CHANGE or override.package is not None:
+        return False
+    value = override.value()
+    if isinstance(value, dict) or "${" in json.dumps(value, default=str):
+        return False
+    node = plain
+    for part in override.key_or_group.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return not isinstance(node, dict)  # a mapping would be merged, not replaced
+
+
+def _set_path(node: Any, parts: list[str], value: Any) -> None:
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if isinstance(node, list):
+        node[int(parts[-1])] = value
+    else:
+        node[parts[-1]] = value
 
 
 def _run_mode() -> Any:
@@ -554,6 +593,11 @@ def launch_isolated(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: 
     watcher.start()
     try:
         return list(launcher.launch(batch, initial_job_idx=initial_idx))
+    except Exception as exc:  # noqa: BLE001 - e.g. submitit's UncompletedJobError for a task killed by SLURM
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        print(f"govsim: the launcher stopped: {type(exc).__name__}: {first}; the summary lists the jobs "
+              "that did not finish", file=sys.stderr)
+        return [JobReturn(overrides=list(o), status=JobStatus.UNKNOWN) for o in batch]
     finally:
         watcher.stop()
 

@@ -12,6 +12,7 @@ The package never imports Hydra or OmegaConf: callers pass plain dicts.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import types
@@ -607,8 +608,9 @@ _SECTIONS: dict[str, type] = {
 }
 
 
+@functools.cache
 def _field_types(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    return typing.get_type_hints(cls)  # cached: validating a large sweep calls this per point
 
 
 def _coerce_int(path: str, value: Any) -> Any:
