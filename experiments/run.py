@@ -39,7 +39,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments import sensitivity
 from experiments.provenance import git_state, provenance
-from experiments.sweep import describe_os_error, fsync_dir
+from experiments.sweep import FolderLock, SweepRefused, describe_os_error, fsync_dir
 from sim.params import ConfigError, ModelParams, build_params, params_to_dict
 from sim.runner import replication_seeds, run_point, seed_label
 
@@ -264,10 +264,16 @@ def main(cfg: DictConfig) -> None:
     out_dir = Path(hc.runtime.output_dir)
     overrides = list(hc.overrides.task)
     digest = config_hash(cfg)
+    multirun = hc.mode == RunMode.MULTIRUN
+    if not multirun:  # a sweep's folder is locked by the sweeper; a run's folder here
+        try:
+            FolderLock(out_dir).acquire()  # held until this process ends
+        except SweepRefused as exc:
+            print(f"govsim: {exc}", file=sys.stderr)
+            sys.exit(2)
     if is_complete(out_dir, digest):
         log.info("skipping %s: results of this config are complete", out_dir)
         return
-    multirun = hc.mode == RunMode.MULTIRUN
     where = f"job {hc.job.num}: " if multirun else ""
     try:
         for stale in ("meta.json", "error.json"):

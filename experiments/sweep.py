@@ -28,6 +28,7 @@ import errno
 import fcntl
 import json
 import os
+import shutil
 import sys
 import threading
 import time
@@ -436,8 +437,9 @@ class SweepProgress:
         if self.stream.isatty():
             from tqdm import tqdm
 
+            size = shutil.get_terminal_size((100, 20))  # falls back when a terminal reports no size
             self.bar = tqdm(total=total, initial=self.skipped, desc="govsim sweep", unit="job", file=self.stream,
-                            dynamic_ncols=True, leave=False)
+                            ncols=size.columns or 100, nrows=size.lines or 20, leave=False)
             self.bar.set_postfix_str("failed 0")
 
     def job_finished(self, num: int, failed: bool) -> None:

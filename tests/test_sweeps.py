@@ -82,6 +82,19 @@ def test_a_second_writer_into_a_locked_sweep_folder_is_refused(tmp_path: Path) -
     assert sorted(p.name for p in sweep.iterdir()) == [".govsim.lock"]
 
 
+def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    lock = FolderLock(out)
+    lock.acquire()
+    try:
+        res = govsim(*SMALL, f"hydra.run.dir={out}", cwd=tmp_path)
+    finally:
+        lock.release()
+    assert res.returncode == 2 and "is writing into" in res.stderr and not (out / "meta.json").exists()
+    assert govsim(*SMALL, f"hydra.run.dir={out}", cwd=tmp_path).returncode == 0 and (out / "meta.json").exists()
+
+
 def test_another_sweep_into_a_used_folder_is_refused_and_the_same_sweep_resumes(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     first = ["-m", "leadership=directive,shared", *SMALL, f"hydra.sweep.dir={sweep}", "hydra/launcher=basic"]
@@ -158,6 +171,7 @@ def test_a_sigkilled_joblib_worker_leaves_the_other_jobs_complete_and_is_listed(
     assert "killed by SIGKILL" in err["error"] and "leadership=shared" in err["overrides"]
     assert "1 job(s) of the sweep failed" in res.stderr and "job 1: leadership=shared" in res.stderr
     assert "3 complete" in res.stderr and f"govsim-report {sweep}" in res.stderr
+    assert "4/4 jobs done, 1 failed" in res.stderr  # progress, one line per finished job off a terminal
     assert "Traceback" not in res.stderr
 
 
