@@ -219,3 +219,34 @@ def test_collect_agents_writes_the_agent_records(tmp_path: Path) -> None:
     assert govsim("run.steps=3", "run.replications=1", "problem.N=10", f"hydra.run.dir={tmp_path / 'plain'}",
                   cwd=tmp_path).returncode == 0
     assert not (tmp_path / "plain" / "agents.parquet").exists()
+
+
+@pytest.mark.parametrize("job", [
+    ["experiment=sensitivity_sobol", "+sensitivity.block=3", "run.steps=3"],
+    ["scenario=crisis_aftershock", "scenario.organisations.0.size=3", "leadership.style=shared"],
+    ["leadership=facilitative", "problem.shocks=[{step:2,share:0.5}]", "run.steps=4", "run.collect_agents=true"],
+    ["experiment=docking_hong_page", "docking.l=6"],
+    ["roles=expert_heavy", "problem.K=2", "network.initial_trust=0.3", "~problem.shocks"],
+])
+def test_planned_config_hash_equals_hydras_own_composition(job: list[str]) -> None:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import open_dict
+
+    from experiments.run import config_hash
+    from experiments.sweep import plan_jobs
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+            master = compose(config_name="config", return_hydra_config=True)
+            with open_dict(master):
+                master.hydra.job.config_name = "config"
+            loader = GlobalHydra.instance().config_loader()
+            planned = plan_jobs(master, loader, [job])[0]
+            full = loader.load_sweep_config(master, job)
+            with open_dict(full):
+                del full["hydra"]
+            assert planned.config_hash == config_hash(full) and planned.dir == "0"
+    finally:
+        GlobalHydra.instance().clear()
