@@ -636,10 +636,20 @@ def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: i
 
     n = max(1, effective_n_jobs(launcher.joblib.get("n_jobs", -1)))
     args = (launcher.hydra_context, launcher.config, launcher.task_function, Singleton.get_state())
+    try:  # the thread limits joblib gives its workers (no oversubscription of numerical libraries)
+        from joblib._parallel_backends import LokyBackend
+
+        env = LokyBackend()._prepare_worker_env(n_jobs=n)
+    except Exception:  # noqa: BLE001 - a private helper; without it the workers use the defaults
+        env = None
+
+    def pool(workers: int) -> Any:
+        return get_reusable_executor(max_workers=workers, timeout=300, env=env)
+
     todo = deque((initial_idx + k, list(o)) for k, o in enumerate(batch))
     running: dict[Any, tuple[int, list[str]]] = {}
     suspects: list[tuple[int, list[str]]] = []
-    executor = get_reusable_executor(max_workers=n)
+    executor = pool(n)
     while todo or running or suspects:
         while todo and not suspects and len(running) < n:
             idx, overrides = todo.popleft()
@@ -654,7 +664,7 @@ def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: i
                     suspects.append((idx, overrides))
             continue
         for idx, overrides in suspects:  # the pool broke: rerun the jobs it took down, alone
-            solo = get_reusable_executor(max_workers=1)
+            solo = pool(1)
             try:
                 finished(idx, solo.submit(execute_job, idx, overrides, *args).result())
             except BrokenProcessPool as exc:
@@ -664,7 +674,7 @@ def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: i
                 record_death(sweep_dir / plan[idx].dir, plan[idx], what)
                 finished(idx, what)
         suspects = []
-        executor = get_reusable_executor(max_workers=n)
+        executor = pool(n)
 
 
 @dataclass
