@@ -544,7 +544,7 @@ class RunParams:
         steps: Steps (rounds, about a month each) per replication.
         replications: Replications per parameter point.
         seed: Experiment seed; replication seeds are spawned from it.
-        collect_agents: Also collect agent-level data every step.
+        collect_agents: Also collect agent-level data every step (written to ``agents.parquet``).
     """
 
     steps: int = 200
