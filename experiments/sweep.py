@@ -551,13 +551,19 @@ def execute_job(idx: int, overrides: Sequence[str], hydra_context: Any, config: 
     return None
 
 
-def record_death(job_dir: Path, job: PlannedJob, what: str) -> None:
-    """Write ``error.json`` for a job whose process died (best effort)."""
+def record_death(job_dir: Path, job: PlannedJob, what: str, launcher: Any = None) -> None:
+    """Write ``error.json`` for a job whose process died (best effort), with its config as the job saw it."""
     from experiments.run import write_json
 
+    config = None
+    with contextlib.suppress(Exception):
+        full = launcher.hydra_context.config_loader.load_sweep_config(launcher.config, list(job.overrides))
+        with open_dict(full):
+            del full["hydra"]
+        config = OmegaConf.to_container(full, resolve=False)
     with contextlib.suppress(OSError):
         job_dir.mkdir(parents=True, exist_ok=True)
-        write_json({"error": what, "traceback": "", "overrides": job.overrides, "config": None,
+        write_json({"error": what, "traceback": "", "overrides": job.overrides, "config": config,
                     "git": git_state(), "finished": now_iso()}, job_dir / "error.json")
 
 
@@ -671,7 +677,7 @@ def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: i
                 codes = str(exc)
                 sig = " by SIGKILL" if "SIGKILL" in codes or "-9" in codes else " by a signal"
                 what = KILLED.format(signal=sig)
-                record_death(sweep_dir / plan[idx].dir, plan[idx], what)
+                record_death(sweep_dir / plan[idx].dir, plan[idx], what, launcher)
                 finished(idx, what)
         suspects = []
         executor = pool(n)

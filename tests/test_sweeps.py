@@ -169,6 +169,7 @@ def test_a_sigkilled_joblib_worker_leaves_the_other_jobs_complete_and_is_listed(
     assert sorted(p.parent.name for p in sweep.glob("*/meta.json")) == ["0", "2", "3"]
     err = json.loads((sweep / "1" / "error.json").read_text())
     assert "killed by SIGKILL" in err["error"] and "leadership=shared" in err["overrides"]
+    assert err["config"]["leadership"]["style"] == "shared"
     assert "1 job(s) of the sweep failed" in res.stderr and "job 1: leadership=shared" in res.stderr
     assert "3 complete" in res.stderr and f"govsim-report {sweep}" in res.stderr
     assert "4/4 jobs done, 1 failed" in res.stderr  # progress, one line per finished job off a terminal
