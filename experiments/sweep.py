@@ -159,7 +159,7 @@ def plan_jobs(config: DictConfig, loader: Any, jobs: Sequence[Sequence[str]],
                 cfg = copy.deepcopy(base)
                 ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
         except (HydraException, OmegaConfBaseException) as exc:
-            raise SweepRefused(f"job {num} ({' '.join(overrides)}): {hydra_error_line(exc)}") from None
+            raise SweepRefused(f"invalid config: job {num} ({' '.join(overrides)}): {hydra_error_line(exc)}") from None
         digest = validate_container(container) if container is not None else validate_and_hash(cfg)
         if default_subdir:
             job_dir = str(num)
