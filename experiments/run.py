@@ -5,7 +5,11 @@ Writes into the job's Hydra output directory:
 - ``timeseries.parquet``: a row per replication x step (parameter columns,
   ``replication``, ``seed``, ``step``, every metric of :mod:`sim.metrics`);
 - ``summary.parquet``: a row per replication (final and aggregate outcomes);
-- ``meta.json``: resolved config, seeds, package versions, git commit, wall time.
+- ``meta.json``: resolved config, seeds, package versions, git commit, wall time;
+- ``agents.parquet`` with ``run.collect_agents=true``: a row per professional x step x replication.
+
+A sweep (``-m``) is planned, validated and recorded in ``<sweep dir>/sweep.json`` by
+govsim's sweeper before any job starts (:mod:`experiments.sweep`).
 
 Examples::
 
@@ -334,6 +338,11 @@ def cli() -> None:
                     raise
                 print(f"govsim: invalid config: {hydra_error_line(exc)}", file=sys.stderr)
                 sys.exit(2)
+            except OSError as exc:  # Hydra cannot create the run folder or write its files there
+                if os.environ.get("HYDRA_FULL_ERROR") == "1":
+                    raise
+                print(f"govsim: {describe_os_error(exc)}", file=sys.stderr)
+                sys.exit(1)
         return original(guarded)
 
     hydra_utils.run_and_report = run_and_report

@@ -196,6 +196,18 @@ def test_disk_full_and_unwritable_folders_give_one_line_each_and_the_sweep_goes_
     assert "2 complete" in res.stderr and "1 did not finish" in res.stderr
 
 
+def test_a_run_folder_that_cannot_be_created_gives_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file where the run folder should be")
+    res = govsim(*SMALL, f"hydra.run.dir={blocker / 'run'}", cwd=tmp_path)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines() == [line for line in res.stderr.strip().splitlines()
+                                               if line.startswith("govsim: cannot write")]
+    res = govsim("-m", "run.seed=1,2", *SMALL, f"hydra.sweep.dir={blocker / 'sweep'}", "hydra/launcher=basic",
+                 cwd=tmp_path)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "no job was started" in res.stderr
+
+
 def test_the_same_overrides_in_another_order_give_identical_bytes(tmp_path: Path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     assert govsim(*SMALL, "problem.K=3", "network.degree=4", f"hydra.run.dir={one}", cwd=tmp_path).returncode == 0

@@ -42,6 +42,9 @@ class GovsimSweeper(BasicSweeper):
         except sw.SweepRefused as exc:
             print(f"govsim: {exc}", file=sys.stderr)
             sys.exit(2)
+        except OSError as exc:  # the sweep folder cannot be created or written
+            print(f"govsim: {sw.describe_os_error(exc)}; no job was started", file=sys.stderr)
+            sys.exit(2)
         plan = {j.num: j for j in jobs}
         skipped = {j.num for j in jobs if sw.job_status(sweep_dir, j) == "complete"}
         progress = sw.SweepProgress(len(jobs), skipped)
