@@ -52,7 +52,7 @@ CROSS_FIELD = {
     "docking.group_sizes": "each at most the pool size l!/(l-k)! (1320 for l = 12)",
 }
 TYPE_ONLY = {"must be a number", "must be an integer", "must be a mapping", "must be a list", "must not be empty",
-             "must be a finite number"}
+             "must be a finite number", "must be a string"}
 FREE_TEXT = {"scenario.name", "scenario.description", "scenario.source", "roles.name",
              "scenario.organisations[].name"}
 NOT_MODEL = {  # parameters that are no quantity of a mechanism: no source applies

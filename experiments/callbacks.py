@@ -13,9 +13,9 @@ Registered in ``configs/config.yaml`` under ``hydra.callbacks``:
 
 from __future__ import annotations
 
-import itertools
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
 
 from sim.params import ConfigError, build_params
 
@@ -33,26 +34,71 @@ def validate(cfg: DictConfig) -> None:
     Raises:
         ConfigError: On the first bad value.
     """
-    from experiments import sensitivity
-    from experiments.run import model_config
+    validate_and_hash(cfg)
 
+
+def validate_and_hash(cfg: DictConfig) -> str:
+    """Validate a composed config like :func:`validate` and return its config hash.
+
+    An interpolation that does not resolve (``problem.N=${nope}``,
+    ``${oc.env:MISSING}``) is a bad value of the field that holds it.
+
+    Raises:
+        ConfigError: On the first bad value.
+    """
     if "hydra" in cfg:
         cfg = cfg.copy()
         with open_dict(cfg):
             del cfg["hydra"]
-    model_cfg = model_config(cfg)
+    try:
+        container = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as exc:
+        raise unresolved(cfg, exc) from None
+    assert isinstance(container, dict)
+    return validate_container(container)
+
+
+def validate_container(container: dict[str, Any]) -> str:
+    """Validate a resolved config container (no ``hydra`` node) and return its config hash.
+
+    Raises:
+        ConfigError: On the first bad value.
+    """
+    from experiments import sensitivity
+    from experiments.run import container_hash, model_sections
+
+    model_cfg = model_sections(container)
     build_params(model_cfg)
-    if cfg.get("docking") is not None:
+    if container.get("docking") is not None:
         from experiments.docking import docking_params
 
-        docking_params(cfg)
-    if cfg.get("sensitivity"):
-        spec = OmegaConf.to_container(cfg.sensitivity, resolve=True)
-        assert isinstance(spec, dict)
+        docking_params(OmegaConf.create({"docking": container["docking"]}))
+    spec = container.get("sensitivity")
+    if spec:
+        if not isinstance(spec, dict):
+            raise ConfigError("sensitivity", spec, "must be a mapping")
         if "block" in spec:
             sensitivity.points(model_cfg, spec)
         else:
             sensitivity.sample(spec)
+    return container_hash(container)
+
+
+def unresolved(cfg: DictConfig, exc: Exception) -> ConfigError:
+    """The config error of an interpolation that does not resolve, naming its field and raw value."""
+    key = str(getattr(exc, "full_key", "") or "config")
+    raw: Any = OmegaConf.to_container(cfg, resolve=False)
+    for part in key.split("."):
+        if isinstance(raw, dict) and part in raw:
+            raw = raw[part]
+        elif isinstance(raw, list) and part.isdigit() and int(part) < len(raw):
+            raw = raw[int(part)]
+        else:
+            raw = "?"
+            break
+    lines = str(exc).strip().splitlines()
+    reason = lines[0] if lines else type(exc).__name__
+    return ConfigError(key, raw, f"must resolve to a value ({reason})")
 
 
 def fail(err: ConfigError) -> None:
@@ -62,24 +108,26 @@ def fail(err: ConfigError) -> None:
 
 
 def sweep_overrides(config: DictConfig) -> list[list[str]]:
-    """Overrides of every job the basic sweeper would launch for this multirun config."""
-    parser = OverridesParser.create()
-    task = list(config.hydra.overrides.task)
+    """Overrides of every job the basic sweeper would launch for this multirun config (Hydra's own expansion)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    loader = GlobalHydra.instance().config_loader()
+    parser = OverridesParser.create(config_loader=loader)
     params = config.hydra.sweeper.get("params") or {}
-    task_keys = {o.key_or_group for o in parser.parse_overrides(task)}
-    items = [f"{k}={v}" for k, v in params.items() if k not in task_keys] + task
-    lists = []
-    for override in parser.parse_overrides(items):
-        if override.is_sweep_override():
-            key = override.get_key_element()
-            lists.append([f"{key}={v}" for v in override.sweep_string_iterator()])
-        else:
-            lists.append([override.input_line or f"{override.get_key_element()}={override.get_value_element_as_str()}"])
-    return [list(c) for c in itertools.product(*lists)]
+    items = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
+    return [job for batch in BasicSweeper.split_arguments(parser.parse_overrides(items), None) for job in batch]
+
+
+def _own_sweeper(config: DictConfig) -> bool:
+    return str(config.hydra.sweeper.get("_target_", "")).endswith("GovsimSweeper")
 
 
 class ValidateBeforeRun(Callback):
-    """Validate the run, or every point of the sweep, before any output is written."""
+    """Validate the run, or every point of the sweep, before any output is written.
+
+    govsim's own sweeper (:mod:`experiments.sweep`) validates a sweep itself; this
+    callback validates sweeps only under other sweepers.
+    """
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Validate a single run's config."""
@@ -89,33 +137,68 @@ class ValidateBeforeRun(Callback):
             fail(err)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Compose and validate every point of the sweep."""
-        loader = GlobalHydra.instance().config_loader()
+        """Compose and validate every point of the sweep (unless govsim's sweeper does it)."""
+        if _own_sweeper(config):
+            return
+        from experiments.sweep import plan_jobs
+
         try:
             jobs = sweep_overrides(config)
         except Exception:  # noqa: BLE001 - sweepers other than the basic one: validate per job instead
             return
-        for overrides in jobs:
-            try:
-                validate(loader.load_sweep_config(config, overrides))
-            except ConfigError as err:
-                fail(err)
+        try:
+            plan_jobs(config, GlobalHydra.instance().config_loader(), jobs)
+        except ConfigError as err:
+            fail(err)
 
 
 class FailureSummary(Callback):
-    """At the end of a sweep, list failed points and exit non-zero if there were any."""
+    """At the end of a sweep: a one-screen summary; exit code 1 if any job failed or did not finish."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        """Scan the sweep directory for ``error.json`` files."""
+        """Read the job folders and summarise: completed, skipped, failed, missing, where, how to report."""
+        from experiments import sweep as sw
+
         sweep = Path(str(config.hydra.sweep.dir))
-        failed = []
-        for err_file in sorted(sweep.glob("*/error.json"), key=lambda p: (len(p.parent.name), p.parent.name)):
-            err = json.loads(err_file.read_text())
-            failed.append(f"  job {err_file.parent.name}: {' '.join(err.get('overrides', []))}: {err.get('error')}")
+        state = sw.STATE.get("sweep")
+        failed, missing = [], []
+        if state is not None:
+            complete = 0
+            for job in state.jobs:
+                status = sw.job_status(state.sweep_dir, job)
+                if status == "complete":
+                    complete += 1
+                elif status == "failed":
+                    failed.append((job.dir, job.overrides, self._error(state.sweep_dir / job.dir)))
+                else:
+                    missing.append((job.dir, job.overrides))
+            took = sw._duration(time.time() - state.started)
+            print(f"govsim: sweep of {len(state.jobs)} jobs ended after {took}: {complete} complete "
+                  f"({len(state.skipped)} skipped as already complete), {len(failed)} failed, "
+                  f"{len(missing)} did not finish", file=sys.stderr)
+            print(f"govsim: results in {sweep}; report: govsim-report {sweep}", file=sys.stderr)
+        else:
+            for err_file in sorted(sweep.glob("*/error.json"), key=lambda p: (len(p.parent.name), p.parent.name)):
+                failed.append((err_file.parent.name, None, self._error(err_file.parent)))
         if failed:
             print(f"govsim: {len(failed)} job(s) of the sweep failed (details in each job's error.json):",
                   file=sys.stderr)
-            print("\n".join(failed), file=sys.stderr)
+            for name, overrides, (error, recorded) in failed:
+                print(f"  job {name}: {' '.join(overrides if overrides is not None else recorded)}: {error}",
+                      file=sys.stderr)
+        if missing:
+            print(f"govsim: {len(missing)} job(s) did not finish (no results, no error.json):", file=sys.stderr)
+            for name, overrides in missing:
+                print(f"  job {name}: {' '.join(overrides)}", file=sys.stderr)
+        if failed or missing:
             print(f"govsim: rerun the same command with hydra.sweep.dir={sweep} to run only the missing and "
                   "failed jobs", file=sys.stderr)
             sys.exit(1)
+
+    @staticmethod
+    def _error(job_dir: Path) -> tuple[str, list[str]]:
+        try:
+            err = json.loads((job_dir / "error.json").read_text())
+            return str(err.get("error")), [str(o) for o in err.get("overrides", [])]
+        except (OSError, ValueError, AttributeError):
+            return "unreadable error.json", []

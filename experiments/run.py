@@ -5,7 +5,11 @@ Writes into the job's Hydra output directory:
 - ``timeseries.parquet``: a row per replication x step (parameter columns,
   ``replication``, ``seed``, ``step``, every metric of :mod:`sim.metrics`);
 - ``summary.parquet``: a row per replication (final and aggregate outcomes);
-- ``meta.json``: resolved config, seeds, package versions, git commit, wall time.
+- ``meta.json``: resolved config, seeds, package versions, git commit, wall time;
+- ``agents.parquet`` with ``run.collect_agents=true``: a row per professional x step x replication.
+
+A sweep (``-m``) is planned, validated and recorded in ``<sweep dir>/sweep.json`` by
+govsim's sweeper before any job starts (:mod:`experiments.sweep`).
 
 Examples::
 
@@ -17,10 +21,14 @@ Examples::
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import logging
 import os
+import secrets
+import signal
 import sys
 import time
 import traceback
@@ -35,6 +43,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments import sensitivity
 from experiments.provenance import git_state, provenance
+from experiments.sweep import FolderLock, SweepRefused, describe_os_error, fsync_dir
 from sim.params import ConfigError, ModelParams, build_params, params_to_dict
 from sim.runner import replication_seeds, run_point, seed_label
 
@@ -51,7 +60,12 @@ def model_config(cfg: DictConfig) -> dict[str, Any]:
     """The model sections of a composed config as a plain dict."""
     container = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(container, dict)
-    extra = sorted(k for k in container if k not in MODEL_SECTIONS and k not in OTHER_SECTIONS)
+    return model_sections(container)
+
+
+def model_sections(container: dict[str, Any]) -> dict[str, Any]:
+    """The model sections of a resolved config container; an unknown top-level section is an error."""
+    extra = sorted(str(k) for k in container if k not in MODEL_SECTIONS and k not in OTHER_SECTIONS)
     if extra:
         raise ConfigError(extra[0], container[extra[0]],
                           "unknown section; sections: " + ", ".join((*MODEL_SECTIONS, *RESULT_SECTIONS)))
@@ -70,14 +84,14 @@ def point_labels(params: ModelParams, overrides: list[str]) -> dict[str, Any]:
         "cross_boundary": params.problem.cross_boundary,
     }
     flat = _flatten(params_to_dict(params))
-    for item in overrides:
-        key = item.split("=", 1)[0].lstrip("+~")
+    given = {item.split("=", 1)[0].lstrip("+~"): item.split("=", 1)[-1] for item in overrides}
+    for key in sorted(given):  # sorted: the same overrides in any order give the same columns
         if key in ("experiment",) or key.startswith("hydra"):
             continue
         if key in flat and key not in labels:
             labels[key] = flat[key]
         elif key == "mechanisms":  # a config group option (an ablation): its name is the label
-            labels[key] = item.split("=", 1)[1]
+            labels[key] = given[key]
     return labels
 
 
@@ -94,18 +108,32 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write a Parquet file atomically: to a temporary name, then rename."""
+    """Write a Parquet file atomically: to a temporary name, flushed to disk, then renamed."""
     tmp = path.with_name(path.name + ".tmp")
     frame.to_parquet(tmp, index=False)
+    _fsync(tmp)
     os.replace(tmp, path)
+    fsync_dir(path.parent)
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:
-    """Write JSON atomically."""
+    """Write JSON atomically: to a temporary name, flushed to disk, then renamed."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
+    with open(tmp, "w") as fh:
+        fh.write(json.dumps(data, indent=2, default=str))
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
+    fsync_dir(path.parent)
 
 
 def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], digest: str | None = None) -> Path:
@@ -130,7 +158,7 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], digest: str | 
                  sensitivity.points(model_cfg, spec))]
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    frames, summaries = [], []
+    frames, summaries, agents = [], [], []
     for k, (point, point_labels_) in enumerate(todo):
         tag = ", ".join(f"{key}={v}" for key, v in point_labels_.items())
 
@@ -138,12 +166,14 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], digest: str | 
             where = f"point {k + 1}/{len(todo)}, " if len(todo) > 1 else ""
             log.info("[%s] %sreplication %d/%d done (%.1f s)", tag, where, done, total, seconds)
 
-        ts, sm = run_point(point, point_labels_, progress)
+        ts, sm = run_point(point, point_labels_, progress, agents)
         frames.append(ts)
         summaries.append(sm)
     timeseries, summary = pd.concat(frames, ignore_index=True), pd.concat(summaries, ignore_index=True)
     write_parquet(timeseries, out_dir / "timeseries.parquet")
     write_parquet(summary, out_dir / "summary.parquet")
+    if agents:  # run.collect_agents: a row per professional x step x replication
+        write_parquet(pd.concat(agents, ignore_index=True), out_dir / "agents.parquet")
     seqs = replication_seeds(params.run.seed, params.run.replications)
     meta = {
         "model": "govsim",
@@ -171,6 +201,11 @@ def config_hash(cfg: DictConfig) -> str:
     """Hash of everything that determines a job's results (model sections, sensitivity and docking blocks)."""
     container = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(container, dict)
+    return container_hash(container)
+
+
+def container_hash(container: dict[str, Any]) -> str:
+    """:func:`config_hash` of an already resolved config container."""
     relevant = {k: container[k] for k in (*MODEL_SECTIONS, *RESULT_SECTIONS) if k in container}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -187,12 +222,25 @@ def is_complete(out_dir: Path, digest: str) -> bool:
 
 
 FAULT_ENV = "GOVSIM_FAULT_JOBS"
-"""Fault injection for tests of crash isolation: comma-separated job numbers that raise."""
+"""Fault injection for tests of crash isolation: comma-separated job numbers, each optionally with a kind:
+``3`` or ``3:raise`` raises an exception, ``3:kill`` kills the job's own process with SIGKILL (as the
+out-of-memory killer does), ``3:enospc`` and ``3:readonly`` raise the write errors of a full disk and of
+an unwritable folder."""
 
 
-def _injected_fault(hc: Any) -> None:
-    jobs = {j.strip() for j in os.environ.get(FAULT_ENV, "").split(",") if j.strip()}
-    if hc.mode == RunMode.MULTIRUN and str(hc.job.num) in jobs:
+def _injected_fault(hc: Any, out_dir: Path) -> None:
+    if hc.mode != RunMode.MULTIRUN:
+        return
+    for item in os.environ.get(FAULT_ENV, "").split(","):
+        job, _, kind = item.strip().partition(":")
+        if job != str(hc.job.num):
+            continue
+        if kind == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if kind == "enospc":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out_dir / "timeseries.parquet"))
+        if kind == "readonly":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(out_dir))
         raise RuntimeError(f"fault injected into job {hc.job.num} by {FAULT_ENV}")
 
 
@@ -223,23 +271,89 @@ def main(cfg: DictConfig) -> None:
     out_dir = Path(hc.runtime.output_dir)
     overrides = list(hc.overrides.task)
     digest = config_hash(cfg)
+    multirun = hc.mode == RunMode.MULTIRUN
+    if not multirun:  # a sweep's folder is locked by the sweeper; a run's folder here
+        try:
+            FolderLock(out_dir).acquire()  # held until this process ends
+        except SweepRefused as exc:
+            print(f"govsim: {exc}", file=sys.stderr)
+            sys.exit(2)
     if is_complete(out_dir, digest):
         log.info("skipping %s: results of this config are complete", out_dir)
         return
-    for stale in ("meta.json", "error.json"):
-        (out_dir / stale).unlink(missing_ok=True)  # incomplete until this run writes meta.json last
+    where = f"job {hc.job.num}: " if multirun else ""
     try:
-        _injected_fault(hc)
+        for stale in ("meta.json", "error.json"):
+            (out_dir / stale).unlink(missing_ok=True)  # incomplete until this run writes meta.json last
+        _injected_fault(hc, out_dir)
         run_job(cfg, out_dir, overrides, digest)
     except ConfigError as err:
         print(f"govsim: invalid config: {err}", file=sys.stderr)
-        sys.exit(2)
+        if not multirun:
+            sys.exit(2)
+        with contextlib.suppress(OSError):
+            write_error(out_dir, cfg, overrides, err)
+    except OSError as exc:  # a full disk or an unwritable folder: one line, and the sweep goes on
+        print(f"govsim: {where}{describe_os_error(exc)}" + ("; the sweep goes on with the other jobs"
+                                                           if multirun else ""), file=sys.stderr)
+        with contextlib.suppress(OSError):
+            write_error(out_dir, cfg, overrides, exc)
+        if not multirun:
+            sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - isolate the crash, keep the sweep going
         write_error(out_dir, cfg, overrides, exc)
         log.error("job failed: %s: %s (details in %s)", type(exc).__name__, exc, out_dir / "error.json")
-        if hc.mode != RunMode.MULTIRUN:
+        if not multirun:
             sys.exit(1)
 
 
+def _invocation_id() -> str:
+    """A short id of this invocation (process id and random hex), for unique output folders."""
+    return f"{os.getpid()}-{secrets.token_hex(3)}"
+
+
+if not OmegaConf.has_resolver("govsim_uid"):
+    # cached like Hydra's ${now:}: resolved once per invocation, the same in every job of a sweep
+    OmegaConf.register_new_resolver("govsim_uid", _invocation_id, use_cache=True)
+
+
+def cli() -> None:
+    """The ``govsim`` command: :func:`main`, with Hydra's own config errors on one line and exit code 2.
+
+    An unknown group option or a misspelled key is found by Hydra while composing,
+    before any folder exists; Hydra would print several lines and exit with 1.
+    ``HYDRA_FULL_ERROR=1`` keeps Hydra's full report.
+    """
+    from hydra._internal import utils as hydra_utils
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from experiments.sweep import hydra_error_line
+
+    original = hydra_utils.run_and_report
+
+    def run_and_report(func: Any) -> Any:
+        def guarded() -> Any:
+            try:
+                return func()
+            except (HydraException, OmegaConfBaseException) as exc:
+                if os.environ.get("HYDRA_FULL_ERROR") == "1":
+                    raise
+                print(f"govsim: invalid config: {hydra_error_line(exc)}", file=sys.stderr)
+                sys.exit(2)
+            except OSError as exc:  # Hydra cannot create the run folder or write its files there
+                if os.environ.get("HYDRA_FULL_ERROR") == "1":
+                    raise
+                print(f"govsim: {describe_os_error(exc)}", file=sys.stderr)
+                sys.exit(1)
+        return original(guarded)
+
+    hydra_utils.run_and_report = run_and_report
+    try:
+        main()
+    finally:
+        hydra_utils.run_and_report = original
+
+
 if __name__ == "__main__":
-    main()
+    cli()

@@ -12,7 +12,9 @@ The package never imports Hydra or OmegaConf: callers pass plain dicts.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import os
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -102,6 +104,42 @@ def _check_weights(path: str, weights: Mapping[str, float], names: Sequence[str]
         raise ConfigError(path, dict(weights), f"weights must sum to 1 (they sum to {total:g})")
 
 
+MAX_DECISION_WEIGHT = 1e6
+"""Largest relative decision weight (weights are relative; a bound keeps their sum finite)."""
+MEMORY_ENV = "GOVSIM_MAX_JOB_MEMORY_GB"
+"""Environment variable that sets the memory limit per job in GiB (default: half the machine's memory)."""
+
+
+def landscape_memory(n: int, k: int, exact_optimum_max_n: int) -> int:
+    """Bytes one job's landscape needs, estimated before anything is allocated.
+
+    The contribution tables and the mandate tables hold ``N x 2^(K+1)`` float64 values
+    each; a turbulence or shock redraw allocates at most as much again. An exact optimum enumerates ``2^N``
+    configurations (sums, fitness, local-optimum flags and codes, about 32 bytes each).
+    """
+    tables = 3 * n * (1 << (k + 1)) * 8
+    enumeration = (1 << n) * 32 if n <= exact_optimum_max_n else 0
+    return tables + enumeration
+
+
+def memory_limit() -> int:
+    """Memory one job may use, in bytes: ``GOVSIM_MAX_JOB_MEMORY_GB``, else half the physical memory."""
+    value = os.environ.get(MEMORY_ENV)
+    if value:
+        try:
+            return int(float(value) * 2**30)
+        except ValueError:
+            raise ConfigError(MEMORY_ENV, value, "must be a number of GiB") from None
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - platforms without sysconf
+        return 8 * 2**30
+
+
+def _gib(nbytes: int) -> str:
+    return f"{nbytes / 2**30:.3g} GiB" if nbytes >= 2**28 else f"{nbytes / 2**20:.3g} MiB"
+
+
 ROLE_NAMES = ("expert", "competitor", "partner")
 PARADIGM_NAMES = ("tpa", "npm", "npg")
 
@@ -145,6 +183,12 @@ class ProblemParams:
         _check_unit("problem.turbulence", self.turbulence)
         _check_unit("problem.mandate_correlation", self.mandate_correlation)
         _check_range("problem.exact_optimum_max_n", self.exact_optimum_max_n, 1, 24, integer=True)
+        need, limit = landscape_memory(self.N, self.K, self.exact_optimum_max_n), memory_limit()
+        if need > limit:
+            raise ConfigError("problem.K", self.K, (
+                f"with problem.N={self.N} the landscape needs about {_gib(need)} (N x 2^(K+1) contribution values"
+                f"{' plus the 2^N enumeration of the exact optimum' if self.N <= self.exact_optimum_max_n else ''})"
+                f", over the limit of {_gib(limit)} per job; lower problem.K or problem.N (or raise {MEMORY_ENV})"))
         for i, shock in enumerate(self.shocks):
             if not isinstance(shock, Shock):
                 raise ConfigError(f"problem.shocks[{i}]", shock, "must be a mapping {step, share}")
@@ -201,7 +245,7 @@ class OrganisationSpec:
         if not isinstance(self.name, str) or not self.name:
             raise ConfigError(f"{path}.name", self.name, "must be a non-empty string")
         _check_range(f"{path}.size", self.size, 1, 100_000, integer=True)
-        _check_range(f"{path}.decision_weight", self.decision_weight, 0.0, None, low_open=True)
+        _check_range(f"{path}.decision_weight", self.decision_weight, 0.0, MAX_DECISION_WEIGHT, low_open=True)
         if self.paradigm is not None:
             _check_weights(f"{path}.paradigm", self.paradigm, PARADIGM_NAMES)
         if self.leadership is not None:
@@ -742,7 +786,7 @@ class RunParams:
         steps: Steps (rounds, about a month each) per replication.
         replications: Replications per parameter point.
         seed: Experiment seed; replication seeds are spawned from it.
-        collect_agents: Also collect agent-level data every step.
+        collect_agents: Also collect agent-level data every step (written to ``agents.parquet``).
     """
 
     steps: int = 200
@@ -843,8 +887,9 @@ _SECTIONS: dict[str, type] = {
 }
 
 
+@functools.cache
 def _field_types(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    return typing.get_type_hints(cls)  # cached: validating a large sweep calls this per point
 
 
 def _coerce_int(path: str, value: Any) -> Any:
@@ -903,6 +948,11 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
         return {str(k): _convert(vtype, v, f"{path}.{k}") for k, v in value.items()}
     if hint is int:
         return _coerce_int(path, value)
+    if hint is str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)  # a YAML number used as a name, e.g. 2020
+        if not isinstance(value, str):
+            raise ConfigError(path, value, "must be a string")
     return value
 
 

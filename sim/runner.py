@@ -62,6 +62,7 @@ def run_point(
     params: ModelParams,
     labels: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
+    agents: list[pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run all replications of one parameter point.
 
@@ -69,6 +70,8 @@ def run_point(
         params: Parameters of the point.
         labels: Parameter columns (name -> value) to put on every row.
         progress: Called as ``progress(done, total, seconds)`` after each replication.
+        agents: With ``run.collect_agents``, receives each replication's agent records
+            (a row per professional x step, with the label columns, ``replication`` and ``seed``).
 
     Returns:
         ``(timeseries, summary)``: a row per replication x step, and a row per
@@ -81,8 +84,13 @@ def run_point(
     frames, rows = [], []
     start = time.perf_counter()
     for r, seq in enumerate(seqs):
-        ts, summary, _ = run_replication(params, r, seq)
+        ts, summary, model = run_replication(params, r, seq)
         head = {**labels, "replication": r, "seed": seed_label(seq)}
+        if agents is not None and params.run.collect_agents:
+            records = model.datacollector.get_agent_vars_dataframe().reset_index()
+            records = records.rename(columns={"Step": "step", "AgentID": "agent"}).dropna(subset=["energy"])
+            records = records.astype({"step": "int64", "burnt_out": bool})
+            agents.append(records.assign(**head)[[*head, *records.columns]])
         ts = ts.assign(**head)[[*head, "step", *METRICS]]
         frames.append(ts)
         rows.append({**head, **summary})

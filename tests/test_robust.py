@@ -70,6 +70,58 @@ BAD_OVERRIDES = [
     ("+colour=blue", "colour", "blue"),
 ]
 
+# bad inputs of the command line: (overrides, field named in the one line); each is tried as a single run
+# and as a sweep, and must stop with exit code 2 and one line, before any folder exists
+MISSING_ENV = "GOVSIM_TEST_SURELY_UNSET"
+NEW_BAD_COMMAND_LINES = [
+    # glob sweeps are expanded and validated like any other
+    (("leadership=glob(*)", "problem.K=20"), "problem.K"),
+    (("leadership=glob(d*,s*)", "problem.N=40"), "problem.N"),
+    (("roles=glob(*)", "run.seed=-1"), "run.seed"),
+    # interpolations that do not resolve
+    (("problem.N=${nope}",), "problem.N"),
+    ((f"problem.N=${{oc.env:{MISSING_ENV}}}",), "problem.N"),
+    ((f"run.steps=${{oc.env:{MISSING_ENV}}}",), "run.steps"),
+    (("network.degree=${problem.nope}",), "network.degree"),
+    (("run.replications=${oc.env:HOME}",), "run.replications"),
+    # list-valued, mapping-valued or null names and strings
+    (("scenario.name=[a,b]",), "scenario.name"),
+    (("scenario.name=null",), "scenario.name"),
+    (("scenario.source=[x]",), "scenario.source"),
+    (("scenario.description={a:1}",), "scenario.description"),
+    (("scenario.organisations.0.name=null",), "scenario.organisations[0].name"),
+    (("scenario.organisations.0.name=[a]",), "scenario.organisations[0].name"),
+    (("roles.name=null",), "roles.name"),
+    (("leadership.style=[shared]",), "leadership.style"),
+    (("network.structure=null",), "network.structure"),
+    (("problem.type={nk:1}",), "problem.type"),
+    (("+scenario.organisations.0.kind=[public]",), "scenario.organisations[0].kind"),
+    # decision weights: bounded, so their sum stays finite
+    (("+scenario.organisations.0.decision_weight=1e308",), "scenario.organisations[0].decision_weight"),
+    (("+scenario.organisations.0.decision_weight=1e7",), "scenario.organisations[0].decision_weight"),
+    (("+scenario.organisations.0.decision_weight=0",), "scenario.organisations[0].decision_weight"),
+    (("+scenario.organisations.0.decision_weight=inf",), "scenario.organisations[0].decision_weight"),
+    # landscapes too large for memory, refused with the estimate before anything is allocated
+    (("problem.N=30", "problem.K=29"), "problem.K"),
+    (("problem.N=28", "problem.K=27"), "problem.K"),
+    # Hydra's own errors: unknown group option, misspelled key
+    (("leadership=charismatic",), "leadership"),
+    (("scenario=atlantis",), "scenario"),
+    (("problem.KK=3",), "problem.KK"),
+    (("run.stepz=3",), "run.stepz"),
+    (("+problem.bogus=1",), "problem.bogus"),
+    # ... also when swept
+    (("leadership=shared,charismatic",), "leadership/charismatic"),
+    (("problem.KK=2,3",), "problem.KK"),
+    (("scenario.name=a,null",), "scenario.name"),
+]
+SWEEP_ONLY = {"leadership=glob(*)", "leadership=glob(d*,s*)", "roles=glob(*)", "leadership=shared,charismatic",
+              "problem.KK=2,3", "scenario.name=a,null"}
+BAD_COMMAND_LINES = [*(((override,), field) for override, field, _ in BAD_OVERRIDES), *NEW_BAD_COMMAND_LINES]
+# every bad command line as a sweep; the new cases also as a single run (the others are checked by composition)
+BAD_CASES = [(*case, "sweep") for case in BAD_COMMAND_LINES] + [
+    (*case, "run") for case in NEW_BAD_COMMAND_LINES if not any(o in SWEEP_ONLY for o in case[0])]
+
 
 def govsim(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "experiments.run", *args], cwd=cwd, capture_output=True, text=True,
@@ -82,6 +134,42 @@ def test_bad_override_is_named_with_its_value(compose_cfg, override: str, field:
         validate(compose_cfg([override]))
     message = str(info.value)
     assert "\n" not in message and field in message and value in message and "allowed" in message
+
+
+def run_cli(args: list[str], cwd: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> tuple:
+    """Run the ``govsim`` command in this process; return its exit code and stderr."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    from experiments.run import cli
+
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(sys, "argv", ["govsim", *args])
+    monkeypatch.delenv(MISSING_ENV, raising=False)
+    GlobalHydra.instance().clear()
+    capsys.readouterr()
+    try:
+        cli()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    finally:
+        GlobalHydra.instance().clear()
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("overrides", "field", "mode"), BAD_CASES,
+                         ids=[f"{mode}: {' '.join(o)}" for o, _, mode in BAD_CASES])
+def test_bad_command_line_stops_with_one_line_and_no_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, overrides: tuple,
+        field: str, mode: str) -> None:
+    extra = ["-m", "run.steps=2,3"] if mode == "sweep" else ["run.steps=2"]
+    code, err = run_cli([*extra, "run.replications=1", "hydra/launcher=basic", *overrides], tmp_path, monkeypatch,
+                        capsys)
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith("govsim: invalid config: ") and field in lines[0], lines
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == [], "no output folder may be created"
 
 
 def test_bad_value_stops_a_run_with_one_line_and_no_output(tmp_path: Path) -> None:
@@ -103,7 +191,9 @@ def test_one_bad_point_stops_a_sweep_before_any_job(tmp_path: Path) -> None:
 
 def test_hydra_errors_stay_readable(tmp_path: Path) -> None:
     res = govsim("leadership=charismatic", cwd=tmp_path)
-    assert res.returncode != 0 and "Could not find 'leadership/charismatic'" in res.stderr
+    assert res.returncode == 2 and "Could not find 'leadership/charismatic'" in res.stderr
+    assert "facilitative" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "outputs").exists()
 
 
 unit = st.floats(0, 1, allow_nan=False)

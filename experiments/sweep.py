@@ -1,0 +1,695 @@
+"""Sweeps that survive: plan, validate, record, launch in isolation, show progress.
+
+:class:`hydra_plugins.govsim_sweeper.GovsimSweeper` (Hydra's basic sweeper plus the
+steps below) calls into this module. Before anything is written it
+
+1. expands the sweep with Hydra's own parser and :meth:`BasicSweeper.split_arguments`
+   (so glob sweeps and ``hydra.sweeper.params`` give exactly the jobs Hydra launches);
+2. composes and validates every job (:func:`plan_jobs`): a bad value stops the sweep
+   with one line and exit code 2, and no folder is created;
+3. refuses a folder that holds another sweep's jobs (:func:`check_folder`) and takes a
+   lock on the sweep folder, so a second writer is refused too;
+4. records the planned jobs once in ``<sweep dir>/sweep.json`` (:func:`sweep_record`);
+   a resume keeps the file and appends to its ``resumes`` list, warning when complete
+   jobs ran other code (:func:`code_differences`).
+
+It then launches the jobs so that one job's death does not stop the others
+(:func:`launch_isolated`): the basic and joblib launchers run each job behind a
+guard that turns a failed write into one line, and a joblib worker killed by a signal
+(the out-of-memory killer) only fails its own job. Progress (done / total, failures,
+time left) goes to stderr (:class:`SweepProgress`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import errno
+import fcntl
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from experiments.provenance import git_state, package_versions
+
+RECORD = "sweep.json"
+LOCK = ".govsim.lock"
+STATE: dict[str, Any] = {}
+"""What the sweep of this process planned and saw, for the end-of-sweep summary."""
+
+
+class SweepRefused(Exception):
+    """The sweep cannot start: a one-line reason (exit code 2, nothing written)."""
+
+
+@dataclass
+class PlannedJob:
+    """One job of a sweep as Hydra will launch it."""
+
+    num: int
+    dir: str
+    overrides: list[str]
+    config_hash: str
+
+
+# ------------------------------------------------------------------ planning and validation
+def hydra_error_line(exc: BaseException) -> str:
+    """A Hydra/OmegaConf error on one line: its message, the options it lists, its cause."""
+    lines = str(exc).splitlines()
+    parts: list[str] = []
+    options: list[str] = []
+    label = ""
+    listing = False
+    for n, raw in enumerate(lines):
+        text = raw.strip()
+        if text.startswith("Available options"):
+            label, listing = text.rstrip(":"), True
+            continue
+        if listing and raw.startswith(("\t", " ")):
+            options.append(text)
+            continue
+        listing = False
+        if not text or text.startswith(("Config search path", "Set the environment variable", "provider=")):
+            continue
+        if n > 0 and raw.startswith(("\t", " ")):
+            continue
+        parts.append(text.rstrip("."))
+    cause = exc.__cause__
+    if cause is not None and str(cause).strip():
+        first = str(cause).strip().splitlines()[0].rstrip(".")
+        if first not in parts:
+            parts.append(first)
+    line = "; ".join(parts) or type(exc).__name__
+    if options:
+        line += f"; {label.lower()}: {', '.join(options)}"
+    return line
+
+
+def plan_jobs(config: DictConfig, loader: Any, jobs: Sequence[Sequence[str]],
+              initial_idx: int = 0) -> list[PlannedJob]:
+    """Compose and validate every job; return each job's folder and config hash.
+
+    A job's config is composed as Hydra composes it: the defaults list with the job's
+    config-group overrides (composed once per distinct group choice), then Hydra's own
+    ``_apply_overrides_to_config`` with its value overrides.
+
+    Raises:
+        ConfigError: On the first bad value (names the field, the value, what is allowed).
+        SweepRefused: On a composition error (unknown group option, misspelled key).
+    """
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from experiments.callbacks import validate_and_hash, validate_container
+
+    parser = OverridesParser.create()
+    hydra_overrides = list(OmegaConf.to_container(config.hydra.overrides.hydra, resolve=False) or [])
+    config_name = config.hydra.job.config_name
+    subdir = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")  # type: ignore[union-attr]
+    default_subdir = subdir in ("${hydra.job.num}", None)
+    parsed_cache: dict[str, Any] = {}
+    group_cache: dict[str, bool] = {}
+    bases: dict[tuple[str, ...], Any] = {}
+    planned: list[PlannedJob] = []
+    for k, overrides in enumerate(jobs):
+        num = initial_idx + k
+        try:
+            parsed = []
+            for line in overrides:
+                if line not in parsed_cache:
+                    parsed_cache[line] = parser.parse_override(line)
+                parsed.append(parsed_cache[line])
+            groups, values = [], []
+            for o in parsed:
+                key = o.key_or_group
+                if key not in group_cache:
+                    group_cache[key] = loader.repository.group_exists(key)
+                is_group = o.package is not None or (group_cache[key] and not isinstance(o.value(), dict))
+                (groups if is_group else values).append(o)
+            gkey = tuple(o.input_line for o in groups)
+            if gkey not in bases:
+                base = loader.load_configuration(config_name=config_name, overrides=hydra_overrides + list(gkey),
+                                                 run_mode=_run_mode())
+                with open_dict(base):
+                    del base["hydra"]
+                plain = OmegaConf.to_container(base, resolve=False)
+                text = json.dumps(plain, default=str)
+                bases[gkey] = (base, plain, "${" in text or '"???"' in text)  # interpolations, missing values
+            base, plain, interpolated = bases[gkey]
+            container = None
+            if not interpolated and all(_plain_change(o, plain) for o in values):
+                # the common case, set on a plain copy: the same values Hydra's update sets, 20x faster
+                container = copy.deepcopy(plain)
+                for o in values:
+                    _set_path(container, o.key_or_group.split("."), o.value())
+            else:  # additions, deletions, interpolations: Hydra's own code on a copy of the composed config
+                cfg = copy.deepcopy(base)
+                ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
+        except (HydraException, OmegaConfBaseException) as exc:
+            raise SweepRefused(f"invalid config: job {num} ({' '.join(overrides)}): {hydra_error_line(exc)}") from None
+        digest = validate_container(container) if container is not None else validate_and_hash(cfg)
+        if default_subdir:
+            job_dir = str(num)
+        else:  # a custom subdir template: resolve it on the job's full config, as Hydra does
+            full = loader.load_sweep_config(config, list(overrides))
+            with open_dict(full):
+                full.hydra.job.num = num
+                full.hydra.job.id = f"{full.hydra.job.name}_{num}"
+            job_dir = str(OmegaConf.select(full, "hydra.sweep.subdir"))
+        planned.append(PlannedJob(num, job_dir, list(overrides), digest))
+    return planned
+
+
+def _plain_change(override: Any, plain: Any) -> bool:
+    """Whether an override just changes an existing key to a value without interpolations."""
+    from hydra.core.override_parser.types import OverrideType
+
+    if override.type != OverrideType.CHANGE or override.package is not None:
+        return False
+    value = override.value()
+    if isinstance(value, dict) or "${" in json.dumps(value, default=str):
+        return False
+    node = plain
+    for part in override.key_or_group.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return not isinstance(node, dict)  # a mapping would be merged, not replaced
+
+
+def _set_path(node: Any, parts: list[str], value: Any) -> None:
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if isinstance(node, list):
+        node[int(parts[-1])] = value
+    else:
+        node[parts[-1]] = value
+
+
+def _run_mode() -> Any:
+    from hydra.types import RunMode
+
+    return RunMode.RUN
+
+
+# ------------------------------------------------------------------ the record and the folder
+def now_iso() -> str:
+    """Local time with offset, ISO 8601."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def sweep_record(config: DictConfig, jobs: list[PlannedJob]) -> dict[str, Any]:
+    """The ``sweep.json`` record of a new sweep."""
+    return {
+        "jobs": [{"num": j.num, "dir": j.dir, "overrides": j.overrides} for j in jobs],
+        "overrides": list(OmegaConf.to_container(config.hydra.overrides.task, resolve=False) or []),
+        "created": now_iso(),
+        "git": git_state(),
+        "versions": package_versions(),
+        "config_hash": {str(j.num): j.config_hash for j in jobs},
+    }
+
+
+def _job_overrides(job_dir: Path) -> list[str] | None:
+    for name in ("meta.json", "error.json"):
+        try:
+            data = json.loads((job_dir / name).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("overrides"), list):
+            return [str(o) for o in data["overrides"]]
+    return None
+
+
+def check_folder(sweep_dir: Path, jobs: list[PlannedJob]) -> dict[str, Any] | None:
+    """Whether this sweep may write into ``sweep_dir``; its existing record if it resumes.
+
+    Raises:
+        SweepRefused: If the folder holds another sweep's jobs.
+    """
+    if not sweep_dir.exists():
+        return None
+    if not sweep_dir.is_dir():
+        raise SweepRefused(f"hydra.sweep.dir={sweep_dir} is a file, not a folder")
+    planned = [(j.num, j.overrides) for j in jobs]
+    record_file = sweep_dir / RECORD
+    if record_file.exists():
+        try:
+            record = json.loads(record_file.read_text())
+            recorded = [(int(j["num"]), [str(o) for o in j["overrides"]]) for j in record["jobs"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SweepRefused(f"hydra.sweep.dir={sweep_dir} holds an unreadable {RECORD} ({exc}); "
+                               "choose another folder") from None
+        if recorded != planned:
+            raise SweepRefused(f"hydra.sweep.dir={sweep_dir} holds another sweep ({_difference(recorded, planned)}); "
+                               "choose another folder, or rerun that sweep's own command to resume it")
+        return record
+    by_dir = {j.dir: j for j in jobs}
+    for sub in sorted(p for p in sweep_dir.iterdir() if p.is_dir()):
+        found = _job_overrides(sub)
+        if found is None:
+            continue
+        job = by_dir.get(sub.name)
+        if job is None or found != job.overrides:
+            mine = " ".join(job.overrides) if job else "no such job"
+            raise SweepRefused(f"hydra.sweep.dir={sweep_dir} holds another sweep (its job {sub.name} ran "
+                               f"'{' '.join(found)}', this sweep's is '{mine}'); choose another folder")
+    return None
+
+
+def _difference(recorded: list[tuple[int, list[str]]], planned: list[tuple[int, list[str]]]) -> str:
+    if len(recorded) != len(planned):
+        return f"{len(recorded)} jobs, this sweep has {len(planned)}"
+    for (num, old), (_, new) in zip(recorded, planned, strict=True):
+        if old != new:
+            return f"its job {num} is '{' '.join(old)}', this sweep's is '{' '.join(new)}'"
+    return "different jobs"
+
+
+def code_differences(sweep_dir: Path, jobs: list[PlannedJob], git: dict[str, Any],
+                     versions: dict[str, Any]) -> list[str]:
+    """How the code of the complete jobs differs from the current code (git commit, package versions)."""
+    from experiments.run import is_complete
+
+    seen: dict[str, dict[str, list[str]]] = {}
+    for job in jobs:
+        out = sweep_dir / job.dir
+        if not is_complete(out, job.config_hash):
+            continue
+        try:
+            meta = json.loads((out / "meta.json").read_text())
+        except (OSError, ValueError):
+            continue
+        commit = (meta.get("git") or {}).get("commit")
+        if commit != git.get("commit"):
+            seen.setdefault("git commit", {}).setdefault(str(commit)[:10], []).append(job.dir)
+        for name, version in (meta.get("versions") or {}).items():
+            if name in versions and version != versions[name]:
+                seen.setdefault(name, {}).setdefault(str(version), []).append(job.dir)
+    out_lines = []
+    for name, olds in seen.items():
+        now = str(git.get("commit"))[:10] if name == "git commit" else str(versions.get(name))
+        old = ", ".join(f"{v} (jobs {_jobs_text(d)})" for v, d in olds.items())
+        out_lines.append(f"{name} {old} -> {now} now")
+    return out_lines
+
+
+def _jobs_text(dirs: list[str]) -> str:
+    return ", ".join(dirs) if len(dirs) <= 4 else f"{', '.join(dirs[:4])} and {len(dirs) - 4} more"
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (the renames in it) to disk, where the platform allows."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_record(record: dict[str, Any], path: Path) -> None:
+    """Write ``sweep.json`` atomically (temporary file, fsync, rename, fsync of the folder)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        fh.write(json.dumps(record, indent=2, default=str))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+class FolderLock:
+    """An exclusive lock on a sweep folder, held while the sweep runs (released when the process ends)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / LOCK
+        self.fh: TextIO | None = None
+
+    def acquire(self) -> None:
+        """Take the lock.
+
+        Raises:
+            SweepRefused: If another process holds it.
+        """
+        fh = open(self.path, "a+")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            other = fh.read().strip() or "another process"
+            fh.close()
+            raise SweepRefused(f"another govsim ({other}) is writing into {self.path.parent}; wait for it to "
+                               "finish or choose another folder") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        self.fh = fh
+
+    def release(self) -> None:
+        """Release the lock."""
+        if self.fh is not None:
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_UN)
+            self.fh.close()
+            self.fh = None
+
+
+def prepare_folder(config: DictConfig, jobs: list[PlannedJob]) -> tuple[Path, FolderLock]:
+    """Check, create and lock the sweep folder; write or update ``sweep.json``.
+
+    Raises:
+        SweepRefused: If the folder holds another sweep, or another process writes into it.
+    """
+    sweep_dir = Path(str(config.hydra.sweep.dir))
+    check_folder(sweep_dir, jobs)  # before anything is created
+    created = not sweep_dir.exists()
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    lock = FolderLock(sweep_dir)
+    try:
+        lock.acquire()
+        record = check_folder(sweep_dir, jobs)  # again, under the lock
+    except SweepRefused:
+        if created:
+            with contextlib.suppress(OSError):
+                (sweep_dir / LOCK).unlink()
+                sweep_dir.rmdir()
+        raise
+    git, versions = git_state(), package_versions()
+    if record is None:
+        record = sweep_record(config, jobs)
+    else:
+        differences = code_differences(sweep_dir, jobs, git, versions)
+        if differences:
+            print("govsim: warning: resuming a sweep whose complete jobs ran other code: " + "; ".join(differences),
+                  file=sys.stderr)
+        record.setdefault("resumes", []).append(
+            {"time": now_iso(), "git": git, "versions": versions, "differences": differences})
+    write_record(record, sweep_dir / RECORD)
+    OmegaConf.save(config, sweep_dir / "multirun.yaml")
+    return sweep_dir, lock
+
+
+# ------------------------------------------------------------------ job status
+def job_status(sweep_dir: Path, job: PlannedJob, since: float = 0.0) -> str | None:
+    """``complete``, ``failed`` (an ``error.json`` written after ``since``) or None."""
+    from experiments.run import is_complete
+
+    out = sweep_dir / job.dir
+    if is_complete(out, job.config_hash):
+        return "complete"
+    err = out / "error.json"
+    with contextlib.suppress(OSError):
+        if err.stat().st_mtime >= since:
+            return "failed"
+    return None
+
+
+class SweepProgress:
+    """Jobs done / total, failures so far and time left, on stderr.
+
+    On a terminal a tqdm bar; otherwise (logs, pipes) one short line per finished job.
+    """
+
+    def __init__(self, total: int, skipped: set[int], stream: TextIO | None = None) -> None:
+        self.total, self.skipped_jobs, self.skipped = total, skipped, len(skipped)
+        self.done, self.failed = self.skipped, 0
+        self.stream = stream or sys.stderr
+        self.started = time.perf_counter()
+        self.lock = threading.Lock()
+        self.bar: Any = None
+        if self.stream.isatty():
+            from tqdm import tqdm
+
+            size = shutil.get_terminal_size((100, 20))  # falls back when a terminal reports no size
+            self.bar = tqdm(total=total, initial=self.skipped, desc="govsim sweep", unit="job", file=self.stream,
+                            ncols=size.columns or 100, nrows=size.lines or 20, leave=False)
+            self.bar.set_postfix_str("failed 0")
+
+    def job_finished(self, num: int, failed: bool) -> None:
+        """Count one finished job (jobs complete before the sweep started are counted already)."""
+        with self.lock:
+            if num in self.skipped_jobs:
+                return
+            self.done += 1
+            self.failed += int(failed)
+            if self.bar is not None:
+                self.bar.set_postfix_str(f"failed {self.failed}", refresh=False)
+                self.bar.update(1)
+                return
+            ran = self.done - self.skipped
+            left = self.total - self.done
+            elapsed = time.perf_counter() - self.started
+            eta = f", about {_duration(elapsed / ran * left)} left" if ran and left else ""
+            print(f"govsim: {self.done}/{self.total} jobs done, {self.failed} failed{eta}", file=self.stream,
+                  flush=True)
+
+    def close(self) -> None:
+        """Remove the bar."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 5400:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class FolderWatcher(threading.Thread):
+    """Progress for launchers that run jobs elsewhere: polls the job folders."""
+
+    def __init__(self, sweep_dir: Path, jobs: list[PlannedJob], progress: SweepProgress, since: float) -> None:
+        super().__init__(daemon=True)
+        self.sweep_dir, self.progress, self.since = sweep_dir, progress, since
+        self.waiting = list(jobs)
+        self.stopped = threading.Event()
+
+    def poll(self) -> None:
+        """Count the jobs that finished since the last poll."""
+        still = []
+        for job in self.waiting:
+            status = job_status(self.sweep_dir, job, self.since)
+            if status is None:
+                still.append(job)
+            else:
+                self.progress.job_finished(job.num, status == "failed")
+        self.waiting = still
+
+    def run(self) -> None:
+        """Poll until stopped."""
+        while not self.stopped.wait(1.0):
+            self.poll()
+
+    def stop(self) -> None:
+        """Stop polling (after one last look)."""
+        self.stopped.set()
+        self.join(timeout=5)
+        self.poll()
+
+
+# ------------------------------------------------------------------ launching in isolation
+def describe_os_error(exc: OSError) -> str:
+    """``disk full`` / ``not writable`` / the system's words, and the path."""
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"disk full{where}"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"not writable{where}"
+    return f"cannot write: {exc.strerror or exc}{where}"
+
+
+def execute_job(idx: int, overrides: Sequence[str], hydra_context: Any, config: DictConfig,
+                task_function: Callable[..., Any], singleton_state: dict[Any, Any] | None) -> str | None:
+    """Run one job as Hydra's launchers do; return None, or a one-line problem that stopped it.
+
+    A write error in Hydra's own steps (creating the job folder, its ``.hydra`` files or
+    log) or escaping the job's error handling becomes a line, not an exception.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.singleton import Singleton
+    from hydra.core.utils import JobStatus, run_job, setup_globals
+
+    if singleton_state is not None:  # in a worker process
+        setup_globals()
+        Singleton.set_state(singleton_state)
+    try:
+        sweep_config = hydra_context.config_loader.load_sweep_config(config, list(overrides))
+        with open_dict(sweep_config):
+            sweep_config.hydra.job.id = f"{sweep_config.hydra.job.name}_{idx}"
+            sweep_config.hydra.job.num = idx
+        HydraConfig.instance().set_config(sweep_config)
+        ret = run_job(hydra_context=hydra_context, task_function=task_function, config=sweep_config,
+                      job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
+    except OSError as exc:
+        return describe_os_error(exc)
+    if ret.status == JobStatus.FAILED:
+        exc = ret._return_value
+        if isinstance(exc, OSError):
+            return describe_os_error(exc)
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def record_death(job_dir: Path, job: PlannedJob, what: str, launcher: Any = None) -> None:
+    """Write ``error.json`` for a job whose process died (best effort), with its config as the job saw it."""
+    from experiments.run import write_json
+
+    config = None
+    with contextlib.suppress(Exception):
+        full = launcher.hydra_context.config_loader.load_sweep_config(launcher.config, list(job.overrides))
+        with open_dict(full):
+            del full["hydra"]
+        config = OmegaConf.to_container(full, resolve=False)
+    with contextlib.suppress(OSError):
+        job_dir.mkdir(parents=True, exist_ok=True)
+        write_json({"error": what, "traceback": "", "overrides": job.overrides, "config": config,
+                    "git": git_state(), "finished": now_iso()}, job_dir / "error.json")
+
+
+def launch_isolated(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: int,
+                    plan: dict[int, PlannedJob], sweep_dir: Path, progress: SweepProgress) -> list[Any]:
+    """Launch a batch so that one job's failure or death leaves the others running."""
+    from hydra._internal.core_plugins.basic_launcher import BasicLauncher
+    from hydra.core.utils import JobReturn, JobStatus, configure_log, setup_globals
+
+    def finished(idx: int, problem: str | None) -> None:
+        if problem is not None:
+            print(f"govsim: job {idx}: {problem}; the sweep goes on with the other jobs", file=sys.stderr)
+        job = plan.get(idx)
+        failed = problem is not None or (job is not None and job_status(sweep_dir, job) != "complete")
+        progress.job_finished(idx, failed)
+
+    returns = []
+    kind = _launcher_kind(launcher)
+    if kind == "basic":
+        assert isinstance(launcher, BasicLauncher)
+        setup_globals()
+        configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
+        for k, overrides in enumerate(batch):
+            idx = initial_idx + k
+            problem = execute_job(idx, overrides, launcher.hydra_context, launcher.config, launcher.task_function,
+                                  None)
+            configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
+            finished(idx, problem)
+            returns.append(JobReturn(overrides=list(overrides), status=JobStatus.UNKNOWN))
+        return returns
+    if kind == "joblib":
+        _launch_joblib(launcher, batch, initial_idx, plan, sweep_dir, finished)
+        return [JobReturn(overrides=list(o), status=JobStatus.UNKNOWN) for o in batch]
+    watcher = FolderWatcher(sweep_dir, [plan[initial_idx + k] for k in range(len(batch))], progress, time.time())
+    watcher.start()
+    try:
+        return list(launcher.launch(batch, initial_job_idx=initial_idx))
+    except Exception as exc:  # noqa: BLE001 - e.g. submitit's UncompletedJobError for a task killed by SLURM
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        print(f"govsim: the launcher stopped: {type(exc).__name__}: {first}; the summary lists the jobs "
+              "that did not finish", file=sys.stderr)
+        return [JobReturn(overrides=list(o), status=JobStatus.UNKNOWN) for o in batch]
+    finally:
+        watcher.stop()
+
+
+def _launcher_kind(launcher: Any) -> str:
+    from hydra._internal.core_plugins.basic_launcher import BasicLauncher
+
+    if type(launcher) is BasicLauncher:
+        return "basic"
+    try:
+        from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
+    except ImportError:  # pragma: no cover - a declared dependency
+        return "other"
+    return "joblib" if type(launcher) is JoblibLauncher else "other"
+
+
+KILLED = ("its worker process was killed{signal} (as by the out-of-memory killer); "
+          "rerun the sweep to retry it, with fewer parallel jobs if memory is short")
+
+
+def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: int, plan: dict[int, PlannedJob],
+                   sweep_dir: Path, finished: Callable[[int, str | None], None]) -> None:
+    """Run the batch on joblib's loky workers, at most ``n_jobs`` at a time, surviving worker deaths.
+
+    When a worker dies (SIGKILL, out of memory), loky fails every job in flight. Those
+    jobs are rerun one at a time: the ones that finish were bystanders; a job whose
+    worker dies again when it runs alone is recorded as killed in its ``error.json``.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    from hydra.core.singleton import Singleton
+    from joblib import effective_n_jobs
+    from joblib.externals.loky import get_reusable_executor
+
+    n = max(1, effective_n_jobs(launcher.joblib.get("n_jobs", -1)))
+    args = (launcher.hydra_context, launcher.config, launcher.task_function, Singleton.get_state())
+    try:  # the thread limits joblib gives its workers (no oversubscription of numerical libraries)
+        from joblib._parallel_backends import LokyBackend
+
+        env = LokyBackend()._prepare_worker_env(n_jobs=n)
+    except Exception:  # noqa: BLE001 - a private helper; without it the workers use the defaults
+        env = None
+
+    def pool(workers: int) -> Any:
+        return get_reusable_executor(max_workers=workers, timeout=300, env=env)
+
+    todo = deque((initial_idx + k, list(o)) for k, o in enumerate(batch))
+    running: dict[Any, tuple[int, list[str]]] = {}
+    suspects: list[tuple[int, list[str]]] = []
+    executor = pool(n)
+    while todo or running or suspects:
+        while todo and not suspects and len(running) < n:
+            idx, overrides = todo.popleft()
+            running[executor.submit(execute_job, idx, overrides, *args)] = (idx, overrides)
+        if running:
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in done:
+                idx, overrides = running.pop(fut)
+                try:
+                    finished(idx, fut.result())
+                except BrokenProcessPool:
+                    suspects.append((idx, overrides))
+            continue
+        for idx, overrides in suspects:  # the pool broke: rerun the jobs it took down, alone
+            solo = pool(1)
+            try:
+                finished(idx, solo.submit(execute_job, idx, overrides, *args).result())
+            except BrokenProcessPool as exc:
+                codes = str(exc)
+                sig = " by SIGKILL" if "SIGKILL" in codes or "-9" in codes else " by a signal"
+                what = KILLED.format(signal=sig)
+                record_death(sweep_dir / plan[idx].dir, plan[idx], what, launcher)
+                finished(idx, what)
+        suspects = []
+        executor = pool(n)
+
+
+@dataclass
+class SweepState:
+    """What one sweep planned and saw (for the summary at its end)."""
+
+    sweep_dir: Path
+    jobs: list[PlannedJob]
+    skipped: set[int]
+    started: float
+    progress: SweepProgress | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

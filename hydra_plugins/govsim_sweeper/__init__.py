@@ -1,0 +1,1 @@
+"""govsim's Hydra sweeper plugin (see :mod:`experiments.sweep`)."""

@@ -1,0 +1,265 @@
+"""Nothing lost, nothing injected: unique folders, one sweep per folder, sweep.json, worker deaths, write errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments.sweep import FolderLock
+from tests.conftest import ROOT
+
+SMALL = ["run.steps=5", "run.replications=1", "problem.N=10"]
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "experiments.run", *args]
+
+
+def environment(extra: dict | None = None) -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT), **(extra or {})}
+
+
+def govsim(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(command(*args), cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env=environment(env))
+
+
+def together(*commands: list[str], cwd: Path) -> list[subprocess.CompletedProcess]:
+    """Start the commands at once and wait for all."""
+    procs = [subprocess.Popen(c, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=environment()) for c in commands]
+    out = []
+    for proc, cmd in zip(procs, commands, strict=True):
+        stdout, stderr = proc.communicate(timeout=300)
+        out.append(subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr))
+    return out
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_two_runs_started_together_keep_both_results(tmp_path: Path) -> None:
+    runs = together(command(*SMALL, "run.seed=1"), command(*SMALL, "run.seed=2"), cwd=tmp_path)
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr[-800:] for r in runs]
+    metas = sorted((tmp_path / "outputs" / "runs").glob("*/meta.json"))
+    assert len(metas) == 2 and len({m.parent for m in metas}) == 2
+    assert sorted(json.loads(m.read_text())["seed"] for m in metas) == [1, 2]
+
+
+def test_two_sweeps_started_together_keep_all_jobs(tmp_path: Path) -> None:
+    sweep = ["-m", "leadership=directive,shared", *SMALL, "hydra/launcher=basic"]
+    runs = together(command(*sweep, "run.seed=1"), command(*sweep, "run.seed=2"), cwd=tmp_path)
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr[-800:] for r in runs]
+    folders = sorted((tmp_path / "outputs" / "sweeps").iterdir())
+    assert len(folders) == 2
+    for folder in folders:
+        assert sorted(p.parent.name for p in folder.glob("*/meta.json")) == ["0", "1"]
+        assert len({json.loads(m.read_text())["seed"] for m in folder.glob("*/meta.json")}) == 1
+
+
+def test_a_second_writer_into_a_locked_sweep_folder_is_refused(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    lock = FolderLock(sweep)
+    lock.acquire()
+    try:
+        res = govsim("-m", "leadership=directive,shared", *SMALL, f"hydra.sweep.dir={sweep}",
+                     "hydra/launcher=basic", cwd=tmp_path)
+    finally:
+        lock.release()
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [line for line in res.stderr.strip().splitlines()
+                                               if "is writing into" in line]
+    assert sorted(p.name for p in sweep.iterdir()) == [".govsim.lock"]
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    lock = FolderLock(out)
+    lock.acquire()
+    try:
+        res = govsim(*SMALL, f"hydra.run.dir={out}", cwd=tmp_path)
+    finally:
+        lock.release()
+    assert res.returncode == 2 and "is writing into" in res.stderr and not (out / "meta.json").exists()
+    assert govsim(*SMALL, f"hydra.run.dir={out}", cwd=tmp_path).returncode == 0 and (out / "meta.json").exists()
+
+
+def test_another_sweep_into_a_used_folder_is_refused_and_the_same_sweep_resumes(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    first = ["-m", "leadership=directive,shared", *SMALL, f"hydra.sweep.dir={sweep}", "hydra/launcher=basic"]
+    assert govsim(*first, cwd=tmp_path).returncode == 0
+    before = snapshot(sweep)
+    for other in (["-m", "leadership=directive,laissez_faire"], ["-m", "leadership=directive,shared,facilitative"],
+                  ["-m", "leadership=directive,shared", "run.seed=9"]):
+        res = govsim(*other, *SMALL, f"hydra.sweep.dir={sweep}", "hydra/launcher=basic", cwd=tmp_path)
+        lines = res.stderr.strip().splitlines()
+        assert res.returncode == 2 and len(lines) == 1 and "holds another sweep" in lines[0], res.stderr
+        assert snapshot(sweep) == before, "a refused sweep must not write anything"
+    res = govsim(*first, cwd=tmp_path)
+    assert res.returncode == 0 and (res.stdout + res.stderr).count("skipping") == 2
+    record = json.loads((sweep / "sweep.json").read_text())
+    assert len(record["resumes"]) == 1 and record["resumes"][0]["differences"] == []
+
+
+def test_a_folder_of_an_older_sweep_without_record_is_checked_by_its_jobs(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    first = ["-m", "leadership=directive,shared", *SMALL, f"hydra.sweep.dir={sweep}", "hydra/launcher=basic"]
+    assert govsim(*first, cwd=tmp_path).returncode == 0
+    (sweep / "sweep.json").unlink()
+    res = govsim("-m", "leadership=shared,directive", *SMALL, f"hydra.sweep.dir={sweep}", "hydra/launcher=basic",
+                 cwd=tmp_path)
+    assert res.returncode == 2 and "holds another sweep" in res.stderr and not (sweep / "sweep.json").exists()
+    assert govsim(*first, cwd=tmp_path).returncode == 0 and (sweep / "sweep.json").exists()
+
+
+def test_sweep_json_records_the_jobs_hydra_launched(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    res = govsim("-m", "leadership=glob([d*,s*])", "problem.K=2,3", *SMALL, f"hydra.sweep.dir={sweep}",
+                 "hydra/launcher=basic", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-1500:]
+    record = json.loads((sweep / "sweep.json").read_text())
+    assert set(record) >= {"jobs", "overrides", "created", "git", "versions", "config_hash"}
+    assert record["overrides"] == ["leadership=glob([d*,s*])", "problem.K=2,3", *SMALL]
+    assert len(record["jobs"]) == 6 and [j["num"] for j in record["jobs"]] == list(range(6))
+    styles = {o for j in record["jobs"] for o in j["overrides"] if o.startswith("leadership=")}
+    assert styles == {"leadership=directive", "leadership=shared", "leadership=situational"}
+    for job in record["jobs"]:
+        folder = sweep / job["dir"]
+        launched = (folder / ".hydra" / "overrides.yaml").read_text().split("\n")
+        assert [line[2:] for line in launched if line.startswith("- ")] == job["overrides"]
+        meta = json.loads((folder / "meta.json").read_text())
+        assert meta["config_hash"] == record["config_hash"][str(job["num"])]
+    assert record["git"]["commit"] and record["versions"]["numpy"]
+
+
+def test_resuming_with_other_code_says_so_and_records_it(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    args = ["-m", "leadership=directive,shared", *SMALL, f"hydra.sweep.dir={sweep}", "hydra/launcher=basic"]
+    assert govsim(*args, cwd=tmp_path).returncode == 0
+    meta_file = sweep / "0" / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    meta["git"]["commit"] = "0123456789abcdef"
+    meta["versions"]["numpy"] = "1.0.0"
+    meta_file.write_text(json.dumps(meta))
+    (sweep / "1" / "meta.json").unlink()  # an unfinished job to resume
+    res = govsim(*args, cwd=tmp_path)
+    assert res.returncode == 0
+    warnings = [line for line in res.stderr.splitlines() if "warning: resuming" in line]
+    assert len(warnings) == 1 and "0123456789" in warnings[0] and "numpy 1.0.0 (jobs 0)" in warnings[0]
+    resume = json.loads((sweep / "sweep.json").read_text())["resumes"][-1]
+    assert any("numpy" in d for d in resume["differences"]) and resume["versions"]["numpy"] != "1.0.0"
+
+
+def test_a_sigkilled_joblib_worker_leaves_the_other_jobs_complete_and_is_listed(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    res = govsim("-m", "leadership=directive,shared,facilitative,laissez_faire", *SMALL, f"hydra.sweep.dir={sweep}",
+                 "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path, env={"GOVSIM_FAULT_JOBS": "1:kill"})
+    assert res.returncode == 1, res.stderr[-1500:]
+    assert sorted(p.parent.name for p in sweep.glob("*/meta.json")) == ["0", "2", "3"]
+    err = json.loads((sweep / "1" / "error.json").read_text())
+    assert "killed by SIGKILL" in err["error"] and "leadership=shared" in err["overrides"]
+    assert err["config"]["leadership"]["style"] == "shared"
+    assert "1 job(s) of the sweep failed" in res.stderr and "job 1: leadership=shared" in res.stderr
+    assert "3 complete" in res.stderr and f"govsim-report {sweep}" in res.stderr
+    assert "4/4 jobs done, 1 failed" in res.stderr  # progress, one line per finished job off a terminal
+    assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+def test_disk_full_and_unwritable_folders_give_one_line_each_and_the_sweep_goes_on(tmp_path: Path,
+                                                                                  launcher: str) -> None:
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "3").write_text("a file where job 3's folder should be")  # Hydra cannot create the job folder
+    res = govsim("-m", "leadership=directive,shared,facilitative,laissez_faire,transactional", *SMALL,
+                 f"hydra.sweep.dir={sweep}", f"hydra/launcher={launcher}",
+                 *(["hydra.launcher.n_jobs=2"] if launcher == "joblib" else []), cwd=tmp_path,
+                 env={"GOVSIM_FAULT_JOBS": "1:enospc,2:readonly"})
+    assert res.returncode == 1, res.stderr[-1500:]
+    lines = res.stderr.splitlines()
+    assert len([line for line in lines if line.startswith("govsim: job 1: disk full")]) == 1
+    assert len([line for line in lines if line.startswith("govsim: job 2: not writable")]) == 1
+    assert len([line for line in lines if line.startswith("govsim: job 3: cannot write")]) == 1
+    assert "Traceback" not in res.stderr
+    assert sorted(p.parent.name for p in sweep.glob("*/meta.json")) == ["0", "4"]
+    assert "2 complete" in res.stderr and "1 did not finish" in res.stderr
+
+
+def test_a_run_folder_that_cannot_be_created_gives_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file where the run folder should be")
+    res = govsim(*SMALL, f"hydra.run.dir={blocker / 'run'}", cwd=tmp_path)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines() == [line for line in res.stderr.strip().splitlines()
+                                               if line.startswith("govsim: cannot write")]
+    res = govsim("-m", "run.seed=1,2", *SMALL, f"hydra.sweep.dir={blocker / 'sweep'}", "hydra/launcher=basic",
+                 cwd=tmp_path)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "no job was started" in res.stderr
+
+
+def test_the_same_overrides_in_another_order_give_identical_bytes(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert govsim(*SMALL, "problem.K=3", "network.degree=4", f"hydra.run.dir={one}", cwd=tmp_path).returncode == 0
+    assert govsim("network.degree=4", "problem.K=3", *reversed(SMALL), f"hydra.run.dir={two}",
+                  cwd=tmp_path).returncode == 0
+    for name in ("timeseries.parquet", "summary.parquet"):
+        assert (one / name).read_bytes() == (two / name).read_bytes()
+
+
+def test_collect_agents_writes_the_agent_records(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    res = govsim("run.steps=3", "run.replications=2", "problem.N=10", "run.collect_agents=true",
+                 f"hydra.run.dir={out}", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-1500:]
+    agents = pd.read_parquet(out / "agents.parquet")
+    heads = json.loads((out / "meta.json").read_text())["params"]["scenario"]["organisations"]
+    professionals = sum(org["size"] for org in heads)
+    assert len(agents) == professionals * 4 * 2
+    assert {"replication", "seed", "step", "agent", "energy", "burnt_out"} <= set(agents.columns)
+    assert sorted(agents["step"].unique()) == [0, 1, 2, 3]
+    assert not (tmp_path / "plain").exists()
+    assert govsim("run.steps=3", "run.replications=1", "problem.N=10", f"hydra.run.dir={tmp_path / 'plain'}",
+                  cwd=tmp_path).returncode == 0
+    assert not (tmp_path / "plain" / "agents.parquet").exists()
+
+
+@pytest.mark.parametrize("job", [
+    ["experiment=sensitivity_sobol", "+sensitivity.block=3", "run.steps=3"],
+    ["scenario=crisis_aftershock", "scenario.organisations.0.size=3", "leadership.style=shared"],
+    ["leadership=facilitative", "problem.shocks=[{step:2,share:0.5}]", "run.steps=4", "run.collect_agents=true"],
+    ["experiment=docking_hong_page", "docking.l=6"],
+    ["roles=expert_heavy", "problem.K=2", "network.initial_trust=0.3", "~problem.shocks"],
+])
+def test_planned_config_hash_equals_hydras_own_composition(job: list[str]) -> None:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import open_dict
+
+    from experiments.run import config_hash
+    from experiments.sweep import plan_jobs
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+            master = compose(config_name="config", return_hydra_config=True)
+            with open_dict(master):
+                master.hydra.job.config_name = "config"
+            loader = GlobalHydra.instance().config_loader()
+            planned = plan_jobs(master, loader, [job])[0]
+            full = loader.load_sweep_config(master, job)
+            with open_dict(full):
+                del full["hydra"]
+            assert planned.config_hash == config_hash(full) and planned.dir == "0"
+    finally:
+        GlobalHydra.instance().clear()
