@@ -91,6 +91,11 @@ def settings_for(res: Results, args: argparse.Namespace | None = None) -> Settin
             smallest[key.strip()] = float(value)
         if args.discover:
             discover = args.discover
+    if sources["outcomes"] != "command line":
+        absent = [o for o in outcomes if o not in res.summary]
+        if absent and sources["outcomes"] == "experiment config":
+            sources["absent"] = ", ".join(absent)
+        outcomes = [o for o in outcomes if o in res.summary]
     sources["smallest"] = ", ".join(
         f"{o} ±{smallest[o]:g} (declared)" if o in smallest else
         (f"{o} ±{DEFAULT_SMALLEST[o]:g} (govsim default)" if o in DEFAULT_SMALLEST else f"{o}: none")
@@ -467,6 +472,8 @@ def build(res: Results, out: Path, settings: Settings, network_job: str | None =
         if rest:
             design_lines.append(f"Tables and figures average over: {', '.join(rest)} (not shown separately).")
     design_lines.append(f"Key outcomes ({settings.sources.get('outcomes')}): {', '.join(settings.outcomes)}.")
+    if settings.sources.get("absent"):
+        design_lines.append(f"Declared outcomes not in these results (left out): {settings.sources['absent']}.")
     design_lines.append(f"Smallest effects of interest: {settings.sources.get('smallest')}.")
     from sim.metrics import WINDOW_SHARE
 
@@ -611,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = settings_for(res, args)
     unknown = [o for o in settings.outcomes if o not in res.summary]
-    if unknown:
+    if unknown and args.outcomes:
         print(f"govsim-report: --outcomes: {', '.join(unknown)} not in the results; outcomes: "
               + ", ".join(c for c in res.summary.columns if c not in ("replication", "seed", "job")), file=sys.stderr)
         return 2

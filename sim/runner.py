@@ -52,13 +52,18 @@ def run_replication(
     """
     if seq is None:
         seq = replication_seeds(params.run.seed, replication + 1)[replication]
-    model, ts = _simulate(params, seq)
+    model, ts = _simulate(params, fresh(seq))
     twin = None
     if params.problem.shocks:  # recovery is measured against the same run without the shock
-        _, twin = _simulate(no_shock_twin(params), seq)
+        _, twin = _simulate(no_shock_twin(params), fresh(seq))
     summary = summarise(ts.set_index("step"), model.shock_log, model.n_professionals,
                         None if twin is None else twin.set_index("step"))
     return ts, summary, model
+
+
+def fresh(seq: np.random.SeedSequence) -> np.random.SeedSequence:
+    """A copy of ``seq`` with no children spawned yet (a model spawns its streams from the sequence it gets)."""
+    return np.random.SeedSequence(entropy=seq.entropy, spawn_key=seq.spawn_key, pool_size=seq.pool_size)
 
 
 def no_shock_twin(params: ModelParams) -> ModelParams:
