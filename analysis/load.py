@@ -356,7 +356,7 @@ def version_notes(metas: dict[str, dict[str, Any]]) -> list[str]:
     return notes
 
 
-NON_PARAMETER = {"replication", "seed", "step", "job"}
+NON_PARAMETER = {"replication", "seed", "step", "job", "sample_row"}
 
 
 def parameter_columns(frame: pd.DataFrame) -> list[str]:

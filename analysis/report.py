@@ -443,7 +443,10 @@ def build(res: Results, out: Path, settings: Settings, network_job: str | None =
     elif robustness:
         from analysis.robustness import robustness_sections
 
-        rob_sections, rob_figs = robustness_sections(res, settings, out)
+        try:
+            rob_sections, rob_figs = robustness_sections(res, settings, out)
+        except ValueError as err:  # a bad --discover condition, or too few points for a method
+            rob_sections, rob_figs = [{"title": "Robustness", "intro": [f"Not computed: {err}"]}], []
         sections += rob_sections
     elif "sample_row" not in summary and not summary.empty:
         sections.append(condition_section(summary, by, settings.outcomes, expected))
@@ -617,6 +620,14 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     settings = settings_for(res, args)
+    if settings.discover:
+        from analysis.robustness import parse_condition
+
+        try:
+            parse_condition(settings.discover)
+        except ValueError as err:
+            print(f"govsim-report: {err}", file=sys.stderr)
+            return 2
     unknown = [o for o in settings.outcomes if o not in res.summary]
     if unknown and args.outcomes:
         print(f"govsim-report: --outcomes: {', '.join(unknown)} not in the results; outcomes: "

@@ -99,7 +99,8 @@ def write_job(job: Path, style: str, scenario: dict | None = None, reps: int = 3
     rng = np.random.default_rng(len(style))
     ts = pd.DataFrame({"scenario": (scenario or {}).get("name", "default"), "leadership": style,
                        "replication": np.repeat(range(reps), steps + 1), "seed": np.repeat(range(reps), steps + 1),
-                       "step": np.tile(range(steps + 1), reps), "public_value_gap_closed": rng.random(reps * (steps + 1)),
+                       "step": np.tile(range(steps + 1), reps),
+                       "public_value_gap_closed": rng.random(reps * (steps + 1)),
                        "mean_trust": 0.5, "production": 0.6, "burnout_rate": 0.0, "energy": 0.7})
     summary = pd.DataFrame({"scenario": (scenario or {}).get("name", "default"), "leadership": style,
                             "replication": range(reps), "seed": range(reps),
