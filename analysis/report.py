@@ -255,14 +255,17 @@ def differences_table(summary: pd.DataFrame, hue: str, col: str | None, settings
     outcomes = [o for o in settings.outcomes if o in summary and summary[o].notna().any()]
     strata = summary[col].nunique() if col else 1
     m = max(1, len(pairs) * len(outcomes) * strata)
+    pooled = [v for v in varied_parameters(summary) if v not in (hue, col)]
     frames = []
     for a, b in pairs:
         for o in outcomes:
             t = paired_differences(summary, hue, b, o, by=[col] if col else [], level=settings.level,
                                    family_size=m, smallest_effect=settings.smallest.get(o),
-                                   precision=settings.precision.get(o), levels=[a], expected=expected)
+                                   precision=settings.precision.get(o), levels=[a], expected=expected,
+                                   pair_on=["replication", *pooled])
             frames.append(t)
     table = pd.concat([f for f in frames if not f.empty], ignore_index=True) if frames else pd.DataFrame()
+    table.attrs["pooled"] = pooled
     if not table.empty:
         table["comparison"] = [f"{r[hue]} − {r['reference']}" + (f" ({r[col]})" if col else "")
                                for _, r in table.iterrows()]
@@ -285,7 +288,9 @@ def differences_section(table: pd.DataFrame, m: int, settings: Settings, hue: st
                      f"{r['n']} ({r['n_missing']} missing)", r["verdict"], precision, d])
     header = ["comparison", "outcome", f"difference [{adjusted:.2%} CI]", "pairs used", "against the smallest effect",
               "precision", "d_av (secondary)"]
-    intro = [f"Each {hue} minus {settings.reference}, paired by replication (common random numbers), in outcome "
+    pooled = [v for v in table.attrs.get("pooled", [])]
+    intro = [f"Each {hue} minus {settings.reference}, paired by replication (common random numbers)"
+             + (f" and by {', '.join(pooled)} (pooled over its levels)" if pooled else "") + ", in outcome "
              f"units. Paired Student-t intervals, Bonferroni-adjusted for the declared family of m = {m} intervals "
              f"({settings.comparisons if isinstance(settings.comparisons, str) else 'listed pairs'} × outcomes"
              + (f" × {col} levels" if col else "") + f"), so each is at level {adjusted:.4f} and all hold jointly "

@@ -174,7 +174,7 @@ def verdict(low: float, high: float, smallest: float | None) -> str:
 def paired_differences(frame: pd.DataFrame, factor: str, reference: str, value: str, by: Sequence[str] = (),
                        level: float = 0.95, family_size: int = 1, smallest_effect: float | None = None,
                        precision: float | None = None, levels: Sequence[str] | None = None,
-                       expected: int | None = None) -> pd.DataFrame:
+                       expected: int | None = None, pair_on: Sequence[str] = ("replication",)) -> pd.DataFrame:
     """Each level of ``factor`` minus ``reference``: paired difference in outcome units with a t interval.
 
     Pairs are formed by ``replication`` (the same seed in both conditions). A
@@ -194,6 +194,9 @@ def paired_differences(frame: pd.DataFrame, factor: str, reference: str, value: 
         precision: Target half-width of the interval (default: half the smallest effect).
         levels: Levels to compare (default: every level but the reference).
         expected: Replications scheduled per condition (for ``n_missing``).
+        pair_on: Columns that identify a pair: ``replication`` plus any other swept
+            factor the comparison pools over (each pair then is one replication of
+            one level of that factor).
 
     Returns:
         A row per level and stratum: ``difference``, ``ci_low``, ``ci_high``, ``level``
@@ -217,7 +220,7 @@ def paired_differences(frame: pd.DataFrame, factor: str, reference: str, value: 
             group = stratum[stratum[factor].astype(str) == str(lv)]
             if group.empty:
                 continue
-            row = _compare(group, ref, value, adjusted, expected)
+            row = _compare(group, ref, value, adjusted, expected, list(pair_on))
             half = (row["ci_high"] - row["ci_low"]) / 2
             needed = replications_needed(row["sd_diff"], target, adjusted) if target else None
             rows.append({
@@ -231,16 +234,17 @@ def paired_differences(frame: pd.DataFrame, factor: str, reference: str, value: 
 
 
 def _compare(group: pd.DataFrame, ref: pd.DataFrame, value: str, level: float,
-             expected: int | None) -> dict[str, object]:
-    paired = "replication" in group and "replication" in ref and group["replication"].is_unique \
-        and ref["replication"].is_unique
+             expected: int | None, pair_on: list[str]) -> dict[str, object]:
+    keys = [k for k in pair_on if k in group and k in ref]
+    paired = "replication" in keys and not group.duplicated(keys).any() and not ref.duplicated(keys).any()
     if paired:
-        a = group.set_index("replication")[value].astype(float)
-        b = ref.set_index("replication")[value].astype(float)
+        a = group.set_index(keys)[value].astype(float)
+        b = ref.set_index(keys)[value].astype(float)
         reps = a.index.union(b.index)
         both = a.reindex(reps).notna() & b.reindex(reps).notna()
         common = reps[both.to_numpy()]
-        scheduled = max(len(reps), expected or 0)
+        cells = len(reps.droplevel("replication").unique()) if isinstance(reps, pd.MultiIndex) else 1
+        scheduled = max(len(reps), (expected or 0) * cells)
         a_v, b_v = a.loc[common].to_numpy(), b.loc[common].to_numpy()
         d = a_v - b_v
         lo, hi = t_interval(d, level)

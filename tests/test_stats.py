@@ -102,3 +102,27 @@ def test_a_style_has_one_colour_whatever_the_subset() -> None:
 
     lowest = np.array(mc.to_rgb(numeric[1]))
     assert lowest.mean() < 0.85 and len(set(numeric.values())) == 3  # the lowest level is not near-white
+
+
+def test_pairs_stay_paired_when_another_swept_factor_is_pooled() -> None:
+    rng = np.random.default_rng(2)
+    rows = []
+    for k in (2, 4):
+        world = rng.normal(0, 1, 6)
+        for style, shift in (("laissez_faire", 0.0), ("shared", 0.4)):
+            rows += [{"leadership": style, "K": k, "replication": r, "y": world[r] + shift + rng.normal(0, 0.01)}
+                     for r in range(6)]
+    frame = pd.DataFrame(rows)
+    row = paired_differences(frame, "leadership", "laissez_faire", "y", pair_on=["replication", "K"],
+                             expected=6).iloc[0]
+    assert row["paired"] and row["n"] == 12 and row["n_missing"] == 0
+    assert row["ci_low"] > 0.35 and row["ci_high"] < 0.45  # the shared world cancels
+
+
+def test_a_swept_main_parameter_is_counted_once() -> None:
+    from analysis.load import drop_aliases, varied_parameters
+
+    frame = pd.DataFrame({"leadership": ["a", "b"] * 2, "K": [2, 2, 4, 4], "problem.K": [2, 2, 4, 4],
+                          "replication": 0})
+    assert varied_parameters(frame) == ["leadership", "K"]
+    assert "problem.K" not in drop_aliases(frame)
