@@ -254,11 +254,12 @@ def heatmap(summary: pd.DataFrame, outcome: str, x: str, y: str, varied: Sequenc
     set_style()
     table = summary.groupby([y, x])[outcome].mean().unstack(x)
     table = table.reindex(index=order_of(summary, y), columns=order_of(summary, x))
-    fig, ax = plt.subplots(figsize=(1.1 * table.shape[1] + 2.5, 0.6 * table.shape[0] + 1.5))
+    fig, ax = plt.subplots(figsize=(1.1 * table.shape[1] + 3.5, 0.6 * table.shape[0] + 1.8))
     sns.heatmap(table, annot=True, fmt=".2f", cmap="viridis", cbar_kws={"label": label(outcome)}, ax=ax)
     ax.set_xlabel(label(x))
     ax.set_ylabel(label(y))
     ax.tick_params(axis="x", rotation=35)
+    ax.tick_params(axis="y", rotation=0)
     ax.set_title("Mean over replications" + averaged_over(summary, (x, y), varied), fontsize=10)
     fig.tight_layout()
     return fig

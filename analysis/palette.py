@@ -22,9 +22,10 @@ STYLE_COLOURS: dict[str, str] = {
 """Colour of each leadership style (hex), everywhere."""
 
 STYLE_ORDER: tuple[str, ...] = tuple(STYLE_COLOURS)
-OTHER_COLOURS: tuple[str, ...] = ("#56B4E9", "#F0E442", "#000000", "#999933", "#882255", "#44AA99", "#AA4499",
-                                  "#117733")
-"""Colours of categorical levels that are not styles, in level order."""
+OTHER_COLOURS: tuple[str, ...] = ("#332288", "#44AA99", "#882255", "#999933", "#6699CC", "#AA4499", "#117733",
+                                  "#661100")
+"""Colours of categorical levels that are not styles, in level order (Paul Tol's dark-enough set: no pale
+yellow that vanishes on white)."""
 SEQUENTIAL = "viridis"
 SEQUENTIAL_RANGE = (0.12, 0.88)
 """Part of the sequential colour map used: neither end is near-white or near-black."""

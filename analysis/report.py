@@ -149,13 +149,21 @@ def _scheduled(res: Results) -> int | None:
 def condition_section(summary: pd.DataFrame, by: list[str], outcomes: list[str], expected: int | None) -> dict:
     """Mean [95 % CI] of the key outcomes per condition, with replications used and missing."""
     outcomes = [o for o in outcomes if o in summary]
-    header = [*(figures.label(b, 0) for b in by), *outcomes]
+    header = [*(figures.label(b, 0) for b in by), "replications used (missing)", *outcomes]
+    pooled = [v for v in varied_parameters(summary) if v not in by]
+    if expected is not None and pooled:  # a condition pools every level of the factors not shown
+        expected *= len(summary[pooled].astype(str).drop_duplicates())
     tables = {o: mean_ci(summary, by, o, expected=expected) for o in outcomes}
     rows = []
-    keys = summary.groupby(by, sort=False).size().reset_index()[by] if by else pd.DataFrame([{}])
-    ordered = sorted(keys.to_dict("records"), key=lambda k: tuple(_order_key(summary, b, k[b]) for b in by))
+    import itertools
+
+    # every combination of the shown factors' levels, so a condition whose jobs all failed still shows
+    ordered = [dict(zip(by, combo, strict=True)) for combo in itertools.product(
+        *(figures.order_of(summary, b) for b in by))]
     for key in ordered:
-        row = [str(key[b]) for b in by]
+        part = summary[np.logical_and.reduce([summary[b] == key[b] for b in by])] if by else summary
+        runs = len(part)
+        row = [str(key[b]) for b in by] + [f"{runs} ({max(0, (expected or runs) - runs)})"]
         for o in outcomes:
             t = tables[o]
             m = t[np.logical_and.reduce([t[b] == key[b] for b in by])] if by else t
@@ -163,11 +171,13 @@ def condition_section(summary: pd.DataFrame, by: list[str], outcomes: list[str],
                 row.append("–")
                 continue
             r = m.iloc[0]
-            row.append(f"{ci_text(r['mean'], r['ci_low'], r['ci_high'])} (n={r['n']}, missing {r['n_missing']})")
+            extra = f" (n={r['n']}, {r['n_missing']} missing)" if r["n"] != runs or r["n_missing"] else ""
+            row.append(ci_text(r["mean"], r["ci_low"], r["ci_high"]) + extra)
         rows.append(row)
     return {"title": "Conditions", "intro": [
-        "Mean and 95 % Student-t confidence interval across replications (the replication is the unit of analysis); "
-        "n = replications used, missing = scheduled replications without a value. Censored outcomes "
+        "Mean [95 % Student-t confidence interval] across replications (the replication is the unit of analysis). "
+        "A cell names its own n only where an outcome has fewer values than the condition has replications. "
+        "Censored outcomes "
         "(steps_to_half_gap, shock_recovery_steps) are restricted means: runs that never reach the target count "
         "with the horizon, so they stay in n and in the mean."], "table": {"header": header, "rows": rows}}
 

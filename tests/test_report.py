@@ -93,16 +93,16 @@ def test_default_output_is_never_inside_a_job(crisis_sweep: Path, tmp_path: Path
 
 
 def write_job(job: Path, style: str, scenario: dict | None = None, reps: int = 3, steps: int = 4,
-              overrides: list[str] | None = None) -> None:
+              overrides: list[str] | None = None, k: int = 4) -> None:
     (job / ".hydra").mkdir(parents=True, exist_ok=True)
     (job / ".hydra" / "overrides.yaml").write_text(json.dumps(overrides or [f"leadership={style}"]))
     rng = np.random.default_rng(len(style))
-    ts = pd.DataFrame({"scenario": (scenario or {}).get("name", "default"), "leadership": style,
+    ts = pd.DataFrame({"scenario": (scenario or {}).get("name", "default"), "leadership": style, "K": k,
                        "replication": np.repeat(range(reps), steps + 1), "seed": np.repeat(range(reps), steps + 1),
                        "step": np.tile(range(steps + 1), reps),
                        "public_value_gap_closed": rng.random(reps * (steps + 1)),
                        "mean_trust": 0.5, "production": 0.6, "burnout_rate": 0.0, "energy": 0.7})
-    summary = pd.DataFrame({"scenario": (scenario or {}).get("name", "default"), "leadership": style,
+    summary = pd.DataFrame({"scenario": (scenario or {}).get("name", "default"), "leadership": style, "K": k,
                             "replication": range(reps), "seed": range(reps),
                             "window_public_value_gap_closed": rng.random(reps), "production_mean": 0.6,
                             "burnout_rate_mean": 0.0, "any_burnout": 0.0, "person_steps_lost": 0.0})
@@ -259,3 +259,18 @@ def test_killing_the_report_never_damages_a_job(crisis_sweep: Path, tmp_path: Pa
         assert digest(sweep) == before, f"kill {k} changed a job's files"
         res = load_results(sweep)
         assert len(res.meta) == 2 and not res.unreadable
+
+
+def test_every_condition_shows_replications_used_and_missing(tmp_path: Path) -> None:
+    root = tmp_path / "s"
+    jobs = []
+    for i, (style, k) in enumerate([(s, k) for s in ("directive", "shared") for k in (2, 4)]):
+        write_job(root / str(i), style, k=k, overrides=[f"leadership={style}", f"problem.K={k}"])
+        jobs.append({"num": i, "dir": str(i), "overrides": [f"leadership={style}", f"problem.K={k}"]})
+    (root / "sweep.json").write_text(json.dumps({"jobs": jobs}))
+    shutil.rmtree(root / "3")  # shared at K=4 never ran
+    assert report_main([str(root), "--out", str(tmp_path / "r"), "--factor", "leadership"]) == 0
+    md = (tmp_path / "r" / "report.md").read_text()
+    conditions = md.split("## Conditions", 1)[1].split("## ", 1)[0]
+    assert "| directive | 4 | 3 (0) |" in conditions and "| shared | 4 | 0 (3) | – |" in conditions
+    assert "missing: job 3: leadership=shared problem.K=4" in md
