@@ -423,6 +423,18 @@ def default_out(root: Path) -> Path:
     return root.parent / f"{root.name}-report"
 
 
+def inside_job(out: Path) -> Path | None:
+    """The job folder ``out`` is (or lies inside), or None."""
+    from analysis.load import is_job
+
+    out = Path(out).absolute()
+    for folder in (out, *out.parents):
+        if is_job(folder) and ((folder / "meta.json").exists() or (folder / "error.json").exists()
+                               or (folder / ".hydra").exists()):
+            return folder
+    return None
+
+
 def check_writable(out: Path) -> None:
     """Create ``out`` and check a file can be written there.
 
@@ -628,6 +640,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"govsim-report: no complete jobs in {res.root}", file=sys.stderr)
         return 1
     out = args.out or default_out(res.root)
+    job_dir = inside_job(out)
+    if job_dir is not None:
+        print(f"govsim-report: --out {out} is inside the job folder {job_dir}; the report never writes into a job "
+              "(choose another folder)", file=sys.stderr)
+        return 2
     try:
         check_writable(out)
     except OSError as err:

@@ -88,6 +88,7 @@ def test_default_output_is_never_inside_a_job(crisis_sweep: Path, tmp_path: Path
     assert report_main([str(run)]) == 0
     assert (tmp_path / "runs" / "one-report" / "report.html").exists()
     assert digest(run) == before and not (run / "report").exists()
+    assert report_main([str(run), "--out", str(run / "here")]) == 2 and not (run / "here").exists()
     res = load_results(tmp_path / "runs")  # the report folder is never taken for results
     assert res.root == run
 
