@@ -314,9 +314,12 @@ def differences_section(table: pd.DataFrame, m: int, settings: Settings, hue: st
 
 # ------------------------------------------------------------------ figures
 def make_figures(res: Results, out: Path, hue: str | None, col: str | None, varied: list[str],
-                 settings: Settings, diffs: pd.DataFrame, network_job: str | None = None
-                 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Draw every figure that fits the results; returns figure records and lines on omitted figures."""
+                 settings: Settings, diffs: pd.DataFrame, network_job: str | None = None,
+                 sections: list[dict[str, Any]] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Draw every figure that fits the results; returns figure records and lines on omitted figures.
+
+    Sensitivity indices also become report sections (appended to ``sections``).
+    """
     ts, summary = res.timeseries, res.summary
     made: list[dict[str, Any]] = []
     omitted: list[str] = []
@@ -361,6 +364,11 @@ def make_figures(res: Results, out: Path, hue: str | None, col: str | None, vari
         for name, (fig, table) in indices_from_results(res).items():
             keep(name, fig, name.replace("_", " ").capitalize())
             _atomic_write(out / f"{name}.csv", table.to_csv(index=False).encode())
+            if sections is not None:
+                sections.append({"title": f"Sensitivity indices ({method})", "intro": [
+                    f"Per outcome, averaged over replications; 95 % CIs from SALib (also in {name}.csv)."],
+                    "table": {"header": list(map(str, table.columns)),
+                              "rows": [[fmt(v) for v in r] for r in table.itertuples(index=False)]}})
     return made, omitted
 
 
@@ -487,7 +495,7 @@ def build(res: Results, out: Path, settings: Settings, network_job: str | None =
             diffs, m = differences_table(summary, hue, col, settings, expected)
             if not diffs.empty:
                 sections.insert(1, differences_section(diffs, m, settings, hue, col))
-    made, omitted = make_figures(res, out, hue, col, varied, settings, diffs, network_job)
+    made, omitted = make_figures(res, out, hue, col, varied, settings, diffs, network_job, sections)
     if robustness:
         made += rob_figs
     meta = res.first_meta
