@@ -299,10 +299,14 @@ def load_results(path: Path | str, progress: bool = False) -> Results:
             except (OSError, ValueError, yaml.YAMLError) as err:
                 notes.append(f"multirun.yaml is damaged ({_first_line(err)}); only the jobs found are listed")
         names = [name for name, _ in expected]
-        found = sorted((p for p in _subdirs(root) if p.name.isdigit() and p.name not in names),
+        found = sorted((p for p in _subdirs(root) if p.name.isdigit() and p.name not in names and is_job(p)),
                        key=lambda p: int(p.name))
         jobs = [(name, root / name, overrides) for name, overrides in expected]
-        jobs += [(p.name, p, []) for p in found]
+        if record and found:  # folders the sweep's record does not list belong to no job of this sweep
+            notes.append(f"ignored {len(found)} job folder(s) that sweep.json does not list: "
+                         + ", ".join(p.name for p in found[:10]) + (" ..." if len(found) > 10 else ""))
+        elif found:
+            jobs += [(p.name, p, []) for p in found]
     frames, summaries, metas = [], [], {}
     missing, failed, unreadable = [], [], []
     for i, (name, job, overrides) in enumerate(jobs):

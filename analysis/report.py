@@ -299,7 +299,9 @@ def differences_section(table: pd.DataFrame, m: int, settings: Settings, hue: st
     header = ["comparison", "outcome", f"difference [{adjusted:.2%} CI]", "pairs used", "against the smallest effect",
               "precision", "d_av (secondary)"]
     pooled = [v for v in table.attrs.get("pooled", [])]
-    intro = [f"Each {hue} minus {settings.reference}, paired by replication (common random numbers)"
+    what = (f"Each pair of {hue} levels (first minus second)" if settings.comparisons == "all_pairs"
+            else f"Each {hue} minus {settings.reference}")
+    intro = [f"{what}, paired by replication (common random numbers)"
              + (f" and by {', '.join(pooled)} (pooled over its levels)" if pooled else "") + ", in outcome "
              f"units. Paired Student-t intervals, Bonferroni-adjusted for the declared family of m = {m} intervals "
              f"({settings.comparisons if isinstance(settings.comparisons, str) else 'listed pairs'} × outcomes"

@@ -150,6 +150,13 @@ def test_damaged_jobs_are_listed_and_the_rest_reported(tmp_path: Path) -> None:
     assert any("sweep.json is damaged" in n for n in res.notes) and any("multirun.yaml" in n for n in res.notes)
 
 
+def test_jobs_not_in_the_sweep_record_are_ignored_and_said(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path / "s", styles=("directive", "shared"))
+    write_job(sweep / "7", "transactional")  # a job folder of another sweep
+    res = load_results(sweep)
+    assert set(res.meta) == {"0", "1"} and any("does not list: 7" in n for n in res.notes)
+
+
 def test_mixed_code_versions_are_reported(tmp_path: Path) -> None:
     sweep = write_sweep(tmp_path / "s")
     meta = json.loads((sweep / "2" / "meta.json").read_text())

@@ -126,3 +126,13 @@ def test_a_swept_main_parameter_is_counted_once() -> None:
                           "replication": 0})
     assert varied_parameters(frame) == ["leadership", "K"]
     assert "problem.K" not in drop_aliases(frame)
+
+
+def test_comparison_families() -> None:
+    from analysis.report import comparison_pairs
+
+    levels = ["directive", "shared", "laissez_faire"]
+    assert comparison_pairs(levels, "laissez_faire", "reference") == [("directive", "laissez_faire"),
+                                                                       ("shared", "laissez_faire")]
+    assert len(comparison_pairs(levels, "laissez_faire", "all_pairs")) == 3
+    assert comparison_pairs(levels, "x", ["shared vs directive", "nope vs shared"]) == [("shared", "directive")]
