@@ -220,6 +220,26 @@ def crisis_section(summary: pd.DataFrame, by: list[str]) -> dict | None:
         "table": {"header": header, "rows": rows}}
 
 
+def speed_section(summary: pd.DataFrame, by: list[str]) -> dict | None:
+    """Steps to close half the gap: restricted mean with the share of runs that never got there."""
+    if "steps_to_half_gap_censored" not in summary:
+        return None
+    rows = []
+    groups = summary.groupby(by, sort=False) if by else [((), summary)]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        t = mean_ci(g, [], "steps_to_half_gap").iloc[0]
+        never = int((g["steps_to_half_gap_censored"] == 1).sum())
+        rows.append([*map(str, key), ci_text(t["mean"], t["ci_low"], t["ci_high"], 1),
+                     f"{never} of {len(g)} ({never / len(g):.0%})"])
+    header = [*(figures.label(b, 0) for b in by), "steps to close half the gap: restricted mean [95 % CI]",
+              "never reached (censored at the last step)"]
+    return {"title": "Speed", "intro": [
+        "Steps until half of the gap between the starting configuration and the optimum is closed. The target is "
+        "fixed before the run, so a run that stagnates is never fast; runs that never reach it count with the "
+        "horizon (restricted mean) and are given as a share."], "table": {"header": header, "rows": rows}}
+
+
 def burnout_section(summary: pd.DataFrame, by: list[str]) -> dict | None:
     """Burnout as the share of runs with any burnout and person-steps lost, beside the mean rate."""
     if "any_burnout" not in summary:
@@ -490,6 +510,9 @@ def build(res: Results, out: Path, settings: Settings, network_job: str | None =
         crisis = crisis_section(summary, by)
         if crisis:
             sections.append(crisis)
+        speed = speed_section(summary, by)
+        if speed:
+            sections.append(speed)
         burnout = burnout_section(summary, by)
         if burnout:
             sections.append(burnout)
