@@ -238,14 +238,23 @@ def _map_figure(maps: dict[str, pd.DataFrame], settings: Any) -> Any:
     figures.set_style()
     n = len(maps)
     size = max(len(t) for t in maps.values())
-    fig, axes = plt.subplots(1, n, figsize=(0.75 * size * n + 2.5 * n, 0.6 * size + 2.2), squeeze=False)
-    for ax, (outcome, table) in zip(axes.flat, maps.items(), strict=True):
+    ncol = min(2, n)
+    nrow = int(np.ceil(n / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=((0.75 * size + 2.6) * ncol + 1.0, (0.55 * size + 2.4) * nrow),
+                             squeeze=False)
+    for k, (outcome, table) in enumerate(maps.items()):
+        ax = axes.flat[k]
         sns.heatmap(table.astype(float), vmin=0, vmax=1, cmap=SEQUENTIAL, annot=True, fmt=".2f", ax=ax,
-                    cbar=ax is axes.flat[-1], cbar_kws={"label": "share of sampled points"})
-        ax.set_title(f"{figures.label(outcome, 30)}\n(by more than {settings.smallest.get(outcome, 0):g})",
-                     fontsize=9)
+                    cbar=k % ncol == ncol - 1 or k == n - 1, cbar_kws={"label": "share of sampled points"})
+        ax.set_title(f"{figures.label(outcome, 0)} (by more than {settings.smallest.get(outcome, 0):g})", fontsize=9)
         ax.set_xlabel("is beaten (column)")
-        ax.set_ylabel("row beats" if ax is axes.flat[0] else "")
+        ax.set_ylabel("row beats" if k % ncol == 0 else "")
+        ax.tick_params(axis="x", rotation=35)
+        ax.tick_params(axis="y", rotation=0)
+        for tick in ax.get_xticklabels():
+            tick.set_horizontalalignment("right")
+    for ax in list(axes.flat)[n:]:
+        ax.remove()
     fig.suptitle("Robustness over the sampled context (valid for the sampled ranges only)", fontsize=10)
     fig.tight_layout()
     return fig
