@@ -1,1 +1,10 @@
-"""Analysis of govsim results: loading, statistics, figures, reports, sensitivity indices (reads results only)."""
+"""Analysis of govsim results: loading, statistics, figures, reports, robustness (reads results only).
+
+``from analysis import load_results, mean_ci, effect_sizes`` gives the three functions a
+notebook needs first.
+"""
+
+from analysis.load import Results, load_results
+from analysis.stats import effect_sizes, mean_ci, paired_differences
+
+__all__ = ["Results", "effect_sizes", "load_results", "mean_ci", "paired_differences"]

@@ -21,42 +21,55 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from analysis.palette import STYLE_ORDER, colours_for  # noqa: E402
+
 PALETTE = "colorblind"
 LABELS: dict[str, str] = {
     "step": "Step (rounds, ~months)",
     "public_value": "Public value (share of optimum)",
     "public_value_raw": "Public value (mean contribution, 0-1)",
-    "final_public_value": "Final public value (share of optimum)",
+    "public_value_gap_closed": "Public value (share of random-to-optimum gap closed)",
+    "final_public_value": "Public value at the last step (share of optimum)",
+    "window_public_value": "Public value, last 10 % of steps (share of optimum)",
+    "final_public_value_gap_closed": "Gap closed at the last step",
+    "window_public_value_gap_closed": "Gap closed, mean of last 10 % of steps",
     "public_value_auc": "Public value AUC (mean share of optimum)",
-    "steps_to_90": "Steps to 90 % of final value",
+    "gap_closed_auc": "Gap closed, mean over all steps",
+    "steps_to_half_gap": "Steps to close half the gap (censored at horizon)",
     "production": "Production (per professional, 0-1)",
     "production_mean": "Mean production (per professional, 0-1)",
     "mean_trust": "Trust between organisations (0-1)",
-    "final_mean_trust": "Final trust between organisations (0-1)",
+    "final_mean_trust": "Trust at the last step (0-1)",
+    "window_mean_trust": "Trust, last 10 % of steps (0-1)",
     "burnout_rate": "Burnt out (share of staff)",
     "burnout_rate_mean": "Mean share burnt out",
+    "any_burnout": "Share of runs with any burnout",
+    "person_steps_lost": "Person-steps lost to burnout",
     "energy": "Energy (mean, 0-1)",
     "final_energy": "Final energy (mean, 0-1)",
+    "window_energy": "Energy, last 10 % of steps (0-1)",
     "voice_equity": "Voice equity (minority / majority)",
     "final_voice_equity": "Voice equity (minority / majority raised)",
+    "window_voice_equity": "Voice equity, last 10 % of steps",
     "final_adoption_equity": "Adoption equity (minority / majority)",
     "org_performance_sd": "Spread of organisations' performance (sd)",
     "final_org_performance_sd": "Final spread of organisations' performance",
     "informal_leader_share": "Informal leaders (share of staff)",
     "final_informal_leader_share": "Final share of informal leaders",
+    "window_informal_leader_share": "Informal leaders, last 10 % of steps",
     "role_strain": "Role strain (0-1)",
     "heuristic_diversity": "Heuristic diversity of contributors (0-1)",
-    "shock_drop": "Drop at shock (share of optimum)",
-    "shock_recovery_steps": "Steps to recover 95 % after shock",
+    "shock_drop": "Drop at shock vs no-shock twin (gap closed)",
+    "shock_recovery_steps": "Steps to recover to the twin (restricted mean)",
+    "shock_recovery_censored": "Share never recovered",
     "leadership": "Leadership style",
     "roles": "Role mix",
     "scenario": "Scenario",
     "network": "Network",
 }
-KEY_TRAJECTORIES = ("public_value", "mean_trust", "production", "burnout_rate")
-KEY_OUTCOMES = ("final_public_value", "public_value_auc", "steps_to_90", "production_mean", "final_mean_trust",
-                "burnout_rate_mean", "final_voice_equity")
-STYLE_ORDER = ("directive", "transactional", "facilitative", "shared", "situational", "laissez_faire")
+KEY_TRAJECTORIES = ("public_value_gap_closed", "mean_trust", "production", "burnout_rate")
+KEY_OUTCOMES = ("window_public_value_gap_closed", "gap_closed_auc", "steps_to_half_gap", "production_mean",
+                "window_mean_trust", "burnout_rate_mean", "window_voice_equity")
 
 
 def set_style() -> None:
@@ -76,8 +89,8 @@ def label(column: str, width: int = 30) -> str:
 def order_of(frame: pd.DataFrame, column: str) -> list[Any]:
     """Levels of a column in a sensible order (styles in the canonical order, numbers sorted)."""
     values = list(pd.unique(frame[column].dropna()))
-    if column == "leadership" or set(values) <= set(STYLE_ORDER):
-        return [s for s in STYLE_ORDER if s in values]
+    if column == "leadership" or set(map(str, values)) <= set(STYLE_ORDER):
+        return [s for s in STYLE_ORDER if s in values] + sorted(v for v in values if v not in STYLE_ORDER)
     try:
         return sorted(values)
     except TypeError:
@@ -94,25 +107,33 @@ def save(fig: Figure, directory: Path, name: str) -> list[Path]:
     return paths
 
 
+def averaged_over(frame: pd.DataFrame, shown: Sequence[str | None], varied: Sequence[str] | None) -> str:
+    """Title suffix naming the swept factors a figure averages over ("" if none)."""
+    rest = [v for v in (varied or []) if v not in shown and v in frame and frame[v].astype(str).nunique() > 1]
+    return f" (averaged over {', '.join(rest)})" if rest else ""
+
+
 def trajectories(ts: pd.DataFrame, metrics: Sequence[str] = KEY_TRAJECTORIES, hue: str | None = "leadership",
-                 col: str | None = None) -> Figure:
+                 col: str | None = None, varied: Sequence[str] | None = None, title: str = "") -> Figure:
     """Mean trajectories over time with 95 % Student-t CI bands across replications.
 
-    Rows are metrics, columns the levels of ``col`` (if any), colours the levels of ``hue``.
+    Rows are metrics, columns the levels of ``col`` (if any), colours the levels of
+    ``hue`` (styles in their fixed colours). Facets of one metric share the y-axis.
+    The title names every swept factor in ``varied`` that the figure averages over.
     """
     set_style()
     cols = order_of(ts, col) if col else [None]
     metrics = [m for m in metrics if m in ts.columns]
-    fig, axes = plt.subplots(len(metrics), len(cols), figsize=(3.4 * len(cols) + 1.8, 2.5 * len(metrics)),
-                             sharex=True, squeeze=False)
-    hue_order = order_of(ts, hue) if hue else None
-    colours = dict(zip(hue_order or [None], sns.color_palette(PALETTE, len(hue_order or [None])), strict=True))
+    fig, axes = plt.subplots(len(metrics), len(cols), figsize=(3.4 * len(cols) + 1.8, 2.5 * len(metrics) + 0.4),
+                             sharex=True, sharey="row", squeeze=False)
+    hue_order = order_of(ts, hue) if hue else [None]
+    colours = colours_for(hue_order, hue) if hue else {None: "#0072B2"}
     for j, level in enumerate(cols):
         data = ts if level is None else ts[ts[col] == level]
         for i, metric in enumerate(metrics):
             ax = axes[i, j]
             band = mean_band(data, [hue] if hue else [], metric)
-            for h in hue_order or [None]:
+            for h in hue_order:
                 part = band if h is None else band[band[hue] == h]
                 ax.plot(part["step"], part["mean"], color=colours[h], linewidth=1.2, label=str(h))
                 ax.fill_between(part["step"], part["low"], part["high"], color=colours[h], alpha=0.2, linewidth=0)
@@ -123,6 +144,8 @@ def trajectories(ts: pd.DataFrame, metrics: Sequence[str] = KEY_TRAJECTORIES, hu
     if hue:
         handles, labels = axes[0, -1].get_legend_handles_labels()
         fig.legend(handles, labels, title=label(hue, 0), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.suptitle((title or "Mean over replications with 95 % CI") + averaged_over(ts, (hue, col), varied),
+                 fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -142,120 +165,176 @@ def mean_band(ts: pd.DataFrame, by: Sequence[str], metric: str, level: float = 0
 
 
 def final_outcomes(summary: pd.DataFrame, outcomes: Sequence[str] = KEY_OUTCOMES, x: str = "leadership",
-                   hue: str | None = None) -> Figure:
-    """Point plots of per-replication outcomes: mean and 95 % CI per condition, a panel per outcome."""
+                   hue: str | None = None, varied: Sequence[str] | None = None) -> Figure:
+    """Per-condition mean and 95 % Student-t CI of per-replication outcomes, a panel per outcome.
+
+    Without ``hue``, points take the colour of their ``x`` level (styles in their
+    fixed colours); with ``hue``, of their ``hue`` level, dodged.
+    """
+    from analysis.stats import mean_ci
+
     set_style()
     outcomes = [o for o in outcomes if o in summary.columns and summary[o].notna().any()]
-    ncol = min(3, len(outcomes))
-    nrow = int(np.ceil(len(outcomes) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.0 * nrow), squeeze=False)
+    ncol = max(1, min(3, len(outcomes)))
+    nrow = max(1, int(np.ceil(len(outcomes) / ncol)))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.0 * nrow + 0.4), squeeze=False)
     x_order = order_of(summary, x)
-    hue_order = order_of(summary, hue) if hue else None
+    hue_order = order_of(summary, hue) if hue else [None]
+    colours = colours_for(hue_order, hue) if hue else colours_for(x_order, x)
+    width = 0.5
     for k, outcome in enumerate(outcomes):
         ax = axes.flat[k]
-        sns.pointplot(data=summary, x=x, y=outcome, hue=hue, order=x_order, hue_order=hue_order,
-                      errorbar=("ci", 95), n_boot=1000, seed=0, dodge=0.4 if hue else False, linestyle="none",
-                      markersize=4, capsize=0.15, err_kws={"linewidth": 1}, ax=ax, legend=(k == 0 and hue is not None))
+        table = mean_ci(summary, [c for c in (x, hue) if c], outcome)
+        for h_i, h in enumerate(hue_order):
+            offset = (h_i - (len(hue_order) - 1) / 2) * width / max(len(hue_order), 1) if hue else 0.0
+            for x_i, xv in enumerate(x_order):
+                row = table[(table[x] == xv) & ((table[hue] == h) if hue else True)]
+                if row.empty or not np.isfinite(row["mean"].iloc[0]):
+                    continue
+                m, lo, hi = row[["mean", "ci_low", "ci_high"]].iloc[0]
+                ax.errorbar(x_i + offset, m, yerr=[[m - lo], [hi - m]], fmt="o", markersize=4, capsize=3,
+                            linewidth=1, color=colours[h if hue else xv], label=str(h) if x_i == 0 else None)
+        ax.set_xticks(range(len(x_order)), [str(v) for v in x_order], rotation=35, ha="right")
         ax.set_ylabel(label(outcome))
         ax.set_xlabel(label(x))
-        ax.tick_params(axis="x", rotation=35)
-        for tick in ax.get_xticklabels():
-            tick.set_horizontalalignment("right")
     for ax in list(axes.flat)[len(outcomes):]:
         ax.remove()
     if hue:
-        leg = axes.flat[0].get_legend()
-        if leg is not None:
-            handles, labels = axes.flat[0].get_legend_handles_labels()
-            leg.remove()
-            fig.legend(handles, labels, title=label(hue, 0), loc="center left", bbox_to_anchor=(1.0, 0.5),
-                       frameon=False)
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, labels, title=label(hue, 0), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.suptitle("Mean over replications with 95 % CI" + averaged_over(summary, (x, hue), varied), fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def heatmap(summary: pd.DataFrame, outcome: str, x: str, y: str) -> Figure:
-    """Mean of ``outcome`` over two swept parameters."""
+def differences(table: pd.DataFrame, factor: str, title: str = "") -> Figure:
+    """Forest plot of paired differences with their (adjusted) intervals and the smallest effect of interest.
+
+    Args:
+        table: Rows of :func:`analysis.stats.paired_differences` (several outcomes allowed).
+        factor: The compared factor's column (its level colours the points).
+        title: Figure title.
+    """
+    set_style()
+    outcomes = list(pd.unique(table["outcome"]))
+    ncol = max(1, min(3, len(outcomes)))
+    nrow = int(np.ceil(len(outcomes) / ncol))
+    rows_per = int(table.groupby("outcome").size().max())
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.3 * ncol + 2.2, (0.32 * rows_per + 1.5) * nrow + 0.4),
+                             squeeze=False, sharey=True)
+    for k, outcome in enumerate(outcomes):
+        ax = axes.flat[k]
+        part = table[table["outcome"] == outcome].reset_index(drop=True)
+        names = list(part["comparison"]) if "comparison" in part else [
+            f"{r[factor]} − {r['reference']}" for _, r in part.iterrows()]
+        colours = colours_for(list(part[factor]), factor)
+        for i, r in part.iterrows():
+            ax.errorbar(r["difference"], i, xerr=[[r["difference"] - r["ci_low"]], [r["ci_high"] - r["difference"]]],
+                        fmt="o", color=colours[r[factor]], capsize=3, markersize=4)
+        sesoi = part["smallest_effect"].dropna()
+        if len(sesoi):
+            h = float(sesoi.iloc[0])
+            ax.axvspan(-h, h, color="0.85", zorder=0, linewidth=0)
+        ax.axvline(0, color="0.3", linewidth=0.8)
+        if k % ncol == 0:
+            ax.set_yticks(range(len(names)), names)
+        ax.set_ylim(len(names) - 0.5, -0.5)
+        ax.set_title(label(outcome, 34), fontsize=9)
+        ax.set_xlabel("Difference (outcome units)")
+    for ax in list(axes.flat)[len(outcomes):]:
+        ax.remove()
+    fig.suptitle(title or "Paired differences with adjusted intervals; grey band = ± smallest effect of interest",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap(summary: pd.DataFrame, outcome: str, x: str, y: str, varied: Sequence[str] | None = None) -> Figure:
+    """Mean of ``outcome`` over two swept parameters (the title names factors averaged over)."""
     set_style()
     table = summary.groupby([y, x])[outcome].mean().unstack(x)
     table = table.reindex(index=order_of(summary, y), columns=order_of(summary, x))
-    fig, ax = plt.subplots(figsize=(1.1 * table.shape[1] + 2.5, 0.6 * table.shape[0] + 1.5))
+    fig, ax = plt.subplots(figsize=(1.1 * table.shape[1] + 3.5, 0.6 * table.shape[0] + 1.8))
     sns.heatmap(table, annot=True, fmt=".2f", cmap="viridis", cbar_kws={"label": label(outcome)}, ax=ax)
     ax.set_xlabel(label(x))
     ax.set_ylabel(label(y))
     ax.tick_params(axis="x", rotation=35)
+    ax.tick_params(axis="y", rotation=0)
+    ax.set_title("Mean over replications" + averaged_over(summary, (x, y), varied), fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def tradeoff(summary: pd.DataFrame, x: str = "production_mean", y: str = "final_public_value",
-             hue: str | None = "leadership", style: str | None = None) -> Figure:
+def tradeoff(summary: pd.DataFrame, x: str = "production_mean", y: str = "window_public_value_gap_closed",
+             hue: str | None = "leadership", style: str | None = None, varied: Sequence[str] | None = None) -> Figure:
     """Production against public value: one point per replication, larger markers for condition means."""
     set_style()
-    fig, ax = plt.subplots(figsize=(5.6, 4.2))
+    if y not in summary:
+        y = "final_public_value"
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
     hue_order = order_of(summary, hue) if hue else None
-    sns.scatterplot(data=summary, x=x, y=y, hue=hue, hue_order=hue_order, style=style, alpha=0.35, s=18, ax=ax,
-                    legend=False)
+    palette = colours_for(hue_order, hue) if hue else None
+    sns.scatterplot(data=summary, x=x, y=y, hue=hue, hue_order=hue_order, palette=palette, style=style, alpha=0.35,
+                    s=18, ax=ax, legend=False)
     if hue:
         means = summary.groupby([hue] + ([style] if style else []))[[x, y]].mean().reset_index()
-        sns.scatterplot(data=means, x=x, y=y, hue=hue, hue_order=hue_order, style=style, s=110,
+        sns.scatterplot(data=means, x=x, y=y, hue=hue, hue_order=hue_order, palette=palette, style=style, s=110,
                         edgecolor="black", ax=ax)
         ax.legend(title=None if style else label(hue, 0), loc="center left", bbox_to_anchor=(1.0, 0.5),
                   frameon=False)
     ax.set_xlabel(label(x))
     ax.set_ylabel(label(y))
+    ax.set_title("Replications (small) and condition means (large)" + averaged_over(summary, (hue, style), varied),
+                 fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def trust_burnout(ts: pd.DataFrame, hue: str | None = "leadership") -> Figure:
-    """Dynamics of trust between organisations and of burnout, with 95 % CI bands."""
-    return trajectories(ts, metrics=("mean_trust", "burnout_rate", "energy"), hue=hue)
+def trust_burnout(ts: pd.DataFrame, hue: str | None = "leadership", col: str | None = None,
+                  varied: Sequence[str] | None = None) -> Figure:
+    """Dynamics of trust between organisations and of burnout, with 95 % CI bands (faceted like the trajectories)."""
+    return trajectories(ts, metrics=("mean_trust", "burnout_rate", "energy"), hue=hue, col=col, varied=varied)
 
 
-def network_snapshot(params: Any, seed: Any, steps: int = 0, title: str = "") -> Figure:
-    """The collaboration network of one run: colour = organisation, marker = dominant role, width = trust.
+NETWORK_FILES = ("network.graphml",)
+"""Files a job may write with its final collaboration network (nodes: ``org``, optional ``organisation``
+and ``role``; edges: ``trust``). The report draws it if present; it never rebuilds a network."""
 
-    The network is rebuilt from the run's parameters and replication seed with the
-    model (``steps`` steps are replayed; 0 draws the initial network), since results
-    do not store the network itself.
 
-    Args:
-        params: The run's :class:`sim.params.ModelParams`.
-        seed: The replication's seed sequence (or an int).
-        steps: Steps to run before drawing.
-        title: Figure title.
-    """
+def find_network(job_dir: Path) -> Path | None:
+    """The network file a job wrote, or None."""
+    for name in NETWORK_FILES:
+        path = Path(job_dir) / name
+        if path.is_file():
+            return path
+    return None
+
+
+def network_figure(graph: Any, title: str) -> Figure:
+    """Draw a job's recorded collaboration network: colour = organisation, marker = role, width = trust."""
     import networkx as nx
-
-    from sim.model import GovernanceModel
-    from sim.roles import ROLE_LABELS
-
-    set_style()
-    model = GovernanceModel(params, rng=seed)
-    for _ in range(steps):
-        model.step()
-    g = model.network.to_networkx(model.org_of)
-    pos = nx.spring_layout(g, seed=1, k=1.5 / np.sqrt(max(g.number_of_nodes(), 1)), iterations=60)
-    fig, ax = plt.subplots(figsize=(7.5, 6.0))
-    trust = np.array([d["trust"] for _, _, d in g.edges(data=True)])
-    nx.draw_networkx_edges(g, pos, ax=ax, width=0.3 + 1.7 * trust, alpha=0.35, edge_color="0.4")
-    colours = sns.color_palette(PALETTE, model.n_orgs)
-    markers = {"expert": "s", "competitor": "^", "partner": "o"}
-    role = np.argmax(model.effective, axis=1)
-    for o, _org in enumerate(model.organisations):
-        for r, name in enumerate(ROLE_LABELS):
-            nodes = [int(i) for i in np.flatnonzero((model.org_of == o) & (role == r))]
-            if nodes:
-                nx.draw_networkx_nodes(g, pos, nodelist=nodes, node_color=[colours[o]], node_shape=markers[name],
-                                       node_size=28, ax=ax, linewidths=0.3, edgecolors="black")
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], marker="o", linestyle="", color=colours[o], label=org.name)
-               for o, org in enumerate(model.organisations)]
+    set_style()
+    g = graph
+    pos = nx.spring_layout(g, seed=1, k=1.5 / np.sqrt(max(g.number_of_nodes(), 1)), iterations=60)
+    fig, ax = plt.subplots(figsize=(7.5, 6.0))
+    trust = np.array([float(d.get("trust", 0.5)) for _, _, d in g.edges(data=True)])
+    nx.draw_networkx_edges(g, pos, ax=ax, width=0.3 + 1.7 * trust, alpha=0.35, edge_color="0.4")
+    orgs = sorted({str(d.get("organisation", d.get("org", ""))) for _, d in g.nodes(data=True)})
+    colours = dict(zip(orgs, sns.color_palette(PALETTE, len(orgs)), strict=True))
+    markers = {"expert": "s", "competitor": "^", "partner": "o"}
+    for org in orgs:
+        for role, marker in {**markers, "": "o"}.items():
+            nodes = [n for n, d in g.nodes(data=True) if str(d.get("organisation", d.get("org", ""))) == org
+                     and str(d.get("role", "")) == role]
+            if nodes:
+                nx.draw_networkx_nodes(g, pos, nodelist=nodes, node_color=[colours[org]], node_shape=marker,
+                                       node_size=28, ax=ax, linewidths=0.3, edgecolors="black")
+    handles = [Line2D([], [], marker="o", linestyle="", color=colours[o], label=o) for o in orgs]
     handles += [Line2D([], [], marker=m, linestyle="", color="0.3", label=f"{n} (role)") for n, m in markers.items()]
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
-    ax.set_title(title or f"Collaboration network at step {steps} (line width = trust)")
+    ax.set_title(title)
     ax.axis("off")
     fig.tight_layout()
     return fig

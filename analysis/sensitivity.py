@@ -66,7 +66,7 @@ def indices_from_results(res: Any) -> dict[str, tuple[Figure, pd.DataFrame]]:
     missing = per_row.index[per_row.isna().all(axis=1)].tolist()
     if missing:
         raise ValueError(f"sample rows without results: {missing[:10]}{' ...' if len(missing) > 10 else ''}")
-    outcomes = [o for o in spec.get("outcomes", ["final_public_value"]) if o in per_row]
+    outcomes = [o for o in spec.get("outcomes", ["window_public_value_gap_closed"]) if o in per_row]
     table = pd.concat([indices(spec, per_row[o].to_numpy(), o) for o in outcomes], ignore_index=True)
     if spec["method"] == "morris":
         fig = figures.sensitivity_bars(table, "mu_star", "mu_star_low", "mu_star_high",

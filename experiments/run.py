@@ -53,7 +53,8 @@ MODEL_SECTIONS = ("problem", "scenario", "roles", "leadership", "network", "work
                   "run")
 RESULT_SECTIONS = ("sensitivity", "docking")
 """Sections beside the model's that change what a job computes (and so its config hash)."""
-OTHER_SECTIONS = ("experiment", *RESULT_SECTIONS)
+OTHER_SECTIONS = ("experiment", "report", *RESULT_SECTIONS)
+"""Sections that do not change results: ``report`` holds what govsim-report shows (key outcomes, reference)."""
 
 
 def model_config(cfg: DictConfig) -> dict[str, Any]:

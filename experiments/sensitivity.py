@@ -1,4 +1,9 @@
-"""Global sensitivity analysis as a Hydra sweep: SALib samples applied to model parameters.
+"""Global sensitivity analysis and robustness designs as a Hydra sweep: samples applied to model parameters.
+
+Methods: ``morris`` and ``sobol`` (SALib samples, for sensitivity indices) and ``lhs``
+(a Latin hypercube from ``scipy.stats.qmc``, for robustness maps and scenario
+discovery; ``configs/experiment/robustness_lhs.yaml`` crosses every point with all
+leadership styles on the same seeds).
 
 A ``sensitivity`` config section (see ``configs/experiment/sensitivity_*.yaml``)
 declares the method (``morris`` or ``sobol``), the parameters with their bounds
@@ -19,7 +24,7 @@ import numpy as np
 
 from sim.params import ConfigError, ModelParams, build_params
 
-METHODS = ("morris", "sobol")
+METHODS = ("morris", "sobol", "lhs")
 
 
 def salib_problem(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -46,6 +51,12 @@ def sample(spec: Mapping[str, Any]) -> np.ndarray:
     if n < 2:
         raise ConfigError("sensitivity.samples", spec.get("samples"), "must be an integer >= 2")
     seed = int(spec.get("seed", 0))
+    if method == "lhs":
+        from scipy.stats import qmc
+
+        unit = qmc.LatinHypercube(d=problem["num_vars"], seed=np.random.default_rng(seed)).random(n)
+        bounds = np.array(problem["bounds"])
+        return qmc.scale(unit, bounds[:, 0], bounds[:, 1])
     if method == "morris":
         from SALib.sample import morris
 

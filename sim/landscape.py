@@ -185,6 +185,7 @@ class NKLandscape:
         self._all_idx: np.ndarray | None = None
         self._all_sum: np.ndarray | None = None
         self._optimum: tuple[float, np.ndarray] | None = None
+        self._random_mean: float | None = None
 
     def _mandate(self, tables: np.ndarray) -> np.ndarray:
         """Mandate tables correlated ``rho`` with ``tables``: ``(rho t + sqrt(1 - rho^2) u) / (rho + sqrt(1 - rho^2))``.
@@ -280,6 +281,20 @@ class NKLandscape:
                 self._optimum = (float(fit[best]), ends[best].copy())
         return self._optimum
 
+    def random_mean(self) -> float:
+        """Exact mean fitness of a uniformly random configuration.
+
+        Decision ``i``'s table row is indexed by the states of ``K + 1`` distinct
+        decisions (itself and its dependencies), so under uniformly random
+        configurations every row entry is equally likely: the expected contribution
+        of ``i`` is the mean of its table, and the expected fitness is the mean over
+        decisions of those means, i.e. the mean of all table entries. Exact for any
+        ``N`` (no enumeration), and kept current after :meth:`redraw`.
+        """
+        if self._random_mean is None:
+            self._random_mean = float(self.tables.mean(axis=1).mean())
+        return self._random_mean
+
     def local_optima(self) -> np.ndarray:
         """Codes of all one-bit local optima (exact case only)."""
         fit = self.all_fitness()
@@ -343,6 +358,7 @@ class NKLandscape:
         self.tables[decisions] = new
         self._optimum = None
         self._mandate_corr = None
+        self._random_mean = None
 
     def realised_cross_boundary(self) -> float:
         """Share of all dependencies that fall on another organisation's decisions."""

@@ -34,6 +34,19 @@ def public_value(model: GovernanceModel) -> float:
     return model.public_value_raw / model.optimum
 
 
+def public_value_gap_closed(model: GovernanceModel) -> float:
+    """Share of the gap between a random configuration and the optimum that is closed.
+
+    ``(raw - random mean) / (optimum - random mean)``: 0 is the exact mean fitness of
+    uniformly random configurations of the current landscape, 1 the global optimum;
+    negative below the random mean. Unlike the optimum-normalised value (which starts
+    near 0.65 for a random configuration), differences use the whole scale.
+    """
+    random_mean = model.landscape.random_mean()
+    gap = float(model.optimum) - random_mean
+    return (model.public_value_raw - random_mean) / gap if gap > 0 else float("nan")
+
+
 def public_value_raw(model: GovernanceModel) -> float:
     """Collective performance: mean contribution over all N decisions, in [0, 1]."""
     return float(model.contrib.sum()) / len(model.contrib)
@@ -341,6 +354,7 @@ _REPORTERS: tuple[Callable[[Any], Any], ...] = (
     mean_trust, tie_trust, cross_boundary_ties, role_strain, energy,
     burnout_rate, new_burnouts, informal_leader_share, understood_share, skill_mean, surge_deployed,
     situational_choice, realised_cross_boundary, mandate_correlation, power_spread,
+    public_value_gap_closed,
 )
 
 METRICS: tuple[str, ...] = tuple(f.__name__ for f in _REPORTERS)
@@ -406,60 +420,144 @@ def agent_reporters() -> dict[str, Callable[[Any], Any]]:
 
 
 # ---------------------------------------------------------------- summaries
+WINDOW_SHARE = 0.1
+"""Window of the ``window_*`` outcomes: the mean over the last 10 % of steps (at least one step)."""
+SPEED_SHARE = 0.5
+"""``steps_to_half_gap``: steps until half of the gap between the start and the optimum is closed."""
+RECOVERY_TOLERANCE = 0.05
+"""A shocked run has recovered when its gap closed is within this of its no-shock twin's ..."""
+RECOVERY_SUSTAIN = 5
+"""... for this many consecutive steps."""
+
+
 def auc(values: np.ndarray) -> float:
     """Area under a per-step curve, as the mean over steps 1..T (so comparable across T)."""
     values = np.asarray(values, dtype=float)
     return float(values[1:].mean()) if len(values) > 1 else float(values[0])
 
 
-def steps_to_fraction(values: np.ndarray, fraction: float = 0.9) -> int:
-    """First step at which a curve reaches ``fraction`` of its final value."""
-    values = np.asarray(values, dtype=float)
-    target = fraction * values[-1]
-    return int(np.argmax(values >= target - 1e-12))
+def window_steps(steps: int, share: float = WINDOW_SHARE) -> int:
+    """Number of final steps averaged by the ``window_*`` outcomes (at least one)."""
+    return max(1, int(np.ceil(share * steps)))
 
 
-def shock_response(values: np.ndarray, shock_log: list[dict[str, float]], recover: float = 0.95) -> dict[str, float]:
-    """Drop at the first shock and steps until public value regains ``recover`` of its pre-shock level.
+def steps_to_fraction(values: np.ndarray, fraction: float = SPEED_SHARE) -> tuple[int, bool]:
+    """Steps until a curve closes ``fraction`` of the gap between its start and 1 (the optimum).
+
+    The target, ``v0 + fraction * (1 - v0)`` with ``v0`` the value at step 0, is fixed
+    before the run: it does not depend on where the run ends, so a run that stagnates
+    is never fast. A run that never reaches it (including one that never improves) is
+    censored at its horizon.
 
     Args:
-        values: Normalised public value per step (index = step).
-        shock_log: The model's shock records (``step``, ``before``, ``after``).
-        recover: Share of the pre-shock value counted as recovered.
+        values: Public value as the share of the gap closed, per step (index = step).
+        fraction: Share of the remaining gap to close.
 
     Returns:
-        ``shock_drop`` (pre-shock minus immediate post-shock value) and
-        ``shock_recovery_steps`` (NaN if no shock or never recovered).
+        ``(steps, censored)``: the first step at or above the target, or the horizon
+        (the last step) with ``censored=True`` when the target is never reached.
     """
-    if not shock_log:
-        return {"shock_drop": float("nan"), "shock_recovery_steps": float("nan")}
-    first = shock_log[0]
-    step = int(first["step"])
-    after = np.asarray(values, dtype=float)[step:]
-    hit = np.flatnonzero(after >= recover * first["before"] - 1e-12)
-    return {
-        "shock_drop": float(first["before"] - first["after"]),
-        "shock_recovery_steps": float(hit[0]) if len(hit) else float("nan"),
-    }
+    values = np.asarray(values, dtype=float)
+    horizon = len(values) - 1
+    start = values[0]
+    target = start + fraction * (1.0 - start)
+    hit = np.flatnonzero(values[1:] >= target - 1e-12)
+    if len(hit) == 0 or not np.isfinite(start):
+        return horizon, True
+    return int(hit[0]) + 1, False
+
+
+def shock_response(values: np.ndarray, twin: np.ndarray | None, shock_log: list[dict[str, float]],
+                   tolerance: float = RECOVERY_TOLERANCE, sustain: int = RECOVERY_SUSTAIN) -> dict[str, float]:
+    """Drop at the first shock and recovery against a no-shock twin run on the same seed.
+
+    Both series are public value as the share of the gap closed. The drop is the twin's
+    value minus the shocked run's at the shock step. A run has recovered ``T`` steps
+    after the shock when, from then on for ``sustain`` consecutive steps, it is within
+    ``tolerance`` of its twin. The horizon ``H`` is the last ``T`` that can still be
+    confirmed before the run ends; a run that never recovers is censored at ``H`` and
+    kept (its restricted time ``min(T, H)`` is ``H``). A run whose drop is at most
+    ``tolerance`` has no drop to recover from and is reported separately.
+
+    Args:
+        values: The shocked run's gap closed per step (index = step).
+        twin: The no-shock twin's gap closed per step, or None (no shock).
+        shock_log: The model's shock records (``step``, ...).
+        tolerance: Gap-closed distance to the twin counted as recovered.
+        sustain: Consecutive steps that must be within ``tolerance``.
+
+    Returns:
+        ``shock_drop``, ``shock_recovery_steps`` (restricted: ``min(T, H)``),
+        ``shock_recovery_censored`` (1 when never recovered within the horizon),
+        ``shock_no_drop`` (1 when the drop is at most ``tolerance``) and
+        ``shock_horizon`` (``H``); all NaN without a shock.
+    """
+    keys = ("shock_drop", "shock_recovery_steps", "shock_recovery_censored", "shock_no_drop", "shock_horizon")
+    if not shock_log or twin is None:
+        return dict.fromkeys(keys, float("nan"))
+    step = int(shock_log[0]["step"])
+    values, twin = np.asarray(values, dtype=float), np.asarray(twin, dtype=float)
+    gap = twin[step:] - values[step:]
+    horizon = max(len(gap) - sustain, 0)
+    drop = float(gap[0])
+    out = {"shock_drop": drop, "shock_horizon": float(horizon)}
+    if drop <= tolerance:
+        return {**out, "shock_recovery_steps": float("nan"), "shock_recovery_censored": float("nan"),
+                "shock_no_drop": 1.0}
+    within = gap <= tolerance
+    run = np.convolve(within.astype(int), np.ones(sustain, dtype=int), mode="valid") == sustain
+    hit = np.flatnonzero(run[: horizon + 1])
+    if len(hit):
+        return {**out, "shock_recovery_steps": float(hit[0]), "shock_recovery_censored": 0.0, "shock_no_drop": 0.0}
+    return {**out, "shock_recovery_steps": float(horizon), "shock_recovery_censored": 1.0, "shock_no_drop": 0.0}
 
 
 SUMMARY_FINAL = (
-    "public_value", "public_value_raw", "org_performance_mean", "org_performance_sd", "mean_trust",
-    "cross_boundary_ties", "role_strain", "energy", "burnout_rate", "voice_equity", "adoption_equity",
+    "public_value", "public_value_gap_closed", "public_value_raw", "org_performance_mean", "org_performance_sd",
+    "mean_trust", "cross_boundary_ties", "role_strain", "energy", "burnout_rate", "voice_equity", "adoption_equity",
     "informal_leader_share", "understood_share", "skill_mean",
 )
+"""Metrics summarised by their last step (``final_*``) and by the mean over the window (``window_*``)."""
 
 
-def summarise(ts: pd.DataFrame, shock_log: list[dict[str, float]]) -> dict[str, float]:
-    """Final and aggregate outcomes of one replication from its time series (index = step)."""
-    pv = ts["public_value"].to_numpy()
-    out: dict[str, float] = {f"final_{m}": float(ts[m].iloc[-1]) for m in SUMMARY_FINAL}
-    out["public_value_auc"] = auc(pv)
-    out["steps_to_90"] = steps_to_fraction(pv, 0.9)
+def summarise(ts: pd.DataFrame, shock_log: list[dict[str, float]], n_professionals: int | None = None,
+              twin: pd.DataFrame | None = None) -> dict[str, float]:
+    """Final and aggregate outcomes of one replication from its time series (index = step).
+
+    Args:
+        ts: The replication's metrics, a row per step 0..T.
+        shock_log: The model's shock records.
+        n_professionals: Headcount, for person-steps lost to burnout (NaN if None).
+        twin: Time series of the no-shock twin run on the same seed (runs with shocks).
+
+    Returns:
+        ``final_*`` (last step) and ``window_*`` (mean over the last
+        :data:`WINDOW_SHARE` of steps) of :data:`SUMMARY_FINAL`, areas under the
+        curve, the speed metric with its censoring indicator, production, burnout
+        (mean rate, any burnout, person-steps lost), and the shock response.
+    """
+    metrics = [m for m in SUMMARY_FINAL if m in ts]
+    steps = len(ts) - 1
+    w = window_steps(steps)
+    out: dict[str, float] = {f"final_{m}": float(ts[m].iloc[-1]) for m in metrics}
+    out.update({f"window_{m}": float(ts[m].iloc[-w:].mean()) for m in metrics})
+    out["public_value_auc"] = auc(ts["public_value"].to_numpy())
+    gap = ts["public_value_gap_closed"].to_numpy(dtype=float) if "public_value_gap_closed" in ts else None
+    if gap is not None:
+        out["gap_closed_auc"] = auc(gap)
+        speed, censored = steps_to_fraction(gap, SPEED_SHARE)
+        out["steps_to_half_gap"] = float(speed)
+        out["steps_to_half_gap_censored"] = float(censored)
     out["production_mean"] = float(ts["production"].iloc[1:].mean())
     out["burnout_rate_mean"] = float(ts["burnout_rate"].iloc[1:].mean())
     out["burnouts_total"] = int(ts["new_burnouts"].sum())
+    out["any_burnout"] = float(out["burnouts_total"] > 0)
+    out["person_steps_lost"] = (float(round(ts["burnout_rate"].iloc[1:].sum() * n_professionals))
+                                if n_professionals is not None else float("nan"))
     out["proposals_adopted_total"] = int(ts["proposals_adopted"].sum())
     out["heuristic_diversity_mean"] = float(ts["heuristic_diversity"].iloc[1:].mean())
-    out.update(shock_response(pv, shock_log))
+    twin_gap = None
+    if twin is not None and "public_value_gap_closed" in twin:
+        twin_gap = twin["public_value_gap_closed"].to_numpy(dtype=float)
+    out.update(shock_response(gap if gap is not None else ts["public_value"].to_numpy(), twin_gap, shock_log))
     return out

@@ -9,6 +9,7 @@ identical problems and workforces (common random numbers).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -44,18 +45,39 @@ def run_replication(
 
     Returns:
         ``(timeseries, summary, model)``: a frame with one row per step (0..T) and a
-        column per metric, the summary outcomes, and the finished model.
+        column per metric, the summary outcomes, and the finished model. When the
+        parameters schedule shocks, a no-shock twin on the same seed is run as well,
+        and the recovery outcomes are measured against it (see
+        :func:`sim.metrics.shock_response`).
     """
     if seq is None:
         seq = replication_seeds(params.run.seed, replication + 1)[replication]
+    model, ts = _simulate(params, fresh(seq))
+    twin = None
+    if params.problem.shocks:  # recovery is measured against the same run without the shock
+        _, twin = _simulate(no_shock_twin(params), fresh(seq))
+    summary = summarise(ts.set_index("step"), model.shock_log, model.n_professionals,
+                        None if twin is None else twin.set_index("step"))
+    return ts, summary, model
+
+
+def fresh(seq: np.random.SeedSequence) -> np.random.SeedSequence:
+    """A copy of ``seq`` with no children spawned yet (a model spawns its streams from the sequence it gets)."""
+    return np.random.SeedSequence(entropy=seq.entropy, spawn_key=seq.spawn_key, pool_size=seq.pool_size)
+
+
+def no_shock_twin(params: ModelParams) -> ModelParams:
+    """The same parameters without scheduled shocks (the twin a shocked run is compared with)."""
+    return dataclasses.replace(params, problem=dataclasses.replace(params.problem, shocks=()))
+
+
+def _simulate(params: ModelParams, seq: np.random.SeedSequence) -> tuple[GovernanceModel, pd.DataFrame]:
     model = GovernanceModel(params, rng=seq)
     for _ in range(params.run.steps):
         model.step()
     ts = model.datacollector.get_model_vars_dataframe()
     ts.index.name = "step"
-    ts = ts.reset_index()
-    summary = summarise(ts.set_index("step"), model.shock_log)
-    return ts, summary, model
+    return model, ts.reset_index()
 
 
 def run_point(

@@ -16,7 +16,7 @@ from analysis import figures
 from analysis.load import expected_jobs, load_results, varied_parameters
 from analysis.report import main as report_main
 from analysis.sensitivity import indices
-from analysis.stats import bootstrap_interval, effect_sizes, hedges_g, mean_ci, t_interval
+from analysis.stats import effect_sizes, mean_ci, t_interval
 from experiments.sensitivity import block_rows, points, sample
 from sim.params import ConfigError
 from tests.conftest import ROOT
@@ -103,8 +103,6 @@ def test_confidence_intervals_match_hand_computed_values() -> None:
     frame = pd.DataFrame({"c": ["a"] * 5, "v": values})
     row = mean_ci(frame, ["c"], "v", method="t").iloc[0]
     assert row["mean"] == 3 and row["n"] == 5 and row["ci_low"] == pytest.approx(3 - half, abs=1e-5)
-    blo, bhi = bootstrap_interval(values, np.random.default_rng(0))
-    assert 1.5 < blo < 3 < bhi < 4.5
 
 
 def test_effect_sizes_paired_by_replication() -> None:
@@ -114,8 +112,8 @@ def test_effect_sizes_paired_by_replication() -> None:
                           "y": np.concatenate([base, base + 0.5 + rng.normal(0, 0.05, 20)])})
     row = effect_sizes(frame, "leadership", "laissez_faire", "y").iloc[0]
     assert row["paired"] and row["difference"] == pytest.approx(0.5, abs=0.05)
-    assert row["diff_ci_low"] > 0.4 and row["diff_ci_high"] < 0.6
-    assert hedges_g(base + 1, base) > 0
+    assert row["ci_low"] > 0.4 and row["ci_high"] < 0.6 and row["n"] == 20 and row["n_missing"] == 0
+    assert row["d_av"] > 0
 
 
 def tiny_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -127,7 +125,8 @@ def tiny_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
                              "public_value": 0.5 + 0.05 * step, "mean_trust": 0.5, "production": 0.7,
                              "burnout_rate": 0.01, "energy": 0.8})
             sums.append({"leadership": style, "roles": "balanced", "replication": rep, "seed": rep,
-                         "final_public_value": 0.7 + rep / 100, "production_mean": 0.6, "steps_to_90": 3})
+                         "final_public_value": 0.7 + rep / 100, "production_mean": 0.6,
+                         "steps_to_half_gap": 3})
     return pd.DataFrame(rows), pd.DataFrame(sums)
 
 
@@ -138,7 +137,7 @@ def test_figure_functions_label_axes_and_plot_every_condition() -> None:
     assert axes[0].get_ylabel().replace("\n", " ") == figures.LABELS["public_value"]
     assert axes[-1].get_xlabel() == figures.LABELS["step"]
     assert len(axes[0].get_lines()) == 3  # one line per style
-    fig = figures.final_outcomes(summary, outcomes=("final_public_value", "steps_to_90"))
+    fig = figures.final_outcomes(summary, outcomes=("final_public_value", "steps_to_half_gap"))
     assert fig.axes[0].get_ylabel().replace("\n", " ") == figures.LABELS["final_public_value"]
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["directive", "shared", "laissez_faire"]
     fig = figures.heatmap(summary.assign(K=[2, 4, 6] * 3), "final_public_value", x="K", y="leadership")
@@ -148,13 +147,20 @@ def test_figure_functions_label_axes_and_plot_every_condition() -> None:
     assert len(fig.axes[0].collections[0].get_offsets()) == 9
 
 
-def test_network_snapshot_draws_every_professional() -> None:
-    from tests.conftest import small_params
+def test_network_figure_draws_the_recorded_network(tmp_path: Path) -> None:
+    import networkx as nx
 
-    fig = figures.network_snapshot(small_params(), 1)
-    drawn = sum(len(c.get_offsets()) for c in fig.axes[0].collections if hasattr(c, "get_offsets")
-                and c.get_offsets().shape[-1] == 2 and len(c.get_offsets()) and c.get_array() is None)
-    assert drawn >= 40
+    g = nx.cycle_graph(12)
+    nx.set_node_attributes(g, {i: f"org{i % 3}" for i in g}, "organisation")
+    nx.set_node_attributes(g, {i: ("expert", "competitor", "partner")[i % 3] for i in g}, "role")
+    nx.set_edge_attributes(g, 0.5, "trust")
+    nx.write_graphml(g, tmp_path / "network.graphml")
+    assert figures.find_network(tmp_path) == tmp_path / "network.graphml"
+    from matplotlib.collections import PathCollection
+
+    fig = figures.network_figure(nx.read_graphml(tmp_path / "network.graphml"), "t")
+    drawn = sum(len(c.get_offsets()) for c in fig.axes[0].collections if isinstance(c, PathCollection))
+    assert drawn == 12
 
 
 def test_report_renders_on_a_real_tiny_sweep(tmp_path: Path) -> None:
@@ -164,10 +170,11 @@ def test_report_renders_on_a_real_tiny_sweep(tmp_path: Path) -> None:
                           f"hydra.sweep.dir={sweep}"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     assert res.returncode == 0, res.stderr[-2000:]
-    assert report_main([str(sweep), "--out", str(tmp_path / "report")]) == 0
-    out = tmp_path / "report"
+    assert report_main([str(sweep)]) == 0
+    out = sweep / "report"  # the default: beside the jobs, never inside one
     md = (out / "report.md").read_text()
-    assert "## Conditions" in md and "## Effect sizes" in md and "laissez_faire" in md and "git commit" in md
+    assert "## Conditions" in md and "## Paired differences" in md and "laissez_faire" in md and "git commit" in md
+    assert "Network figure omitted" in md
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 4
     assert (out / "figures" / "trajectories.png").stat().st_size > 10_000

@@ -167,10 +167,11 @@ def test_docking_sweep_and_report_end_to_end(tmp_path: Path) -> None:
     rep = subprocess.run([sys.executable, "-m", "analysis.report", str(sweep)], cwd=tmp_path, capture_output=True,
                          text=True, timeout=300)
     assert rep.returncode == 0, rep.stderr
-    md = (sweep / "report.md").read_text()
+    out = sweep / "report"  # beside the jobs, never in one
+    md = (out / "report.md").read_text()
     assert "docking_hong_page" in md and "published_best" in md and "0 missing, 0 failed" in md
-    assert (sweep / "figures" / "docking_hong_page.png").stat().st_size > 10_000
-    summary = pd.read_parquet(sweep / "summary.parquet")
+    assert (out / "figures" / "docking_hong_page.png").stat().st_size > 10_000
+    summary = pd.read_parquet(out / "summary.parquet")
     assert sorted(summary["l"].unique()) == [6, 8] and len(summary) == 6
 
 
