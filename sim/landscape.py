@@ -153,6 +153,7 @@ class NKLandscape:
         cross_boundary: float = 0.5,
         exact_optimum_max_n: int = 22,
         mandate_correlation: float = 1.0,
+        mandate_rng: np.random.Generator | None = None,
     ) -> None:
         """Draw a landscape.
 
@@ -165,6 +166,9 @@ class NKLandscape:
             exact_optimum_max_n: Largest ``n`` for exact enumeration of the optimum.
             mandate_correlation: Correlation of each decision's mandate table with its
                 contribution table (1 = the mandate is the shared value).
+            mandate_rng: Generator of the mandates' own noise (default: ``rng``). A separate
+                stream keeps the shared landscape, the start and the turbulence identical
+                whatever the mandates (common random numbers across mandate conditions).
         """
         if not 0 <= k < n:
             raise ValueError(f"K={k} must satisfy 0 <= K < N={n}")
@@ -175,6 +179,7 @@ class NKLandscape:
         self.deps = draw_dependencies(self.owner, k, cross_boundary, rng)
         self.tables = rng.random((n, 1 << (k + 1)))
         self.mandate_correlation = float(mandate_correlation)
+        self.mandate_rng = rng if mandate_rng is None else mandate_rng
         self.mandate_tables = self._mandate(self.tables)
         self._mandate_corr: float | None = None
         self._powers = (np.int64(1) << np.arange(k + 1, dtype=np.int64))
@@ -198,7 +203,7 @@ class NKLandscape:
         if rho >= 1.0:
             return tables
         other = np.sqrt(1.0 - rho * rho)
-        return (rho * tables + other * self.rng.random(tables.shape)) / (rho + other)
+        return (rho * tables + other * self.mandate_rng.random(tables.shape)) / (rho + other)
 
     def realised_mandate_correlation(self) -> float:
         """Correlation between all contribution and mandate table entries (cached until a redraw)."""

@@ -89,5 +89,5 @@ def learn_in_forum(
 
 
 def practise(skill: np.ndarray, proposers: np.ndarray, investment: np.ndarray, gain: float) -> None:
-    """Raise the skill of professionals who made a proposal, in place."""
+    """Raise the skill of professionals who searched this step (``proposers``), in place."""
     skill[proposers] += gain * investment[proposers] * (1.0 - skill[proposers])

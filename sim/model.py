@@ -7,8 +7,8 @@ changes, professionals learn, and the metrics are collected. Each mechanism live
 in the module named after it; this module wires them.
 
 Randomness: one seed per run. It is split with ``numpy.random.SeedSequence``
-into a *world* stream (landscape, its turbulence and shocks, the workforce, the
-network) and one *dynamics* stream per mechanism (``model.streams``). Two runs
+into a *world* stream (landscape, its turbulence and shocks, the mandates' own noise,
+the workforce, the network) and one *dynamics* stream per mechanism (``model.streams``). Two runs
 with the same seed but different leadership face the same problem, workforce and
 shocks (common random numbers); and because every mechanism draws from its own
 stream, mostly in vectors of a fixed size per step, the draws of one mechanism
@@ -30,7 +30,7 @@ from sim.roles import effective_roles, felt_expectation, role_strain
 from sim.search import Proposals, make_flips, next_understood, score_proposals
 
 SeedLike = int | np.random.SeedSequence
-STREAMS = ("leaders", "forum", "search", "voice", "decision", "consent", "trust", "wellbeing", "learning")
+STREAMS = ("forum", "search", "voice", "decision", "consent", "trust", "wellbeing", "learning")
 """Named random streams of the dynamics, one per mechanism."""
 
 
@@ -83,10 +83,10 @@ class GovernanceModel(mesa.Model):
         super().__init__(rng=np.random.default_rng(dynamics_seq))
         self.params = params if params is not None else ModelParams()
         self.seed_sequence = seq
-        land_seq, pop_seq, net_seq = world_seq.spawn(3)
+        land_seq, pop_seq, net_seq, mandate_seq = world_seq.spawn(4)
         self.streams = {name: np.random.default_rng(s)
                         for name, s in zip(STREAMS, dynamics_seq.spawn(len(STREAMS)), strict=True)}
-        self._build_problem(np.random.default_rng(land_seq))
+        self._build_problem(np.random.default_rng(land_seq), np.random.default_rng(mandate_seq))
         self._build_organisations()
         self._build_workforce(np.random.default_rng(pop_seq))
         self.network = build_network(self.params.network, self.home_org, np.random.default_rng(net_seq))
@@ -98,12 +98,13 @@ class GovernanceModel(mesa.Model):
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ building
-    def _build_problem(self, rng: np.random.Generator) -> None:
+    def _build_problem(self, rng: np.random.Generator, mandate_rng: np.random.Generator) -> None:
         p = self.params.problem
         owner = self.params.owners()
         mandate = p.mandate_correlation if self.params.mechanisms.mandates else 1.0
         self.landscape = NKLandscape(p.N, p.K, rng, owner=owner, cross_boundary=p.cross_boundary,
-                                     exact_optimum_max_n=p.exact_optimum_max_n, mandate_correlation=mandate)
+                                     exact_optimum_max_n=p.exact_optimum_max_n, mandate_correlation=mandate,
+                                     mandate_rng=mandate_rng)
         self.config = rng.integers(0, 2, p.N, dtype=np.uint8)
         self.n_orgs = int(owner.max()) + 1
         self.org_masks = np.zeros((self.n_orgs, p.N), dtype=bool)

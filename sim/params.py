@@ -741,8 +741,8 @@ class MechanismParams:
         decision_rules: Styles' decision rules; off: every proposer decides its own proposal.
         time_allocation: Demand, targets and autonomy allocate time; off: everyone spends
             ``workforce.baseline_problem_time`` on the shared problem, no forums meet.
-        forum_information: Forums pool what attendees voice; off: a forum judges each
-            proposal by the proposer's own reading.
+        forum_information: Forums pool what attendees voice; off: only what the proposer
+            understands is voiced (each delegate still reads it with its own goal and noise).
         forum_trust: Forums move trust by their results; off: they do not.
         mandates: Organisations have own mandates; off: each mandate is the shared value.
         failure_demand: A poorly solved problem adds demand; off: demand is value demand.

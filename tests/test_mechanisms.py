@@ -431,3 +431,20 @@ def test_surge_goes_to_at_most_the_share_of_organisations_hardest_hit() -> None:
     assert list(hardest_hit(drop, 1 / 3)) == [5, 1]
     assert list(hardest_hit(drop, 1.0)) == [5, 1, 3, 0, 4]
     assert list(hardest_hit(drop, 0.01)) == [5]
+
+
+@pytest.mark.parametrize("changes", [{"mechanisms": {"mandates": False}}, {"problem": {"mandate_correlation": 1.0}},
+                                     {"mechanisms": {"failure_demand": False}}, {"leadership": {"style": "shared"}}])
+def test_conditions_share_the_world_common_random_numbers(changes: dict) -> None:
+    base = {"problem": {"turbulence": 0.05}, "run": {"steps": 20}}
+    sections = {k: dict(v) for k, v in base.items()}
+    for section, values in changes.items():
+        sections[section] = {**sections.get(section, {}), **values}
+    a, b = GovernanceModel(build_params(base), rng=4), GovernanceModel(build_params(sections), rng=4)
+    assert np.array_equal(a.config, b.config) and np.array_equal(a.landscape.tables, b.landscape.tables)
+    assert np.array_equal(a.skill, b.skill) and np.array_equal(a.network.edges, b.network.edges)
+    assert np.array_equal(a.minority, b.minority) and np.array_equal(a.understood, b.understood)
+    for _ in range(20):
+        a.step()
+        b.step()
+        assert np.array_equal(a.landscape.tables, b.landscape.tables)  # the same turbulence, step by step
