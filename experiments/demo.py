@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-APP_MODULE = "experiments.app"
+APP_MODULE = "experiments.lesson.page"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 START_TIMEOUT = 60.0
