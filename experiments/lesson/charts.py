@@ -135,7 +135,9 @@ class LineChart:
         for step, label in self.events:
             self.ax.axvline(step, color=PALETTE["event"], ls="-.", lw=1.2)
             self._event_labels.append(
-                self.ax.text(step, 0, label + " ", color=PALETTE["event"], fontsize=SMALLEST_TEXT_PT, va="bottom", ha="right")
+                self.ax.text(
+                    step, 0, label + " ", color=PALETTE["event"], fontsize=SMALLEST_TEXT_PT, va="bottom", ha="right"
+                )
             )
         self.lines = []
         for i in range(n_series):
@@ -249,8 +251,16 @@ class NetworkChart:
             ax.set_aspect("equal")
             ax.set_axis_off()
             if n > 1:
-                self.fig.text((i + 0.5) / n, 0.995, texts.option("leadership", labels[i]), fontsize=12, fontweight="bold",
-                              color=SERIES_COLOURS[i], ha="center", va="top")
+                self.fig.text(
+                    (i + 0.5) / n,
+                    0.995,
+                    texts.option("leadership", labels[i]),
+                    fontsize=12,
+                    fontweight="bold",
+                    color=SERIES_COLOURS[i],
+                    ha="center",
+                    va="top",
+                )
             ties = LineCollection(segments, colors=PALETTE["tie"], alpha=0.35, animated=True)
             ax.add_collection(ties)
             self.ties.append(ties)
@@ -286,19 +296,36 @@ class NetworkChart:
         ]
         handles.append(
             Line2D(
-                [], [], ls="", marker="o", markerfacecolor=PALETTE["burnt_out"], markeredgecolor="0.5",
-                markersize=7, label=texts("chart.burnt_out"),
+                [],
+                [],
+                ls="",
+                marker="o",
+                markerfacecolor=PALETTE["burnt_out"],
+                markeredgecolor="0.5",
+                markersize=7,
+                label=texts("chart.burnt_out"),
             )
         )
         handles.append(Line2D([], [], color=PALETTE["tie"], lw=2.5, alpha=0.6, label=texts("chart.tie")))
         self.fig.legend(
-            handles=handles, loc="lower center", ncols=3 if len(self.axes) == 1 else 5, fontsize=SMALLEST_TEXT_PT,
-            frameon=False, handletextpad=0.3, columnspacing=0.9, borderaxespad=0.1,
+            handles=handles,
+            loc="lower center",
+            ncols=3 if len(self.axes) == 1 else 5,
+            fontsize=SMALLEST_TEXT_PT,
+            frameon=False,
+            handletextpad=0.3,
+            columnspacing=0.9,
+            borderaxespad=0.1,
         )
         if self.every > 1:
             self.fig.text(
-                0.99, 0.995, texts("chart.sample", every=self.every), ha="right", va="top",
-                fontsize=SMALLEST_TEXT_PT, color="0.35",
+                0.99,
+                0.995,
+                texts("chart.sample", every=self.every),
+                ha="right",
+                va="top",
+                fontsize=SMALLEST_TEXT_PT,
+                color="0.35",
             )
 
     def render(self) -> bytes:

@@ -171,8 +171,10 @@ def demo_config(
         f"roles={check_option('roles', roles)}",
         f"network={check_option('network', network)}",
     ]
-    n, k, share = _number("problem.N", N, True), _number("problem.K", K, True), _number(
-        "problem.cross_boundary", cross_boundary, False
+    n, k, share = (
+        _number("problem.N", N, True),
+        _number("problem.K", K, True),
+        _number("problem.cross_boundary", cross_boundary, False),
     )
     own = parse_org_styles(org_styles)
     number = parse_seed(seed)

@@ -46,7 +46,11 @@ def export_png(lesson: Any, texts: Texts) -> bytes:
         for i, v in enumerate(values):
             data = np.asarray(v[metric], dtype=float)
             ax.plot(
-                np.arange(len(data)), data, color=SERIES_COLOURS[i], ls=SERIES_DASHES[i], lw=2,
+                np.arange(len(data)),
+                data,
+                color=SERIES_COLOURS[i],
+                ls=SERIES_DASHES[i],
+                lw=2,
                 label=texts.option("leadership", lesson.labels[i]),
             )
         if optimum:
@@ -62,11 +66,19 @@ def export_png(lesson: Any, texts: Texts) -> bytes:
         else:
             ax.yaxis.set_major_formatter(lambda v, _pos: texts.decimal(v))
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.005, 0.955), ncols=len(labels), frameon=False, fontsize=11)
+    fig.legend(
+        handles, labels, loc="upper left", bbox_to_anchor=(0.005, 0.955), ncols=len(labels), frameon=False, fontsize=11
+    )
     heading = " " + texts("lesson.versus") + " "
     fig.suptitle(
-        texts.option("scenario", lesson.case) + ": " + heading.join(texts.option("leadership", s) for s in lesson.labels),
-        x=0.01, y=0.995, ha="left", fontsize=14, fontweight="bold",
+        texts.option("scenario", lesson.case)
+        + ": "
+        + heading.join(texts.option("leadership", s) for s in lesson.labels),
+        x=0.01,
+        y=0.995,
+        ha="left",
+        fontsize=14,
+        fontweight="bold",
     )
     fig.text(0.01, 0.005, settings_line(lesson, texts), fontsize=9, color="0.3")
     fig.tight_layout(rect=(0, 0.03, 1, 0.9))

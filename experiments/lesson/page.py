@@ -146,10 +146,13 @@ def lesson_html(lesson: Lesson, texts: Texts, full: bool) -> str:
     parts.append(f"<div class='govsim-styles'>{''.join(notes)}</div>")
     parts.append(f"<p><b>{e(texts('lesson.definitions'))}</b></p><dl>")
     for metric, _ in READOUT:
-        parts.append(f"<dt>{e(texts(f'metrics.{metric}.label'))}</dt><dd>{e(texts(f'metrics.{metric}.definition'))}</dd>")
+        parts.append(
+            f"<dt>{e(texts(f'metrics.{metric}.label'))}</dt><dd>{e(texts(f'metrics.{metric}.definition'))}</dd>"
+        )
     parts.append("</dl>")
     parts.append(
-        f"<p class='govsim-source'><b>{e(texts('lesson.source'))}:</b> {e(case_text(texts, lesson.case, 'source', st))}</p>"
+        f"<p class='govsim-source'><b>{e(texts('lesson.source'))}:</b> "
+        f"{e(case_text(texts, lesson.case, 'source', st))}</p>"
     )
     return "".join(parts)
 
@@ -186,7 +189,9 @@ def readout_html(lesson: Lesson, texts: Texts) -> str:
         cells = "".join(f"<td>{_fmt(texts, model.datacollector.model_vars[m][-1], k)}</td>" for m, k in READOUT)
         if any(forced):
             cells += f"<td>{e(forced[i]) or '–'}</td>"
-        rows.append(f"<tr><td style='color:{colour};font-weight:600'>{e(texts.option('leadership', style))}</td>{cells}</tr>")
+        rows.append(
+            f"<tr><td style='color:{colour};font-weight:600'>{e(texts.option('leadership', style))}</td>{cells}</tr>"
+        )
     return f"<table class='govsim-readout'><tr><th></th>{head}</tr>{''.join(rows)}</table>"
 
 
@@ -196,12 +201,17 @@ def legend_html(lesson: Lesson, texts: Texts) -> str:
     items = []
     for i, style in enumerate(lesson.labels):
         mark = "━━" if i == 0 else "╍╍"
-        items.append(f"<span style='color:{SERIES_COLOURS[i]};font-weight:600'>{mark} {e(texts.option('leadership', style))}</span>")
+        items.append(
+            f"<span style='color:{SERIES_COLOURS[i]};font-weight:600'>"
+            f"{mark} {e(texts.option('leadership', style))}</span>"
+        )
     items.append(f"<span style='color:{PALETTE['optimum']}'>┈┈ {e(texts('chart.optimum'))}</span>")
     if lesson.shock_steps():
         label = texts("chart.surge") if lesson.surge() else texts("chart.shock")
         steps = ", ".join(str(s) for s in lesson.shock_steps())
-        items.append(f"<span style='color:{PALETTE['event']}'>-·- {e(label)} ({e(texts('status.step', n=steps))})</span>")
+        items.append(
+            f"<span style='color:{PALETTE['event']}'>-·- {e(label)} ({e(texts('status.step', n=steps))})</span>"
+        )
     return f"<div class='govsim-legend'>{''.join(items)}</div>"
 
 
@@ -227,14 +237,20 @@ def Charts(lesson: Lesson, texts: Texts, tick: int) -> None:
         return
     with lesson.lock:
         values = [m.datacollector.model_vars for m in lesson.models]
-        images = {metric: charts[metric].render([v[metric] for v in values]) for metric in
-                  ("public_value", "mean_trust", "production", "burnout_rate")}
+        images = {
+            metric: charts[metric].render([v[metric] for v in values])
+            for metric in ("public_value", "mean_trust", "production", "burnout_rate")
+        }
         images["network"] = charts["network"].render()
     solara.HTML(tag="div", unsafe_innerHTML=legend_html(lesson, texts))
     with rv.Html(tag="div", class_="govsim-grid"):
         for metric in ("public_value", "mean_trust", "production", "burnout_rate"):
-            Chart(images[metric], metric.replace("_", "-"), texts(f"metrics.{metric}.chart"),
-                  texts(f"metrics.{metric}.definition"))
+            Chart(
+                images[metric],
+                metric.replace("_", "-"),
+                texts(f"metrics.{metric}.chart"),
+                texts(f"metrics.{metric}.definition"),
+            )
         Chart(images["network"], "network", texts("chart.network"), "", wide=len(lesson.models) > 1)
 
 
@@ -254,7 +270,8 @@ def _slider(texts: Texts, name: str, value: Any, low: float, high: float, step: 
     shown = texts.number(float(value), 1) if isinstance(value, float) else str(value)
     solara.HTML(
         tag="div",
-        unsafe_innerHTML=f"<div class='govsim-control-label'>{html.escape(texts(f'controls.{name}'))}: <b>{shown}</b></div>",
+        unsafe_innerHTML=f"<div class='govsim-control-label'>{html.escape(texts(f'controls.{name}'))}: "
+        f"<b>{shown}</b></div>",
     )
     rv.Slider(
         v_model=value,
@@ -283,14 +300,25 @@ def Controls(texts: Texts, draft: solara.Reactive, on_preset: Any) -> None:
         return set_value
 
     solara.HTML(tag="div", unsafe_innerHTML=f"<b>{html.escape(texts('controls.heading'))}</b>")
-    _select(texts("controls.case"), "case", d["case"],
-            [(c, texts.option("scenario", c)) for c in config_options("scenario")], setter("case"))
-    solara.Button(texts("controls.preset"), on_click=on_preset, outlined=True, classes=["govsim-preset"],
-                  style={"text-transform": "none", "width": "100%", "margin": "4px 0"})
+    _select(
+        texts("controls.case"),
+        "case",
+        d["case"],
+        [(c, texts.option("scenario", c)) for c in config_options("scenario")],
+        setter("case"),
+    )
+    solara.Button(
+        texts("controls.preset"),
+        on_click=on_preset,
+        outlined=True,
+        classes=["govsim-preset"],
+        style={"text-transform": "none", "width": "100%", "margin": "4px 0"},
+    )
     styles = [(s, texts.option("leadership", s)) for s in STYLES]
     _select(texts("controls.leadership"), "leadership", d["leadership"], styles, setter("leadership"))
-    _select(texts("controls.compare"), "compare", d["compare"], [(OFF, texts("controls.off")), *styles],
-            setter("compare"))
+    _select(
+        texts("controls.compare"), "compare", d["compare"], [(OFF, texts("controls.off")), *styles], setter("compare")
+    )
     rv.TextField(
         label=texts("controls.org_styles"),
         placeholder=texts("controls.org_styles_hint"),
@@ -300,14 +328,31 @@ def Controls(texts: Texts, draft: solara.Reactive, on_preset: Any) -> None:
         hide_details=True,
         class_="govsim-text-org_styles",
     )
-    _select(texts("controls.roles"), "roles", d["roles"],
-            [(r, texts.option("roles", r)) for r in config_options("roles")], setter("roles"))
+    _select(
+        texts("controls.roles"),
+        "roles",
+        d["roles"],
+        [(r, texts.option("roles", r)) for r in config_options("roles")],
+        setter("roles"),
+    )
     _slider(texts, "N", d["N"], 8, 20, 1, setter("N", int))
     _slider(texts, "K", d["K"], 0, 19, 1, setter("K", int))
-    _slider(texts, "cross_boundary", d["cross_boundary"], 0.0, 1.0, 0.1,
-            setter("cross_boundary", lambda v: round(float(v), 1)))
-    _select(texts("controls.network"), "network", d["network"],
-            [(n, texts.option("network", n)) for n in config_options("network")], setter("network"))
+    _slider(
+        texts,
+        "cross_boundary",
+        d["cross_boundary"],
+        0.0,
+        1.0,
+        0.1,
+        setter("cross_boundary", lambda v: round(float(v), 1)),
+    )
+    _select(
+        texts("controls.network"),
+        "network",
+        d["network"],
+        [(n, texts.option("network", n)) for n in config_options("network")],
+        setter("network"),
+    )
     rv.TextField(
         label=texts("controls.seed"),
         v_model=d["seed"],
@@ -333,6 +378,7 @@ def Page() -> None:
     texts = solara.use_memo(lambda: Texts(lang), [lang])
     solara.Title(texts("app.tab_title"))
     solara.Style(CSS)
+
     def first() -> tuple[str, Lesson]:
         key = query.get("lesson")
         found = STORE.get(key)
@@ -426,27 +472,48 @@ def Page() -> None:
             rv.Html(tag="h1", children=[texts("app.title")])
             for code in LANGUAGES:
                 solara.Button(
-                    texts(f"language.{code}"), text=code != lang, outlined=code == lang,
+                    texts(f"language.{code}"),
+                    text=code != lang,
+                    outlined=code == lang,
                     on_click=lambda code=code: router.push(f"{router.path}?{urlencode({**wanted, 'lang': code})}"),
-                    classes=[f"govsim-lang-{code}"], style={"text-transform": "none"},
+                    classes=[f"govsim-lang-{code}"],
+                    style={"text-transform": "none"},
                 )
             solara.Button(
                 texts("buttons.leave_present") if present.value else texts("buttons.present"),
-                on_click=lambda: present.set(not present.value), outlined=True, classes=["govsim-present-button"],
+                on_click=lambda: present.set(not present.value),
+                outlined=True,
+                classes=["govsim-present-button"],
                 style={"text-transform": "none"},
             )
             if current.models:
                 solara.FileDownload(
-                    lambda: export_png(current, texts), filename=f"{texts('export.png_name')}.png",
+                    lambda: export_png(current, texts),
+                    filename=f"{texts('export.png_name')}.png",
                     mime_type="image/png",
-                    children=[solara.Button(texts("buttons.export_png"), icon_name="mdi-download", outlined=True,
-                                            classes=["govsim-export-png"], style={"text-transform": "none"})],
+                    children=[
+                        solara.Button(
+                            texts("buttons.export_png"),
+                            icon_name="mdi-download",
+                            outlined=True,
+                            classes=["govsim-export-png"],
+                            style={"text-transform": "none"},
+                        )
+                    ],
                 )
                 solara.FileDownload(
-                    lambda: export_csv(current, texts).encode("utf-8-sig"), filename=f"{texts('export.csv_name')}.csv",
+                    lambda: export_csv(current, texts).encode("utf-8-sig"),
+                    filename=f"{texts('export.csv_name')}.csv",
                     mime_type="text/csv",
-                    children=[solara.Button(texts("buttons.export_csv"), icon_name="mdi-download", outlined=True,
-                                            classes=["govsim-export-csv"], style={"text-transform": "none"})],
+                    children=[
+                        solara.Button(
+                            texts("buttons.export_csv"),
+                            icon_name="mdi-download",
+                            outlined=True,
+                            classes=["govsim-export-csv"],
+                            style={"text-transform": "none"},
+                        )
+                    ],
                 )
         with rv.Html(tag="div", class_="govsim-body"):
             with rv.Html(tag="div", class_="govsim-controls"):
@@ -454,14 +521,27 @@ def Page() -> None:
             with rv.Html(tag="div", class_="govsim-main"):
                 with rv.Html(tag="div", class_="govsim-bar"):
                     rv.Html(tag="div", class_="govsim-step", children=[texts("status.step", n=current.steps)])
-                    solara.Button(texts("buttons.reset"), on_click=lambda: reset(), color="primary",
-                                  disabled=building.value, classes=["govsim-reset"], style={"text-transform": "none"})
-                    solara.Button(texts("buttons.step"), on_click=step, disabled=not runnable or playing.value,
-                                  classes=["govsim-step-button"], style={"text-transform": "none"})
+                    solara.Button(
+                        texts("buttons.reset"),
+                        on_click=lambda: reset(),
+                        color="primary",
+                        disabled=building.value,
+                        classes=["govsim-reset"],
+                        style={"text-transform": "none"},
+                    )
+                    solara.Button(
+                        texts("buttons.step"),
+                        on_click=step,
+                        disabled=not runnable or playing.value,
+                        classes=["govsim-step-button"],
+                        style={"text-transform": "none"},
+                    )
                     solara.Button(
                         texts("buttons.pause") if playing.value else texts("buttons.play"),
-                        on_click=lambda: playing.set(not playing.value), disabled=not runnable,
-                        classes=["govsim-play"], style={"text-transform": "none"},
+                        on_click=lambda: playing.set(not playing.value),
+                        disabled=not runnable,
+                        classes=["govsim-play"],
+                        style={"text-transform": "none"},
                     )
                     if building.value:
                         rv.Html(tag="div", class_="govsim-status govsim-building", children=[texts("status.building")])
@@ -474,14 +554,23 @@ def Page() -> None:
                 with rv.Html(tag="div", class_="govsim-lesson"):
                     solara.Button(
                         texts("buttons.hide_lesson") if full.value else texts("buttons.show_lesson"),
-                        on_click=lambda: full.set(not full.value), text=True, classes=["govsim-lesson-toggle"],
+                        on_click=lambda: full.set(not full.value),
+                        text=True,
+                        classes=["govsim-lesson-toggle"],
                         style={"float": "right", "text-transform": "none"},
                     )
-                    solara.HTML(tag="div", unsafe_innerHTML=lesson_html(current, texts, full.value),
-                                classes=["govsim-lesson-text"])
+                    solara.HTML(
+                        tag="div",
+                        unsafe_innerHTML=lesson_html(current, texts, full.value),
+                        classes=["govsim-lesson-text"],
+                    )
                 if current.error is not None:
-                    rv.Html(tag="div", class_="govsim-error", attributes={"role": "alert"},
-                            children=[texts.error(current.error)])
+                    rv.Html(
+                        tag="div",
+                        class_="govsim-error",
+                        attributes={"role": "alert"},
+                        children=[texts.error(current.error)],
+                    )
                 if problem.value:
                     rv.Html(tag="div", class_="govsim-error", attributes={"role": "alert"}, children=[problem.value])
                 if current.same_style:
