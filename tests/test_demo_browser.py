@@ -281,6 +281,18 @@ def test_projector_viewports_show_a_whole_comparison(demo: DemoServer, browser, 
     page.wait_for_selector(".govsim-present", state="detached")
     assert_no_error(page, errors)
     screenshot(page, f"demo_{viewport.replace('@125', '_zoom125')}_{lang}.png")
+    # The other language: the same lesson at the same step, every text switched.
+    other = "en" if lang == "nl" else "nl"
+    page.locator(f".govsim-lang-{other}").click()
+    page.wait_for_function(
+        "(h) => document.querySelector('.govsim-lesson-text').textContent.includes(h)",
+        arg=texts.Texts(other)("lesson.versus"),
+        timeout=TIMEOUT_MS,
+    )
+    assert step_count(page) == 3 and f"lang={other}" in page.url
+    time.sleep(0.5)
+    assert_no_error(page, errors)
+    screenshot(page, f"demo_{viewport.replace('@125', '_zoom125')}_{other}.png")
     page.context.close()
 
 

@@ -128,7 +128,7 @@ class LineChart:
             self.ax.yaxis.set_major_formatter(lambda v, _pos: texts.percent(v).replace(" ", ""))
         else:
             self.ax.yaxis.set_major_formatter(lambda v, _pos: texts.decimal(v))
-        self.ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
+        self.ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
         if optimum:
             self.ax.axhline(1.0, color=PALETTE["optimum"], ls=":", lw=1.5)
         self._event_labels = []

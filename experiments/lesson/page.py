@@ -51,6 +51,8 @@ CSS = """
 .govsim-top { flex: 0 0 auto; display: flex; align-items: center; gap: 6px; padding: 3px 12px;
   border-bottom: 1px solid #ddd; flex-wrap: wrap; }
 .govsim-top h1 { font-size: 18px; font-weight: 600; margin: 0 auto 0 0; }
+.govsim-top .v-btn { height: 30px; }
+.govsim-controls .v-btn { margin: 3px 0; }
 .govsim-body { flex: 1 1 0; min-height: 0; display: flex; }
 .govsim-controls { flex: 0 0 248px; width: 248px; padding: 8px 12px; border-right: 1px solid #ddd;
   height: 100%; overflow-y: auto; box-sizing: border-box; }
@@ -486,38 +488,41 @@ def Page() -> None:
                 classes=["govsim-present-button"],
                 style={"text-transform": "none"},
             )
-            if current.models:
-                solara.FileDownload(
-                    lambda: export_png(current, texts),
-                    filename=f"{texts('export.png_name')}.png",
-                    mime_type="image/png",
-                    children=[
-                        solara.Button(
-                            texts("buttons.export_png"),
-                            icon_name="mdi-download",
-                            outlined=True,
-                            classes=["govsim-export-png"],
-                            style={"text-transform": "none"},
-                        )
-                    ],
-                )
-                solara.FileDownload(
-                    lambda: export_csv(current, texts).encode("utf-8-sig"),
-                    filename=f"{texts('export.csv_name')}.csv",
-                    mime_type="text/csv",
-                    children=[
-                        solara.Button(
-                            texts("buttons.export_csv"),
-                            icon_name="mdi-download",
-                            outlined=True,
-                            classes=["govsim-export-csv"],
-                            style={"text-transform": "none"},
-                        )
-                    ],
-                )
         with rv.Html(tag="div", class_="govsim-body"):
             with rv.Html(tag="div", class_="govsim-controls"):
                 Controls(texts, draft, on_preset)
+                if current.models:
+                    rv.Html(tag="div", class_="govsim-control-label", children=[texts("buttons.export")])
+                    solara.FileDownload(
+                        lambda: export_png(current, texts),
+                        filename=f"{texts('export.png_name')}.png",
+                        mime_type="image/png",
+                        children=[
+                            solara.Button(
+                                texts("buttons.export_png"),
+                                icon_name="mdi-download",
+                                outlined=True,
+                                block=True,
+                                classes=["govsim-export-png"],
+                                style={"text-transform": "none"},
+                            )
+                        ],
+                    )
+                    solara.FileDownload(
+                        lambda: export_csv(current, texts).encode("utf-8-sig"),
+                        filename=f"{texts('export.csv_name')}.csv",
+                        mime_type="text/csv",
+                        children=[
+                            solara.Button(
+                                texts("buttons.export_csv"),
+                                icon_name="mdi-download",
+                                outlined=True,
+                                block=True,
+                                classes=["govsim-export-csv"],
+                                style={"text-transform": "none"},
+                            )
+                        ],
+                    )
             with rv.Html(tag="div", class_="govsim-main"):
                 with rv.Html(tag="div", class_="govsim-bar"):
                     rv.Html(tag="div", class_="govsim-step", children=[texts("status.step", n=current.steps)])
