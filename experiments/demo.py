@@ -1,7 +1,8 @@
-"""`govsim-demo`: the teaching demo in the browser (Mesa's SolaraViz, served by Solara).
+"""`govsim-demo`: the teaching demo in the browser (a Solara page, see :mod:`experiments.lesson`).
 
-Starts Solara's server for :mod:`experiments.app` as a child process, waits until it
-answers, prints the address to open, and stops it cleanly on Ctrl-C::
+Starts the demo's server (:mod:`experiments.lesson.server`, Solara's app for
+:mod:`experiments.lesson.page`) as a child process, waits until it answers, prints the address
+to open, and stops it cleanly on Ctrl-C::
 
     govsim-demo                      # http://127.0.0.1:8765
     govsim-demo --port 9000

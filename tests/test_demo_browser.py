@@ -217,6 +217,8 @@ def chart_src(page, name: str) -> str:
 def screenshot(page, name: str) -> None:
     """Save the page (for docs/demo.md when updating screenshots), with the mouse off the buttons."""
     page.mouse.move(5, page.viewport_size["height"] - 5)
+    if page.locator(".govsim-controls").count():
+        page.locator(".govsim-controls").evaluate("c => c.scrollTo(0, 0)")
     time.sleep(0.3)
     folder = IMG or Path(tempfile.gettempdir()) / "govsim-demo-screenshots"
     folder.mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,8 @@ from sim.roles import ROLE_LABELS
 
 from .texts import Texts
 
-DPI = 150
-"""Image pixels per inch; 1.5 image pixels per CSS pixel keeps lines sharp on a projector."""
+DPI = 110
+"""Image pixels per inch: 1.1 image pixels per CSS pixel (sharper costs more per step; see benchmarks/bench_demo.py)."""
 CSS_DPI = 100
 """CSS pixels per inch of figure size: a 3.6-inch chart is drawn for a 360 px column."""
 SMALLEST_TEXT_PT = 10.5
@@ -59,7 +59,7 @@ PALETTE = {
 SERIES_COLOURS = (PALETTE["first"], PALETTE["second"])
 SERIES_DASHES = ("-", "--")
 ROLE_MARKERS = {"expert": "s", "competitor": "^", "partner": "o"}
-MAX_TIES = 2000
+MAX_TIES = 1500
 """Most ties drawn per network (a dense network shows an even sample of its ties)."""
 
 SERIES = {
@@ -243,7 +243,7 @@ class NetworkChart:
         segments = self.pos[edges[self.edge_index]]
         orgs = PALETTE["organisations"]
         self.org_colour = np.array([_rgba(orgs[o % len(orgs)]) for o in range(first.n_orgs)])
-        bottom = 0.2 if n > 1 else 0.26  # the legend goes below
+        bottom = 0.24 if n > 1 else 0.34  # the legend goes below
         self.axes = [self.fig.add_axes([i / n, bottom, 1 / n, (0.9 if n > 1 else 1.0) - bottom]) for i in range(n)]
         self.ties: list[LineCollection] = []
         self.dots: list[dict[str, Any]] = []
@@ -310,7 +310,7 @@ class NetworkChart:
         self.fig.legend(
             handles=handles,
             loc="lower center",
-            ncols=3 if len(self.axes) == 1 else 5,
+            ncols=2 if len(self.axes) == 1 else 3,
             fontsize=SMALLEST_TEXT_PT,
             frameon=False,
             handletextpad=0.3,
