@@ -12,6 +12,7 @@ Served by ``govsim-demo`` (see :mod:`experiments.demo`), or ``solara run experim
 from __future__ import annotations
 
 import html
+import logging
 import math
 import os
 import threading
@@ -44,6 +45,7 @@ READOUT = (
     ("voice_equity", "number"),
 )
 TOKEN_ENV = "GOVSIM_DEMO_TOKEN"
+LOG = logging.getLogger("govsim.demo")
 
 CSS = """
 .govsim-page { width: 100%; max-width: 100vw; height: 100vh; display: flex; flex-direction: column;
@@ -418,7 +420,8 @@ def Page() -> None:
         try:
             new = Lesson(**settings)
         except Exception as exc:  # never a traceback on the page
-            problem.set(texts("errors.unexpected", detail=f"{type(exc).__name__}: {str(exc)[:120]}"))
+            LOG.exception("building a lesson failed")  # the details go to the server log, not the page
+            problem.set(texts("errors.unexpected", detail=type(exc).__name__))
             building.set(False)
             return
         STORE.put(key0, new)
@@ -442,7 +445,8 @@ def Page() -> None:
             try:
                 current.step()
             except Exception as exc:  # a failing step stops playing with a message
-                problem.set(texts("errors.unexpected", detail=f"{type(exc).__name__}: {str(exc)[:120]}"))
+                LOG.exception("a step failed")  # the details go to the server log, not the page
+                problem.set(texts("errors.unexpected", detail=type(exc).__name__))
                 playing.set(False)
                 return
             tick.set(tick.value + 1)
@@ -454,7 +458,8 @@ def Page() -> None:
         try:
             lesson.value.step()
         except Exception as exc:
-            problem.set(texts("errors.unexpected", detail=f"{type(exc).__name__}: {str(exc)[:120]}"))
+            LOG.exception("a step failed")  # the details go to the server log, not the page
+            problem.set(texts("errors.unexpected", detail=type(exc).__name__))
         tick.set(tick.value + 1)
 
     def on_preset() -> None:
