@@ -1,11 +1,17 @@
-"""`govsim-demo`: the teaching demo in the browser (Mesa's SolaraViz, served by Solara).
+"""`govsim-demo`: the teaching demo in the browser (a Solara page, see :mod:`experiments.lesson`).
 
-Starts Solara's server for :mod:`experiments.app` as a child process, waits until it
-answers, prints the address to open, and stops it cleanly on Ctrl-C::
+Starts the demo's server (:mod:`experiments.lesson.server`, Solara's app for
+:mod:`experiments.lesson.page`) as a child process, waits until it answers, prints the address
+to open, and stops it cleanly on Ctrl-C::
 
     govsim-demo                      # http://127.0.0.1:8765
     govsim-demo --port 9000
+    govsim-demo --lang en            # the page in English (default Dutch)
     govsim-demo --host 0.0.0.0       # reachable from other machines (a classroom network)
+
+On any address other than this machine's loopback, the demo asks for an access token: the
+launcher makes one (or takes ``--token``), prints the links that carry it and warns that anyone
+with such a link can use the demo; requests without it are refused.
 
 Working offline: the page's JavaScript and CSS (the Vuetify app, RequireJS and Font
 Awesome) are npm packages that Solara normally fetches from a public CDN through
@@ -20,8 +26,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.metadata
+import ipaddress
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -32,7 +40,9 @@ import tempfile
 import time
 from pathlib import Path
 
-APP_MODULE = "experiments.app"
+SERVER_MODULE = "experiments.lesson.server"
+APP_MODULE = "experiments.lesson.page"
+LANGUAGES = ("nl", "en")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 START_TIMEOUT = 60.0
@@ -143,31 +153,18 @@ def ensure_assets() -> None:
 
 
 def server_command(host: str, port: int) -> list[str]:
-    """The command that runs Solara's server for the demo app."""
-    return [
-        sys.executable,
-        "-m",
-        "solara",
-        "run",
-        APP_MODULE,
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--production",
-        "--no-open",
-        "--no-check-version",
-        "--log-level",
-        "warning",
-    ]
+    """The command that runs the demo's server (Solara's app behind the token gate)."""
+    return [sys.executable, "-m", SERVER_MODULE, "--host", host, "--port", str(port)]
 
 
-def server_env() -> dict[str, str]:
-    """Environment of the server: telemetry off, a page title and no banner, the project importable."""
+def server_env(token: str = "") -> dict[str, str]:
+    """Environment of the server: telemetry off, light theme, the token, the project importable."""
     env = dict(os.environ)
     env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
-    env.setdefault("SOLARA_THEME_TITLE", "govsim teaching demo")
+    env.setdefault("SOLARA_THEME_TITLE", "govsim")
     env.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
+    env.setdefault("SOLARA_THEME_VARIANT", "light")  # not "auto": a dark laptop theme made labels unreadable
+    env["GOVSIM_DEMO_TOKEN"] = token
     # Solara warns once that a cookie cannot be SameSite=None over plain http on 127.0.0.1; harmless here.
     quiet = "ignore:Cookies with samesite=none:UserWarning"
     env["PYTHONWARNINGS"] = ",".join(w for w in (env.get("PYTHONWARNINGS", ""), quiet) if w)
@@ -176,16 +173,58 @@ def server_env() -> dict[str, str]:
     return env
 
 
-def port_is_free(host: str, port: int) -> bool:
-    """Whether nothing listens on ``host:port`` yet."""
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((_connect_host(host), port)) != 0
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is only reachable from this machine (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _connect_host(host: str) -> str:
     """Address to reach a server listening on ``host`` from this machine."""
-    return "127.0.0.1" if host in ("0.0.0.0", "") else host
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "::1"
+    return host
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether nothing listens on ``host:port`` yet (IPv4 or IPv6).
+
+    Raises:
+        OSError: If ``host`` is not an address or name of this machine's resolver.
+    """
+    infos = socket.getaddrinfo(_connect_host(host), port, type=socket.SOCK_STREAM)
+    for family, kind, proto, _name, address in infos:
+        with contextlib.closing(socket.socket(family, kind, proto)) as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex(address) == 0:
+                return False
+    return True
+
+
+def url_for(host: str, port: int, query: str = "") -> str:
+    """The page's address on ``host`` (IPv6 in brackets), with a query string."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/" + (f"?{query}" if query else "")
+
+
+def reachable_addresses(host: str) -> list[str]:
+    """Addresses other machines can use for a server on ``host`` (for all interfaces: this machine's)."""
+    if host not in ("0.0.0.0", "::", ""):
+        return [host]
+    found: list[str] = []
+    families = (socket.AF_INET,) if host == "0.0.0.0" else (socket.AF_INET, socket.AF_INET6)
+    with contextlib.suppress(OSError):
+        for family, *_rest, address in socket.getaddrinfo(socket.gethostname(), None, type=socket.SOCK_STREAM):
+            ip = str(address[0]).split("%")[0]
+            if family in families and not ipaddress.ip_address(ip).is_loopback and ip not in found:
+                found.append(ip)
+    return found or [socket.gethostname()]
 
 
 def wait_until_listening(proc: subprocess.Popen, host: str, port: int, timeout: float) -> bool:
@@ -223,26 +262,48 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="govsim-demo", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
+    parser.add_argument("--lang", default="nl", help="language of the page: nl or en (default nl)")
+    parser.add_argument("--token", default=None, help="access token for a non-local --host (default: a new random one)")
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
         parser.error(f"--port {args.port}: must lie in 1..65535")
-    if not port_is_free(args.host, args.port):
+    if args.lang not in LANGUAGES:
+        parser.error(f"--lang {args.lang}: must be one of {', '.join(LANGUAGES)}")
+    if args.token is not None and not (8 <= len(args.token) <= 200 and args.token.isascii() and args.token.isalnum()):
+        parser.error("--token: must be 8-200 letters and digits")
+    try:
+        free = port_is_free(args.host, args.port)
+    except (OSError, UnicodeError, ValueError) as exc:
+        print(f"govsim-demo: --host {args.host!r} is not an address of this machine ({exc})", file=sys.stderr)
+        return 2
+    if not free:
         print(f"govsim-demo: port {args.port} is in use; choose another with --port", file=sys.stderr)
         return 2
-    url = f"http://{_connect_host(args.host)}:{args.port}/"
+    local = is_loopback(args.host)
+    token = "" if local and args.token is None else (args.token or secrets.token_hex(12))
+    query = f"lang={args.lang}" + (f"&token={token}" if token else "")
     proc: subprocess.Popen | None = None
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         ensure_assets()
         print(f"govsim-demo: starting the teaching demo on {args.host}:{args.port} ...", flush=True)
         # Own session: a Ctrl-C in the terminal reaches only this process, which then stops the server once.
-        proc = subprocess.Popen(server_command(args.host, args.port), env=server_env(), start_new_session=True)
+        proc = subprocess.Popen(server_command(args.host, args.port), env=server_env(token), start_new_session=True)
         if not wait_until_listening(proc, args.host, args.port, START_TIMEOUT):
             code = proc.poll()
             stop(proc)
             print(f"govsim-demo: the server did not start (exit code {code})", file=sys.stderr)
             return 1
-        print(f"govsim-demo: open {url} in a browser (Ctrl-C to stop)", flush=True)
+        if not local:
+            print(
+                "govsim-demo: WARNING: the demo is reachable from other machines; anyone who has one of the "
+                "links below can use it (there is no other login). Share the link only with your class.",
+                flush=True,
+            )
+            for address in reachable_addresses(args.host):
+                print(f"govsim-demo: on the network: {url_for(address, args.port, query)}", flush=True)
+        link = url_for(_connect_host(args.host), args.port, query)
+        print(f"govsim-demo: open {link} in a browser (Ctrl-C to stop)", flush=True)
         code = proc.wait()
         print(f"govsim-demo: the server stopped (exit code {code})", file=sys.stderr)
         return 1 if code else 0

@@ -1,14 +1,21 @@
 """The teaching demo in a real browser: ``govsim-demo`` serves it, Playwright drives Debian's chromium.
 
-The tests start the demo as a teacher would (``python -m experiments.demo`` on a free port),
-choose settings in the sidebar, step and play the model, and check that the page renders, the
-step counter and the plotted data change and no error shows. They save a screenshot of each state
-to a temporary folder, or, with ``GOVSIM_UPDATE_SCREENSHOTS=1``, to ``docs/img/demo_*.png`` (used by
-``docs/demo.md``). Skipped only when chromium is not installed.
+The tests start the demo as a teacher would (``python -m experiments.demo`` on a free loopback
+port) and use the page as a class would see it on a projector: at 1024x768 and 1366x768, and at
+1366x768 zoomed to 125 %. Zoom is emulated as the browser does it: a 125 % zoom of a 1366x768
+screen is a 1093x614 CSS-pixel viewport with 1.25 device pixels per CSS pixel
+(``device_scale_factor``), so layout, media queries and image scaling behave as under Ctrl-+;
+CSS ``zoom`` would scale the page's content but not the viewport the layout sees. Sizes are
+asserted in CSS pixels, the conservative unit (on screen, at 125 %, they are 1.25 times larger).
+
+Screenshots of each state go to a temporary folder, or, with ``GOVSIM_UPDATE_SCREENSHOTS=1``, to
+``docs/img/demo_*.png`` (used by ``docs/demo.md``). Skipped only when chromium is not installed.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import queue
 import re
@@ -20,17 +27,28 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from experiments.lesson import charts, texts
+
 ROOT = Path(__file__).resolve().parent.parent
 IMG = ROOT / "docs" / "img" if os.environ.get("GOVSIM_UPDATE_SCREENSHOTS") == "1" else None
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
 START_TIMEOUT = 120.0  # the first start may fetch the page's browser assets with npm
-RENDER_TIMEOUT_MS = 60_000
+TIMEOUT_MS = 60_000
+MIN_TEXT_PX = 14.0
+
+VIEWPORTS = {
+    "1024x768": ({"width": 1024, "height": 768}, 1.0),
+    "1366x768": ({"width": 1366, "height": 768}, 1.0),
+    "1366x768@125": ({"width": 1093, "height": 614}, 1.25),
+}
 
 
 @dataclass
@@ -45,6 +63,10 @@ class DemoServer:
     def output(self) -> str:
         return "".join(self.lines)
 
+    @property
+    def base(self) -> str:
+        return self.url.split("?")[0]
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -52,13 +74,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def demo() -> Iterator[DemoServer]:
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
+def start_demo(*extra: str) -> DemoServer:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "experiments.demo", "--port", str(free_port())],
+        [sys.executable, "-m", "experiments.demo", "--port", str(free_port()), *extra],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -83,20 +102,34 @@ def demo() -> Iterator[DemoServer]:
             continue
         if found:
             server.url = found.group(1)
+    return server
+
+
+def stop_demo(server: DemoServer) -> int | None:
+    if server.proc.poll() is None:
+        server.proc.send_signal(signal.SIGINT)
+        try:
+            server.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait(timeout=10)
+    return server.proc.returncode
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[DemoServer]:
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
+    server = start_demo()
     try:
         assert server.url, f"govsim-demo printed no URL:\n{server.output}"
         yield server
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_demo(server)
 
 
 @pytest.fixture(scope="module")
-def browser(demo: DemoServer) -> Iterator:
+def browser(demo: DemoServer):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -105,49 +138,76 @@ def browser(demo: DemoServer) -> Iterator:
         chromium.close()
 
 
-def open_demo(browser, url: str, height: int) -> tuple:
-    """A fresh page (a fresh Solara session) on the demo; fails unless the lesson renders."""
-    page = browser.new_page(viewport={"width": 1440, "height": height})
+def open_demo(browser, url: str, viewport: str = "1366x768", lang: str = "en"):
+    """A fresh page (a fresh browser context: its own Solara session) on the demo in ``lang``."""
+    size, scale = VIEWPORTS[viewport]
+    context = browser.new_context(viewport=size, device_scale_factor=scale, accept_downloads=True)
+    page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(url)
-    page.wait_for_selector(".govsim-step", timeout=RENDER_TIMEOUT_MS)
+    page.goto(f"{url.split('?')[0]}?lang={lang}")
+    page.wait_for_selector(".govsim-step", timeout=TIMEOUT_MS)
     return page, errors
 
 
-def choose(page, label: str, option: str) -> None:
-    """Pick ``option`` in the sidebar's select labelled ``label``."""
-    page.locator(".v-select").filter(has=page.get_by_text(label, exact=True)).locator(".v-field").click()
-    page.get_by_role("listbox", name=label).get_by_role("option", name=option, exact=True).click()
-
-
 def step_count(page) -> int:
-    return int(re.search(r"step (\d+)", page.locator(".govsim-step").inner_text()).group(1))
+    return int(re.search(r"(\d+)", page.locator(".govsim-step").inner_text()).group(1))
 
 
 def wait_for_step(page, n: int) -> None:
-    page.wait_for_function(f"/step {n}$/.test(document.querySelector('.govsim-step').textContent.trim())")
-
-
-def settled_step(page, quiet: float = 0.6, timeout: float = 10.0) -> int:
-    """The step count once it has stopped changing (after a pause)."""
-    last, deadline = step_count(page), time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        time.sleep(quiet)
-        now = step_count(page)
-        if now == last:
-            return now
-        last = now
-    raise AssertionError(f"still stepping {timeout} s after pause")
-
-
-def reset_and_wait(page, heading: str) -> None:
-    page.get_by_role("button", name="Reset").click()
     page.wait_for_function(
-        "(h) => document.querySelector('.govsim-lesson').textContent.includes(h)"
-        " && /step 0$/.test(document.querySelector('.govsim-step').textContent.trim())",
-        arg=heading,
+        f"/(^|\\D){n}$/.test(document.querySelector('.govsim-step').textContent.trim())", timeout=TIMEOUT_MS
     )
+
+
+def watch_building(page) -> None:
+    """Record whether the 'building' notice ever shows (it may show for only a fraction of a second)."""
+    page.evaluate(
+        """() => { window.__built = false; window.__building = false;
+        new MutationObserver(() => { if (document.querySelector('.govsim-building')) window.__building = true; })
+          .observe(document.body, {childList: true, subtree: true}); }"""
+    )
+
+
+def wait_built(page, heading: str) -> None:
+    page.wait_for_function(
+        "(h) => !document.querySelector('.govsim-building')"
+        " && document.querySelector('.govsim-lesson-text').textContent.includes(h)"
+        " && /(^|\\D)0$/.test(document.querySelector('.govsim-step').textContent.trim())",
+        arg=heading,
+        timeout=TIMEOUT_MS,
+    )
+
+
+def choose(page, name: str, option: str) -> None:
+    """Pick the option shown as ``option`` in the select ``name`` (a setting's name, e.g. ``case``)."""
+    page.locator(f".govsim-select-{name} .v-field").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def preset(page, case_title: str, heading: str) -> None:
+    choose(page, "case", case_title)
+    page.locator(".govsim-preset").click()
+    wait_built(page, heading)
+
+
+def in_view(page, selector: str) -> bool:
+    """Whether the element is wholly inside the viewport (no scrolling needed)."""
+    box = page.locator(selector).first.bounding_box()
+    size = page.viewport_size
+    return (
+        bool(box)
+        and box["x"] >= 0
+        and box["y"] >= 0
+        and box["x"] + box["width"] <= size["width"] + 0.5
+        and (box["y"] + box["height"] <= size["height"] + 0.5)
+    )
+
+
+def chart_text_px(page, name: str) -> float:
+    """The smallest chart text in CSS px as shown: its size in the image, scaled to the image's column."""
+    shown, natural = page.locator(f".govsim-chart-{name}").evaluate("i => [i.clientWidth, i.naturalWidth]")
+    return charts.SMALLEST_TEXT_PT * charts.DPI / 72 * shown / natural
 
 
 def chart_src(page, name: str) -> str:
@@ -156,7 +216,9 @@ def chart_src(page, name: str) -> str:
 
 def screenshot(page, name: str) -> None:
     """Save the page (for docs/demo.md when updating screenshots), with the mouse off the buttons."""
-    page.mouse.move(1400, 80)
+    page.mouse.move(5, page.viewport_size["height"] - 5)
+    if page.locator(".govsim-controls").count():
+        page.locator(".govsim-controls").evaluate("c => c.scrollTo(0, 0)")
     time.sleep(0.3)
     folder = IMG or Path(tempfile.gettempdir()) / "govsim-demo-screenshots"
     folder.mkdir(parents=True, exist_ok=True)
@@ -167,78 +229,258 @@ def screenshot(page, name: str) -> None:
 def assert_no_error(page, errors: list[str]) -> None:
     assert errors == [], errors
     assert page.locator(".govsim-error").count() == 0
-    assert page.locator(".v-alert").count() == 0  # SolaraViz shows a failing step as an alert
-    assert "Traceback" not in page.inner_text("body")
+    body = page.inner_text("body")
+    assert "Traceback" not in body and "⟦" not in body
 
 
-def test_choose_a_case_and_a_style_then_step(demo: DemoServer, browser) -> None:
-    page, errors = open_demo(browser, demo.url, height=1130)
-    choose(page, "Case", "safety_network")
-    choose(page, "Leadership style", "facilitative")
-    reset_and_wait(page, "Safety network: Facilitative")
-    assert "Police, public prosecution" in page.locator(".govsim-lesson").inner_text()
-    pv_before = chart_src(page, "public-value")
-    readout_before = page.locator(".govsim-readout").inner_text()
-    for i in range(1, 9):
-        page.get_by_role("button", name="Step").click()
-        wait_for_step(page, i)
-    assert step_count(page) == 8
-    assert chart_src(page, "public-value") != pv_before
-    readout = page.locator(".govsim-readout").inner_text()
-    assert readout != readout_before and "facilitative" in readout
-    assert page.locator(".govsim-chart-network").is_visible()
-    assert_no_error(page, errors)
-    screenshot(page, "demo_single.png")
-
-    # An own style for one organisation, typed in the sidebar, applies on Reset.
-    page.get_by_label("Own styles (e.g. police=facilitative)").fill("police=shared")
-    reset_and_wait(page, "police (shared)")
-    assert_no_error(page, errors)
-
-    # A setting that is not allowed shows a message, not a traceback.
-    slider = page.locator(".v-slider").filter(has=page.get_by_text("Interdependence K", exact=True))
-    slider.get_by_role("slider").focus()
-    page.keyboard.press("End")  # K = 19 >= N = 16
-    page.get_by_role("button", name="Reset").click()
-    error = page.locator(".govsim-error")
-    error.wait_for(timeout=RENDER_TIMEOUT_MS)
-    assert "problem.K=19 is not allowed: must be smaller than problem.N=16" in error.inner_text()
-    assert "Traceback" not in page.inner_text("body") and errors == []
-    page.set_viewport_size({"width": 1440, "height": 620})
-    screenshot(page, "demo_error.png")
-    page.close()
-
-
-def test_side_by_side_two_styles_on_the_same_problem(demo: DemoServer, browser) -> None:
-    page, errors = open_demo(browser, demo.url, height=1620)
-    choose(page, "Case", "safety_network")
-    choose(page, "Leadership style", "directive")
-    choose(page, "Side by side with style", "facilitative")
-    reset_and_wait(page, "Safety network: Directive vs Facilitative")
-    headers = page.locator(".govsim-readout th").all_inner_texts()
-    assert headers[1:] == ["directive", "facilitative"]
-    pv_start = chart_src(page, "public-value")
-    page.get_by_role("button", name="▶").click()  # play
-    page.wait_for_function(
-        "() => Number(/step (\\d+)/.exec(document.querySelector('.govsim-step').textContent)[1]) >= 40",
-        timeout=RENDER_TIMEOUT_MS,
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_projector_viewports_show_a_whole_comparison(demo: DemoServer, browser, viewport: str) -> None:
+    lang = "nl" if viewport == "1024x768" else "en"
+    t = texts.Texts(lang)
+    page, errors = open_demo(browser, demo.url, viewport, lang)
+    heading = f"{t.option('leadership', 'directive')} {t('lesson.versus')} {t.option('leadership', 'facilitative')}"
+    preset(page, t.option("scenario", "safety_network"), heading)
+    for _ in range(3):
+        page.locator(".govsim-step-button").click()
+    wait_for_step(page, 3)
+    # One whole comparison without scrolling: step counter, readout, public value and trust.
+    for selector in (".govsim-step", ".govsim-readout", ".govsim-chart-public-value", ".govsim-chart-mean-trust"):
+        assert in_view(page, selector), (viewport, selector)
+    # Chart text on screen, measured from the image as scaled into its column.
+    for name in ("public-value", "mean-trust", "network"):
+        assert chart_text_px(page, name) >= MIN_TEXT_PX, (viewport, name, chart_text_px(page, name))
+    # Every control is reachable (its panel scrolls on its own) and Reset stays in view.
+    for selector in (
+        ".govsim-select-case",
+        ".govsim-preset",
+        ".govsim-select-compare",
+        ".govsim-slider-K",
+        ".govsim-select-network",
+        ".govsim-text-seed",
+    ):
+        control = page.locator(selector)
+        control.scroll_into_view_if_needed()
+        assert control.is_visible() and in_view(page, selector), (viewport, selector)
+    assert (
+        in_view(page, ".govsim-reset") and in_view(page, ".govsim-step") and in_view(page, ".govsim-chart-public-value")
     )
-    page.get_by_role("button", name="❚❚").click()  # pause (a step under way still finishes)
-    paused_at = settled_step(page)
-    assert paused_at >= 40
-    page.get_by_role("button", name="Step").click()
-    wait_for_step(page, paused_at + 1)
-    assert chart_src(page, "public-value") != pv_start
-    values = page.locator(".govsim-readout tr").nth(1).locator("td").all_inner_texts()  # public value row
-    assert values[0] == "public value" and len(values) == 3
-    assert page.locator(".govsim-chart").count() == 5
+    # Scrolling the charts keeps the step counter in view.
+    page.locator(".govsim-chart-network").scroll_into_view_if_needed()
+    assert in_view(page, ".govsim-step") and in_view(page, ".govsim-chart-network")
+    page.locator(".govsim-main").evaluate("m => m.scrollTo(0, 0)")
+    # The lesson card opens and closes.
+    page.locator(".govsim-lesson-toggle").click()
+    page.wait_for_selector(".govsim-lesson-text dl")
+    page.locator(".govsim-lesson-toggle").click()
+    page.wait_for_selector(".govsim-lesson-text dl", state="detached")
+    # Present: no controls, the same charts bigger.
+    width = page.locator(".govsim-chart-public-value").bounding_box()["width"]
+    page.locator(".govsim-present-button").click()
+    page.wait_for_selector(".govsim-present")
+    assert not page.locator(".govsim-controls").is_visible()
+    assert page.locator(".govsim-chart-public-value").bounding_box()["width"] > width
+    page.locator(".govsim-present-button").click()
+    page.wait_for_selector(".govsim-present", state="detached")
     assert_no_error(page, errors)
-    screenshot(page, "demo_side_by_side.png")
-    page.close()
+    screenshot(page, f"demo_{viewport.replace('@125', '_zoom125')}_{lang}.png")
+    # The other language: the same lesson at the same step, every text switched.
+    other = "en" if lang == "nl" else "nl"
+    page.locator(f".govsim-lang-{other}").click()
+    page.wait_for_function(
+        "(h) => document.querySelector('.govsim-lesson-text').textContent.includes(h)",
+        arg=texts.Texts(other)("lesson.versus"),
+        timeout=TIMEOUT_MS,
+    )
+    assert step_count(page) == 3 and f"lang={other}" in page.url
+    time.sleep(0.5)
+    assert_no_error(page, errors)
+    screenshot(page, f"demo_{viewport.replace('@125', '_zoom125')}_{other}.png")
+    page.context.close()
+
+
+def test_settings_pending_reset_feedback_step_play_and_reload(demo: DemoServer, browser) -> None:
+    page, errors = open_demo(browser, demo.url, "1366x768", "en")
+    choose(page, "case", "Crisis and aftershock")
+    choose(page, "leadership", "Situational")
+    # A changed setting is pending: shown, and Step and Play do not run the old lesson.
+    page.wait_for_selector(".govsim-pending")
+    assert page.locator(".govsim-step-button").is_disabled() and page.locator(".govsim-play").is_disabled()
+    watch_building(page)
+    page.locator(".govsim-reset").click()
+    wait_built(page, "Crisis and aftershock: Situational")
+    assert page.evaluate("window.__building"), "Reset showed no 'building' notice"
+    assert page.locator(".govsim-pending").count() == 0
+    assert "cross-boundary share 0.5" in page.locator(".govsim-lesson-text").inner_text()
+    pv_before = chart_src(page, "public-value")
+    for i in range(1, 4):
+        page.locator(".govsim-step-button").click()
+        wait_for_step(page, i)
+    assert chart_src(page, "public-value") != pv_before
+    page.locator(".govsim-play").click()
+    page.wait_for_function(
+        "() => Number(/(\\d+)$/.exec(document.querySelector('.govsim-step').textContent.trim())[1]) >= 12",
+        timeout=TIMEOUT_MS,
+    )
+    page.locator(".govsim-play").click()  # pause
+    time.sleep(0.6)
+    paused = step_count(page)
+    time.sleep(0.6)
+    assert step_count(page) == paused >= 12
+    # The shock of the case is marked on the charts (legend) and the readout shows the styles in force.
+    assert "shock" in page.locator(".govsim-legend").inner_text()
+    # A reload finds the same lesson at the same step.
+    page.reload()
+    page.wait_for_selector(".govsim-step", timeout=TIMEOUT_MS)
+    wait_for_step(page, paused)
+    assert "Crisis and aftershock: Situational" in page.locator(".govsim-lesson-text").inner_text()
+    assert_no_error(page, errors)
+    page.context.close()
+
+
+def test_bad_settings_show_messages_not_tracebacks(demo: DemoServer, browser) -> None:
+    page, errors = open_demo(browser, demo.url, "1366x768", "nl")
+    seed = page.locator(".govsim-text-seed input")
+    for value, expected in (
+        ("²", "Startgetal (seed) = ²: moet een geheel getal zijn"),
+        ("9" * 5000, "moet tussen 0 en"),
+    ):
+        seed.fill(value)
+        page.locator(".govsim-reset").click()
+        page.wait_for_function(
+            "(x) => (document.querySelector('.govsim-error') || {}).textContent?.includes(x)",
+            arg=expected,
+            timeout=TIMEOUT_MS,
+        )
+        message = page.locator(".govsim-error").inner_text()
+        assert expected in message and len(message) < 400, message
+        assert "Traceback" not in page.inner_text("body") and "/" not in message.split(":")[0]
+    seed.fill("42")
+    slider = page.locator(".govsim-slider-K [role=slider]")
+    slider.focus()
+    page.keyboard.press("End")  # K = 19 >= N = 16
+    page.locator(".govsim-reset").click()
+    page.wait_for_function(
+        "() => (document.querySelector('.govsim-error') || {}).textContent?.includes('Verwevenheid K = 19')",
+        timeout=TIMEOUT_MS,
+    )
+    assert "moet kleiner zijn dan Besluiten N (16)" in page.locator(".govsim-error").inner_text()
+    assert errors == []
+    page.set_viewport_size({"width": 1366, "height": 420})
+    screenshot(page, "demo_error.png")
+    page.context.close()
+
+
+def test_two_sessions_pressing_reset_together_both_get_their_lesson(demo: DemoServer, browser) -> None:
+    first, errors_a = open_demo(browser, demo.url, "1024x768", "en")
+    second, errors_b = open_demo(browser, demo.url, "1024x768", "nl")
+    choose(first, "case", "Safety network")
+    choose(first, "compare", "Facilitative")
+    choose(second, "case", "Crisis en naschok")
+    choose(second, "leadership", "Gedeeld / gespreid")
+    for page in (first, second):
+        page.evaluate("() => { window.__reset = document.querySelector('.govsim-reset'); }")
+    # Both clicks are dispatched without waiting for either lesson.
+    first.evaluate("() => window.__reset.click()")
+    second.evaluate("() => window.__reset.click()")
+    wait_built(first, "Safety network: Directive vs Facilitative")
+    wait_built(second, "Crisis en naschok: Gedeeld / gespreid")
+    assert first.locator(".govsim-readout tr").count() == 3 and second.locator(".govsim-readout tr").count() == 2
+    for page, errors in ((first, errors_a), (second, errors_b)):
+        page.locator(".govsim-step-button").click()
+        wait_for_step(page, 1)
+        assert_no_error(page, errors)
+    first.context.close()
+    second.context.close()
+
+
+def _english_only() -> list[str]:
+    """English catalogue texts that must not show on a Dutch page (long enough to be unambiguous)."""
+    en, nl = texts.catalogue("en"), texts.catalogue("nl")
+    dutch = " ".join(nl.values())
+    out = []
+    for key, text in en.items():
+        if "{" in text or len(text) < 10 or text == nl.get(key) or text in dutch:
+            continue
+        out.append(text)
+    return out
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_pages_have_no_missing_or_untranslated_text(demo: DemoServer, browser, lang: str) -> None:
+    t = texts.Texts(lang)
+    page, errors = open_demo(browser, demo.url, "1366x768", lang)
+    heading = f"{t.option('leadership', 'directive')} {t('lesson.versus')} {t.option('leadership', 'situational')}"
+    preset(page, t.option("scenario", "crisis_aftershock"), heading)
+    page.locator(".govsim-lesson-toggle").click()
+    page.wait_for_selector(".govsim-lesson-text dl")
+    for _ in range(2):
+        page.locator(".govsim-step-button").click()
+    wait_for_step(page, 2)
+    page.locator(".govsim-select-compare .v-field").click()  # the options, as a teacher sees them
+    body = page.inner_text("body")
+    page.keyboard.press("Escape")
+    assert "⟦" not in body
+    assert t("metrics.public_value.definition") in body and t("cases.crisis_aftershock.hint") in body
+    assert page.title() == t("app.tab_title")
+    if lang == "nl":
+        leaked = [text for text in _english_only() if text in body]
+        assert leaked == [], leaked
+        readout = page.locator(".govsim-readout").inner_text()
+        assert re.search(r"\d,\d\d", readout) and not re.search(r"\d\.\d\d", readout)  # decimal commas
+    assert_no_error(page, errors)
+    page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_exports_give_a_png_and_a_csv_matching_the_steps_shown(demo: DemoServer, browser, lang: str) -> None:
+    t = texts.Texts(lang)
+    page, errors = open_demo(browser, demo.url, "1366x768", lang)
+    heading = f"{t.option('leadership', 'directive')} {t('lesson.versus')} {t.option('leadership', 'facilitative')}"
+    preset(page, t.option("scenario", "safety_network"), heading)
+    for i in range(1, 6):
+        page.locator(".govsim-step-button").click()
+        wait_for_step(page, i)
+    shown = step_count(page)
+    with page.expect_download(timeout=TIMEOUT_MS) as info:
+        page.locator(".govsim-export-png").click()
+    png = Path(info.value.path()).read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 30_000
+    assert info.value.suggested_filename.endswith(".png")
+    with page.expect_download(timeout=TIMEOUT_MS) as info:
+        page.locator(".govsim-export-csv").click()
+    text = Path(info.value.path()).read_bytes().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";" if lang == "nl" else ","))
+    header, body = rows[0], rows[1:]
+    assert len(body) == 2 * (shown + 1)  # two styles, steps 0..shown
+    assert max(int(r[1]) for r in body) == shown
+    assert header[0] == t("export.style") and t("controls.seed") in header
+    readout = page.locator(".govsim-readout tr").nth(1).locator("td").all_inner_texts()
+    pv = next(r for r in body if r[1] == str(shown))[2]
+    assert readout[1] == t.number(float(pv.replace(",", ".")), 2)  # the CSV holds the value shown
+    assert_no_error(page, errors)
+    page.context.close()
+
+
+def test_access_token_guards_a_non_local_demo(browser) -> None:
+    server = start_demo("--host", "127.0.0.1", "--token", "classroom2026token")
+    try:
+        assert server.url.endswith("token=classroom2026token"), server.output
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(server.base, timeout=30)
+        assert refused.value.code == 403
+        context = browser.new_context(viewport={"width": 1024, "height": 768})
+        page = context.new_page()
+        page.goto(server.url)
+        page.wait_for_selector(".govsim-step", timeout=TIMEOUT_MS)  # the cookie carries the websocket
+        page.locator(".govsim-step-button").click()
+        wait_for_step(page, 1)
+        context.close()
+    finally:
+        assert stop_demo(server) == 0
 
 
 def test_ctrl_c_stops_the_demo_cleanly(demo: DemoServer) -> None:
-    assert demo.url.startswith("http://127.0.0.1:")  # local only by default
+    assert demo.url.startswith("http://127.0.0.1:") and "token" not in demo.url  # local only, no token
     demo.proc.send_signal(signal.SIGINT)
     assert demo.proc.wait(timeout=30) == 0
     time.sleep(0.2)  # the reader thread collects the last lines

@@ -1,0 +1,120 @@
+"""Exports of a lesson: its charts as one PNG and its data as CSV, with the settings that made them."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .charts import PALETTE, SERIES, SERIES_COLOURS, SERIES_DASHES
+from .texts import Texts
+
+CSV_METRICS = ("public_value", "mean_trust", "production", "burnout_rate", "informal_leader_share", "voice_equity")
+"""The measures of the page's readout and charts, the columns of the CSV export."""
+SETTING_COLUMNS = ("case", "roles", "N", "K", "cross_boundary", "network", "org_styles", "seed")
+
+
+def settings_line(lesson: Any, texts: Texts) -> str:
+    """The settings in force, in one line of the page's language."""
+    st = lesson.settings
+    text = texts(
+        "lesson.settings",
+        N=st["N"],
+        K=st["K"],
+        share=texts.number(float(st["cross_boundary"]), 1),
+        network=texts.option("network", str(st["network"])),
+        roles=texts.option("roles", str(st["roles"])),
+        seed=st["seed"],
+    )
+    if str(st.get("org_styles") or "").strip():
+        text += " · " + texts("lesson.own_styles_setting", styles=str(st["org_styles"]).strip())
+    return text
+
+
+def export_png(lesson: Any, texts: Texts) -> bytes:
+    """The four charts of the lesson with titles, legend and the settings, as one PNG."""
+    fig = Figure(figsize=(11.0, 7.4), dpi=120)
+    canvas = FigureCanvasAgg(fig)
+    axes = fig.subplots(2, 2)
+    values = [m.datacollector.model_vars for m in lesson.models]
+    events = lesson.shock_steps()
+    for ax, (metric, (_limits, percent, optimum)) in zip(axes.flat, SERIES.items(), strict=True):
+        for i, v in enumerate(values):
+            data = np.asarray(v[metric], dtype=float)
+            ax.plot(
+                np.arange(len(data)),
+                data,
+                color=SERIES_COLOURS[i],
+                ls=SERIES_DASHES[i],
+                lw=2,
+                label=texts.option("leadership", lesson.labels[i]),
+            )
+        if optimum:
+            ax.axhline(1.0, color=PALETTE["optimum"], ls=":", lw=1.5, label=texts("chart.optimum"))
+        for step in events:
+            ax.axvline(step, color=PALETTE["event"], ls="-.", lw=1.2, label=texts("chart.shock"))
+        ax.set_title(texts(f"metrics.{metric}.chart"), loc="left", fontsize=12, fontweight="bold")
+        ax.set_xlabel(texts("chart.x_label"))
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        if percent:
+            ax.yaxis.set_major_formatter(lambda v, _pos: texts.percent(v).replace(" ", ""))
+        else:
+            ax.yaxis.set_major_formatter(lambda v, _pos: texts.decimal(v))
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(
+        handles, labels, loc="upper left", bbox_to_anchor=(0.005, 0.955), ncols=len(labels), frameon=False, fontsize=11
+    )
+    heading = " " + texts("lesson.versus") + " "
+    fig.suptitle(
+        texts.option("scenario", lesson.case)
+        + ": "
+        + heading.join(texts.option("leadership", s) for s in lesson.labels),
+        x=0.01,
+        y=0.995,
+        ha="left",
+        fontsize=14,
+        fontweight="bold",
+    )
+    fig.text(0.01, 0.005, settings_line(lesson, texts), fontsize=9, color="0.3")
+    fig.tight_layout(rect=(0, 0.03, 1, 0.9))
+    canvas.draw()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
+
+
+def export_csv(lesson: Any, texts: Texts) -> str:
+    """The lesson's data, one row per style and step shown, with the settings that made them.
+
+    Dutch uses ``;`` as separator and a decimal comma, so it opens in a spreadsheet set to Dutch.
+    """
+    dutch = texts.lang == "nl"
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";" if dutch else ",", lineterminator="\r\n")
+    header = [texts("export.style"), texts("export.step")]
+    header += [texts(f"metrics.{m}.label") for m in CSV_METRICS]
+    header += [texts(f"controls.{c}") for c in SETTING_COLUMNS]
+    writer.writerow(header)
+    st = lesson.settings
+    for style, model in zip(lesson.labels, lesson.models, strict=True):
+        frame = model.datacollector.model_vars
+        for step in range(len(frame[CSV_METRICS[0]])):
+            row: list[Any] = [texts.option("leadership", style), step]
+            for metric in CSV_METRICS:
+                value = frame[metric][step]
+                row.append("" if value is None or not np.isfinite(value) else _num(float(value), dutch))
+            for column in SETTING_COLUMNS:
+                value = st[column]
+                row.append(_num(value, dutch) if isinstance(value, float) else value)
+            writer.writerow(row)
+    return out.getvalue()
+
+
+def _num(value: float, dutch: bool) -> str:
+    text = repr(round(value, 6))
+    return text.replace(".", ",") if dutch else text
