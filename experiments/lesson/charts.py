@@ -57,6 +57,14 @@ PALETTE = {
     ),
 }
 SERIES_COLOURS = (PALETTE["first"], PALETTE["second"])
+"""Colours of the two series when a series is not one style (e.g. own styles per organisation)."""
+
+
+def series_colour(label: str, i: int) -> str:
+    """Colour of series ``i``: its style's colour in every report and figure, else the ``i``-th series colour."""
+    from analysis.palette import STYLE_COLOURS
+
+    return STYLE_COLOURS.get(label, SERIES_COLOURS[i % 2])
 SERIES_DASHES = ("-", "--")
 ROLE_MARKERS = {"expert": "s", "competitor": "^", "partner": "o"}
 MAX_TIES = 1500
@@ -98,7 +106,7 @@ class LineChart:
     def __init__(
         self,
         texts: Texts,
-        n_series: int,
+        n_series: int | list[str],
         y_limits: Sequence[float],
         percent: bool = False,
         optimum: bool = False,
@@ -140,8 +148,9 @@ class LineChart:
                 )
             )
         self.lines = []
-        for i in range(n_series):
-            (line,) = self.ax.plot([], [], color=SERIES_COLOURS[i % 2], ls=SERIES_DASHES[i % 2], lw=2.2)
+        labels = n_series if isinstance(n_series, list) else [""] * n_series
+        for i, label in enumerate(labels):
+            (line,) = self.ax.plot([], [], color=series_colour(label, i), ls=SERIES_DASHES[i % 2], lw=2.2)
             line.set_animated(True)
             self.lines.append(line)
         self._limits: tuple[float, float] | None = None
@@ -257,7 +266,7 @@ class NetworkChart:
                     texts.option("leadership", labels[i]),
                     fontsize=12,
                     fontweight="bold",
-                    color=SERIES_COLOURS[i],
+                    color=series_colour(labels[i], i),
                     ha="center",
                     va="top",
                 )
@@ -357,7 +366,7 @@ def make_charts(lesson: Any, texts: Texts) -> dict[str, Any] | None:
     events = [(step, texts("chart.shock")) for step in lesson.shock_steps()]
     charts: dict[str, Any] = {}
     for metric, (limits, percent, optimum) in SERIES.items():
-        charts[metric] = LineChart(texts, len(lesson.models), limits, percent=percent, optimum=optimum, events=events)
+        charts[metric] = LineChart(texts, list(lesson.labels), limits, percent=percent, optimum=optimum, events=events)
     first = lesson.models[0]
     names = [org_name(texts, o.name) for o in first.organisations]
     charts["network"] = NetworkChart(lesson.models, lesson.labels, texts, names)

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .charts import PALETTE, SERIES, SERIES_COLOURS, SERIES_DASHES
+from .charts import PALETTE, SERIES, SERIES_DASHES, series_colour
 from .texts import Texts
 
 CSV_METRICS = ("public_value", "mean_trust", "production", "burnout_rate", "informal_leader_share", "voice_equity")
@@ -48,7 +48,7 @@ def export_png(lesson: Any, texts: Texts) -> bytes:
             ax.plot(
                 np.arange(len(data)),
                 data,
-                color=SERIES_COLOURS[i],
+                color=series_colour(lesson.labels[i], i),
                 ls=SERIES_DASHES[i],
                 lw=2,
                 label=texts.option("leadership", lesson.labels[i]),

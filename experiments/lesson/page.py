@@ -28,7 +28,7 @@ import yaml
 
 from sim.params import STYLES
 
-from .charts import PALETTE, SERIES_COLOURS, make_charts
+from .charts import PALETTE, make_charts, series_colour
 from .config import CONFIG_DIR, config_options
 from .export import export_csv, export_png, settings_line
 from .state import DEFAULTS, OFF, STORE, Lesson, preset
@@ -142,7 +142,7 @@ def lesson_html(lesson: Lesson, texts: Texts, full: bool) -> str:
             parts.append(f"<p><b>{e(texts('lesson.own_styles'))}:</b> {e(', '.join(own))}</p>")
     notes = []
     for i, style in enumerate(styles):
-        colour = SERIES_COLOURS[i] if len(styles) > 1 else "#1b1b1b"
+        colour = series_colour(style, i)
         notes.append(
             f"<div class='govsim-style'><b style='color:{colour}'>{e(texts.option('leadership', style))}:</b> "
             f"{e(texts(f'styles.{style}.mechanism'))} {e(texts(f'styles.{style}.finding'))}</div>"
@@ -189,7 +189,7 @@ def readout_html(lesson: Lesson, texts: Texts) -> str:
         head += f"<th>{e(texts('readout.situational_now'))}</th>"
     rows = []
     for i, (style, model) in enumerate(zip(lesson.labels, lesson.models, strict=True)):
-        colour = SERIES_COLOURS[i] if len(lesson.models) > 1 else "#1b1b1b"
+        colour = series_colour(style, i)
         cells = "".join(f"<td>{_fmt(texts, model.datacollector.model_vars[m][-1], k)}</td>" for m, k in READOUT)
         if any(forced):
             cells += f"<td>{e(forced[i]) or '–'}</td>"
@@ -206,7 +206,7 @@ def legend_html(lesson: Lesson, texts: Texts) -> str:
     for i, style in enumerate(lesson.labels):
         mark = "━━" if i == 0 else "╍╍"
         items.append(
-            f"<span style='color:{SERIES_COLOURS[i]};font-weight:600'>"
+            f"<span style='color:{series_colour(style, i)};font-weight:600'>"
             f"{mark} {e(texts.option('leadership', style))}</span>"
         )
     items.append(f"<span style='color:{PALETTE['optimum']}'>┈┈ {e(texts('chart.optimum'))}</span>")
