@@ -135,7 +135,7 @@ def demo_config(
     org_styles: str | Mapping[str, str] | None = None,
     roles: str = "balanced",
     N: int = 16,  # noqa: N803 (the model's name for it)
-    K: int = 4,  # noqa: N803
+    K: int = 3,  # noqa: N803
     cross_boundary: float = 0.5,
     network: str = "small_world",
     seed: Any = 42,

@@ -27,7 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "org_styles": "",
     "roles": "balanced",
     "N": 16,
-    "K": 4,
+    "K": 3,
     "cross_boundary": 0.5,
     "network": "small_world",
     "seed": "42",
