@@ -63,7 +63,7 @@ def voice_futility(replications: int) -> list[tuple[str, str, str]]:
     """
     def rates(config: dict) -> list[float]:
         res = []
-        for model, rec in runs(config, replications, lambda m: (m.counts["raised_minority"]
+        for _model, rec in runs(config, replications, lambda m: (m.counts["raised_minority"]
                                                                + m.counts["raised_majority"],
                                                                m.counts["made_minority"] + m.counts["made_majority"])):
             rec = np.array(rec, dtype=float)
@@ -133,7 +133,7 @@ def firefighting(replications: int) -> list[tuple[str, str, str]]:
     """
     def corr(config: dict) -> list[float]:
         res = []
-        for model, rec in runs(config, replications, lambda m: (m.production_per_capita,
+        for _model, rec in runs(config, replications, lambda m: (m.production_per_capita,
                                                                float(m.work.value_work.sum()))):
             d = np.diff(np.array(rec), axis=0)
             res.append(float(((d[:, 0] > 1e-9) & (d[:, 1] < -1e-9)).mean()))

@@ -167,7 +167,15 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], digest: str | 
             where = f"point {k + 1}/{len(todo)}, " if len(todo) > 1 else ""
             log.info("[%s] %sreplication %d/%d done (%.1f s)", tag, where, done, total, seconds)
 
-        ts, sm = run_point(point, point_labels_, progress, agents)
+        def keep_network(r: int, model: Any, k: int = k) -> None:
+            if r == 0 and k == 0:  # the final network of the first replication, for the report's figure
+                import networkx as nx
+
+                tmp = out_dir / "network.graphml.tmp"
+                nx.write_graphml(model.final_network(), tmp)
+                os.replace(tmp, out_dir / "network.graphml")
+
+        ts, sm = run_point(point, point_labels_, progress, agents, keep_network)
         frames.append(ts)
         summaries.append(sm)
     timeseries, summary = pd.concat(frames, ignore_index=True), pd.concat(summaries, ignore_index=True)

@@ -6,7 +6,8 @@ share of the decisions at once and adds a crisis workload that fades over
 ``scenario.surge_duration`` steps. After a shock, members of the surge reserve
 (a share of every organisation's staff; those not burnt out) are moved to the
 organisations whose own performance fell most (at most ``scenario.surge_targets`` of
-them), where they add their time and what they understand to the host's capacity, and return home after ``surge_duration`` steps;
+them), where they add their time and what they understand to the host's capacity, and return
+home after ``surge_duration`` steps;
 headcount is conserved throughout.
 """
 

@@ -17,6 +17,8 @@ stay aligned between conditions when another mechanism's draws differ.
 
 from __future__ import annotations
 
+from typing import Any
+
 import mesa
 import numpy as np
 
@@ -213,6 +215,25 @@ class GovernanceModel(mesa.Model):
         self._trust_version = 0
         self.choice_counts = {s: 0 for s in STYLES if not get_style(s).adaptive}
 
+    def final_network(self) -> Any:
+        """The collaboration network as a networkx graph, for figures of a run's final state.
+
+        Ties carry ``trust``; professionals carry ``organisation``, ``role`` (dominant
+        effective role), ``minority``, ``energy`` and ``burnt_out``.
+        """
+        import networkx as nx
+
+        g = self.network.to_networkx()
+        names = [o.name for o in self.params.scenario.organisations]
+        roles = ("expert", "competitor", "partner")
+        dominant = self.effective.argmax(axis=1)
+        nx.set_node_attributes(g, {i: names[int(o)] for i, o in enumerate(self.org_of)}, "organisation")
+        nx.set_node_attributes(g, {i: roles[int(d)] for i, d in enumerate(dominant)}, "role")
+        nx.set_node_attributes(g, {i: bool(v) for i, v in enumerate(self.minority)}, "minority")
+        nx.set_node_attributes(g, {i: float(v) for i, v in enumerate(self.energy)}, "energy")
+        nx.set_node_attributes(g, {i: bool(v > 0) for i, v in enumerate(self.burnout_left)}, "burnt_out")
+        return g
+
     # ------------------------------------------------------------------ views
     @property
     def public_value(self) -> float:
@@ -240,8 +261,11 @@ class GovernanceModel(mesa.Model):
 
     @property
     def unmet_need(self) -> np.ndarray:
-        """Each organisation's clients' unmet need: the share of its own decisions' performance in the
-        optimal configuration that the current one misses (0 at or above it)."""
+        """Each organisation's clients' unmet need.
+
+        The share of its own decisions' performance in the optimal configuration that the
+        current one misses (0 at or above it).
+        """
         return np.clip(1.0 - self.org_performance / self.optimal_performance, 0.0, 1.0)
 
     def _org_performance(self, contrib: np.ndarray) -> np.ndarray:

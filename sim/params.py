@@ -485,7 +485,8 @@ class LeadershipParams:
             behaviour.validate(f"leadership.behaviours.{name}")
         missing = [s for s in STYLES if s not in self.behaviours]
         if missing:
-            raise ConfigError("leadership.behaviours", sorted(self.behaviours), "needs every style: " + ", ".join(STYLES))
+            raise ConfigError("leadership.behaviours", sorted(self.behaviours),
+                              "needs every style: " + ", ".join(STYLES))
         _check_range("leadership.leader_capacity", self.leader_capacity, 1, 1000, integer=True)
         _check_unit("leadership.leader_skill", self.leader_skill)
         _check_range("leadership.forum_capacity", self.forum_capacity, 1, 1000, integer=True)
@@ -673,7 +674,8 @@ class WorkforceParams:
         _check_range("workforce.deployment_load", self.deployment_load, 0.0, 10.0)
         for name in ("backlog_decay", "exhaustion_cost", "energy_drain", "energy_recovery", "recovery_base",
                      "buffering", "motivation", "energy_noise", "contagion", "burnout_threshold", "return_energy",
-                     "initial_energy", "initial_energy_spread", "duty", "vicarious", "learning_rate", "practice_gain", "majority_voice",
+                     "initial_energy", "initial_energy_spread", "duty", "vicarious", "learning_rate", "practice_gain",
+                     "majority_voice",
                      "minority_voice", "voice_energy", "initial_safety", "initial_efficacy", "safety_gain",
                      "safety_loss", "efficacy_gain", "efficacy_loss", "status_discount", "standing_decay",
                      "standing_base", "baseline_problem_time"):

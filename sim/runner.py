@@ -85,6 +85,7 @@ def run_point(
     labels: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     agents: list[pd.DataFrame] | None = None,
+    final: Callable[[int, GovernanceModel], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run all replications of one parameter point.
 
@@ -94,6 +95,8 @@ def run_point(
         progress: Called as ``progress(done, total, seconds)`` after each replication.
         agents: With ``run.collect_agents``, receives each replication's agent records
             (a row per professional x step, with the label columns, ``replication`` and ``seed``).
+        final: Called as ``final(replication, model)`` with each finished model (e.g. to record its
+            final network).
 
     Returns:
         ``(timeseries, summary)``: a row per replication x step, and a row per
@@ -113,6 +116,8 @@ def run_point(
             records = records.rename(columns={"Step": "step", "AgentID": "agent"}).dropna(subset=["energy"])
             records = records.astype({"step": "int64", "burnt_out": bool})
             agents.append(records.assign(**head)[[*head, *records.columns]])
+        if final is not None:
+            final(r, model)
         ts = ts.assign(**head)[[*head, "step", *METRICS]]
         frames.append(ts)
         rows.append({**head, **summary})
