@@ -94,7 +94,8 @@ ACTING = [
     ("workforce.resilience_sd", 0.0, 1.0), ("workforce.voice_energy", 0.1, 1.0), ("workforce.initial_safety", 0.3, 1.0),
     ("workforce.initial_efficacy", 0.3, 1.0), ("workforce.safety_gain", 0.0, 0.5), ("workforce.safety_loss", 0.0, 0.5),
     ("workforce.vicarious", 0.0, 1.0), ("workforce.efficacy_gain", 0.0, 0.5), ("workforce.efficacy_loss", 0.0, 0.5),
-    ("workforce.status_discount", 0.0, 1.0), ("workforce.majority_voice", 0.3, 1.0), ("workforce.minority_voice", 0.1, 1.0),
+    ("workforce.status_discount", 0.0, 1.0), ("workforce.majority_voice", 0.3, 1.0),
+    ("workforce.minority_voice", 0.1, 1.0),
     ("trust.attribution_noise", 0.0, 0.1), ("trust.forum_gain", 0.0, 0.5), ("trust.help_gain", 0.0, 5.0),
     ("trust.harm_loss", 0.0, 5.0),
 ]
