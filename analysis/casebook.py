@@ -20,7 +20,7 @@ from scipy import stats
 from analysis.ablation import latest_sweep
 
 STATES = {"public_value": "public value", "mean_trust": "trust", "energy": "energy", "safety": "safety",
-          "voice_equity": "voice equity"}
+          "voice_equity": "voice equity", "informal_leader_share": "informal leaders"}
 FLOWS = {"production": "production", "failure_work": "failure work", "burnout_rate": "burnout"}
 
 
@@ -35,8 +35,6 @@ def per_replication(sweep: Path) -> pd.DataFrame:
         window = ts[ts.step > steps - max(1, steps // 10)].groupby("replication")
         body = ts[ts.step > 0].groupby("replication")
         out = window[list(STATES)].mean().join(body[list(FLOWS)].mean())
-        if "shock_drop" in ts:  # nothing: drops are summary columns
-            pass
         for key, value in factors.items():
             out[key] = value
         rows.append(out.reset_index())
@@ -56,7 +54,7 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
     """Swept points as rows, outcomes as columns."""
     factors = [c for c in frame.columns if c not in (*STATES, *FLOWS, "replication")]
     out = frame.groupby(factors).agg({c: cell for c in (*STATES, *FLOWS)})
-    return out.rename(columns={**STATES, **FLOWS})
+    return out.rename(columns={**STATES, **FLOWS}).reset_index()
 
 
 def main() -> None:
@@ -69,7 +67,7 @@ def main() -> None:
     frame = per_replication(sweep)
     text = (f"{frame.replication.nunique()} replications per point; states: mean over the last 10 % of steps; "
             "flows (production, failure work, burnout): mean over the run; mean [95 % t interval]\n\n"
-            + table(frame).to_markdown() + "\n")
+            + table(frame).to_markdown(index=False) + "\n")
     if args.out:
         args.out.write_text(text)
     print(text)
