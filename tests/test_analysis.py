@@ -174,7 +174,8 @@ def test_report_renders_on_a_real_tiny_sweep(tmp_path: Path) -> None:
     out = sweep / "report"  # the default: beside the jobs, never inside one
     md = (out / "report.md").read_text()
     assert "## Conditions" in md and "## Paired differences" in md and "laissez_faire" in md and "git commit" in md
-    assert "Network figure omitted" in md
+    assert (sweep / "0" / "network.graphml").exists()  # jobs record their final network; the report draws it
+    assert (out / "figures" / "network.png").exists() and "Network figure omitted" not in md
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 4
     assert (out / "figures" / "trajectories.png").stat().st_size > 10_000

@@ -124,20 +124,19 @@ def test_learning_needs_trusted_ties() -> None:
     assert len(learnt) == 0 and np.array_equal(understood, model.understood)
 
 
-def test_public_value_drops_in_the_step_of_a_shock() -> None:
+def test_a_shock_knocks_a_configuration_off_the_top_in_its_own_step() -> None:
     params = small_params(problem={"shocks": [{"step": 3, "share": 0.5}]})
     for seed in range(5):
         model = GovernanceModel(params, rng=seed)
         model.config = model.landscape.optimum()[1].copy()  # at the top of the landscape
         model.contrib = model.landscape.contributions(model.config)[0]
-        model.step()
-        model.step()
-        before = model.public_value
-        model.step()  # the shock redraws half the decisions' contributions
+        assert model.public_value == pytest.approx(1.0)
+        tables = model.landscape.tables.copy()
+        model.landscape_events(3)  # what the start of step 3 does: the shock redraws half the decisions
         log = model.shock_log[0]
-        assert log["step"] == 3 and log["before"] == pytest.approx(before)
-        assert log["after"] < log["before"]
-        assert model.datacollector.model_vars["public_value"][3] < before
+        assert log["step"] == 3 and log["before"] == pytest.approx(1.0)
+        assert log["after"] < 1.0 and model.public_value < 1.0  # the old top is no longer the top
+        assert (model.landscape.tables != tables).any(axis=1).sum() == 6
 
 
 def test_situational_leaders_see_a_shock_in_its_own_step_and_nothing_in_calm_ones() -> None:
@@ -183,9 +182,13 @@ def test_burnt_out_reserve_members_stay_home() -> None:
 
 
 def test_informal_leaders_emerge_under_shared_leadership() -> None:
-    params = small_params(leadership={"style": "shared"}, run={"steps": 60})
+    params = small_params(leadership={"style": "shared"}, run={"steps": 120},
+                          workforce={"informal_leader_threshold": 0.4})
     ts, _, _ = run_replication(params, 0)
     assert ts.informal_leader_share.max() > 0
+    directive = small_params(leadership={"style": "directive"}, run={"steps": 120},
+                             workforce={"informal_leader_threshold": 0.4})
+    assert run_replication(directive, 0)[0].informal_leader_share.max() < ts.informal_leader_share.max()
 
 
 @pytest.mark.parametrize("name", SCENARIOS)

@@ -70,7 +70,8 @@ def test_no_mechanism_tests_a_style_name() -> None:
 def test_every_mechanism_acts_at_the_defaults(mechanism: str) -> None:
     style = {"forum_information": "facilitative", "forum_trust": "facilitative", "incentives": "transactional",
              "decision_rules": "directive", "status": "facilitative"}.get(mechanism, "situational")
-    params = build_params({"leadership": {"style": style}, "run": {"steps": 60}})  # four organisations of 50
+    params = build_params({"leadership": {"style": style}, "run": {"steps": 100},  # four organisations of 50
+                           "scenario": {"minority_share": 0.4}})
     off = dataclasses.replace(params, mechanisms=dataclasses.replace(params.mechanisms, **{mechanism: False}))
     a, b = series(params), series(off)
     columns = ["public_value", "production", "energy", "mean_trust", "safety", "efficacy", "role_strain",
@@ -110,14 +111,17 @@ def with_value(path: str, value, **sections) -> object:
 
 @pytest.mark.parametrize(("path", "low", "high"), ACTING, ids=[a[0] for a in ACTING])
 def test_every_parameter_changes_a_main_outcome_across_its_range(path: str, low, high) -> None:
-    base = {"leadership": {"style": "situational"}, "run": {"steps": 60},
-            "scenario": {"organisations": [{"name": f"o{i}", "size": 10} for i in range(4)], "minority_share": 0.3,
+    base = {"leadership": {"style": "facilitative"}, "run": {"steps": 60},
+            "scenario": {"organisations": [{"name": f"o{i}", "size": 15} for i in range(4)], "minority_share": 0.3,
                          "shock_workload": 0.5},
             "problem": {"shocks": [{"step": 20, "share": 0.5}]}}
-    if path.startswith("leadership.forum") or path in ("trust.forum_gain",):
-        base["leadership"] = {"style": "facilitative"}
-    elif path == "workforce.status_discount":
-        base["leadership"] = {"style": "facilitative"}
+    if path in ("leadership.backlog_alarm", "leadership.burnout_alarm"):
+        base["leadership"] = {"style": "situational"}
+    elif path == "leadership.readiness":  # a calm, ready team is needed: no backlog alarm
+        base["leadership"] = {"style": "situational", "backlog_alarm": 1.0}
+    elif path in ("workforce.contagion", "workforce.return_energy"):  # burnout is needed: targets and a crisis
+        base["leadership"] = {"style": "transactional"}
+        base["scenario"]["shock_workload"] = 2.0
     elif path == "leadership.leader_capacity":
         base["leadership"] = {"style": "directive"}
         base["scenario"]["organisations"] = [{"name": f"o{i}", "size": 50} for i in range(4)]

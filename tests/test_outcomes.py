@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.landscape import NKLandscape
+from sim.landscape import NKLandscape, realisable_cross_boundary
 from sim.metrics import shock_response, steps_to_fraction, window_steps
 from sim.runner import no_shock_twin, run_point
 from tests.conftest import small_params
@@ -13,7 +13,9 @@ from tests.conftest import small_params
 
 @pytest.mark.parametrize(("n", "k"), [(8, 0), (10, 3), (12, 11)])
 def test_random_mean_is_the_exact_mean_over_all_configurations(n: int, k: int) -> None:
-    land = NKLandscape(n, k, np.random.default_rng(n + k), owner=np.arange(n) % 3, cross_boundary=0.5)
+    owner = np.arange(n) % 3
+    share = min(max(0.5, realisable_cross_boundary(owner, k)[0]), realisable_cross_boundary(owner, k)[1])
+    land = NKLandscape(n, k, np.random.default_rng(n + k), owner=owner, cross_boundary=share)
     assert land.random_mean() == pytest.approx(land.all_fitness().mean(), abs=1e-12)
     land.redraw(np.array([0, 3]))
     assert land.random_mean() == pytest.approx(land.all_fitness().mean(), abs=1e-12)
