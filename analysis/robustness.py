@@ -123,7 +123,8 @@ def discover(x: pd.DataFrame, y: np.ndarray, seed: int = 0, resamples: int = RES
         c = cart.CART(x.reset_index(drop=True), y, mass_min=0.05)
         c.build_tree()
         cart_stats, cart_boxes = c.stats_to_dataframe(), c.boxes_to_dataframe()
-    return {"trajectory": trajectory, "chosen": chosen, "box": pd.DataFrame(rows, columns=["input", "min", "max", "kept"]), "stability": stability,
+    box_table = pd.DataFrame(rows, columns=["input", "min", "max", "kept"])
+    return {"trajectory": trajectory, "chosen": chosen, "box": box_table, "stability": stability,
             "cart": cart_stats, "cart_boxes": cart_boxes}
 
 
