@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -48,13 +49,18 @@ def latest_sweep(path: Path) -> Path:
     return sweeps[-1]
 
 
-def run_outcomes(sweep: Path) -> pd.DataFrame:
-    """One row per job x replication: the job's overrides as columns, and the outcomes of the run."""
-    rows = []
+def jobs(sweep: Path) -> Iterator[tuple[dict[str, str], pd.DataFrame]]:
+    """Each job's swept overrides (``{key: value}``, the experiment left out) and its time series."""
     for job in sorted(sweep.glob("*/timeseries.parquet")):
         meta = json.loads((job.parent / "meta.json").read_text())
         factors = dict(item.split("=", 1) for item in meta["overrides"] if not item.startswith("experiment="))
-        ts = pd.read_parquet(job)
+        yield factors, pd.read_parquet(job)
+
+
+def run_outcomes(sweep: Path) -> pd.DataFrame:
+    """One row per job x replication: the job's overrides as columns, and the outcomes of the run."""
+    rows = []
+    for factors, ts in jobs(sweep):
         body = ts[ts.step > 0]
         g = body.groupby("replication")
         out = g[[c for c in PRIMARY if c != "voice_equity"]].mean()

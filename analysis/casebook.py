@@ -10,14 +10,13 @@ flows), then averaged over replications with a 95 % t interval; the replication 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.ablation import latest_sweep
+from analysis.ablation import jobs, latest_sweep
 
 STATES = {"public_value": "public value", "mean_trust": "trust", "energy": "energy", "safety": "safety",
           "voice_equity": "voice equity", "informal_leader_share": "informal leaders"}
@@ -27,10 +26,7 @@ FLOWS = {"production": "production", "failure_work": "failure work", "burnout_ra
 def per_replication(sweep: Path) -> pd.DataFrame:
     """A row per job x replication: swept overrides and the replication's outcomes."""
     rows = []
-    for job in sorted(sweep.glob("*/timeseries.parquet")):
-        meta = json.loads((job.parent / "meta.json").read_text())
-        factors = dict(item.split("=", 1) for item in meta["overrides"] if not item.startswith("experiment="))
-        ts = pd.read_parquet(job)
+    for factors, ts in jobs(sweep):
         steps = int(ts.step.max())
         window = ts[ts.step > steps - max(1, steps // 10)].groupby("replication")
         body = ts[ts.step > 0].groupby("replication")

@@ -43,7 +43,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments import sensitivity
 from experiments.provenance import git_state, provenance
-from experiments.sweep import FolderLock, SweepRefused, describe_os_error, fsync_dir
+from experiments.sweep import FolderLock, SweepRefused, describe_os_error, fsync_dir, write_json
 from sim.params import ConfigError, ModelParams, build_params, params_to_dict
 from sim.runner import replication_seeds, run_point, seed_label
 
@@ -122,17 +122,6 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     frame.to_parquet(tmp, index=False)
     _fsync(tmp)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-def write_json(data: dict[str, Any], path: Path) -> None:
-    """Write JSON atomically: to a temporary name, flushed to disk, then renamed."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
-        fh.write(json.dumps(data, indent=2, default=str))
-        fh.flush()
-        os.fsync(fh.fileno())
     os.replace(tmp, path)
     fsync_dir(path.parent)
 

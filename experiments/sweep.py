@@ -324,11 +324,11 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def write_record(record: dict[str, Any], path: Path) -> None:
-    """Write ``sweep.json`` atomically (temporary file, fsync, rename, fsync of the folder)."""
+def write_json(data: dict[str, Any], path: Path) -> None:
+    """Write JSON atomically: to a temporary name, flushed to disk, then renamed (and the folder flushed)."""
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w") as fh:
-        fh.write(json.dumps(record, indent=2, default=str))
+        fh.write(json.dumps(data, indent=2, default=str))
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -401,7 +401,7 @@ def prepare_folder(config: DictConfig, jobs: list[PlannedJob]) -> tuple[Path, Fo
                   file=sys.stderr)
         record.setdefault("resumes", []).append(
             {"time": now_iso(), "git": git, "versions": versions, "differences": differences})
-    write_record(record, sweep_dir / RECORD)
+    write_json(record, sweep_dir / RECORD)
     OmegaConf.save(config, sweep_dir / "multirun.yaml")
     return sweep_dir, lock
 
@@ -553,8 +553,6 @@ def execute_job(idx: int, overrides: Sequence[str], hydra_context: Any, config: 
 
 def record_death(job_dir: Path, job: PlannedJob, what: str, launcher: Any = None) -> None:
     """Write ``error.json`` for a job whose process died (best effort), with its config as the job saw it."""
-    from experiments.run import write_json
-
     config = None
     with contextlib.suppress(Exception):
         full = launcher.hydra_context.config_loader.load_sweep_config(launcher.config, list(job.overrides))
