@@ -461,6 +461,44 @@ def test_exports_give_a_png_and_a_csv_matching_the_steps_shown(demo: DemoServer,
     page.context.close()
 
 
+def _luminance(css: str) -> float:
+    """WCAG relative luminance of a CSS ``rgb(...)``/``rgba(...)`` colour."""
+    r, g, b = (int(float(v)) / 255 for v in css[css.index("(") + 1:css.index(")")].split(",")[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_light_by_default_and_a_readable_dark_theme(demo: DemoServer, browser) -> None:
+    page, errors = open_demo(browser, demo.url, "1366x768", "en")
+    page.emulate_media(color_scheme="dark")  # a laptop in dark mode must not change the default
+    style = "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).color]"
+    background, colour = page.locator(".govsim-page").evaluate(style)
+    assert _luminance(background) > 0.9 and _contrast(background, colour) >= 7
+    page.locator(".govsim-theme-button").click()
+    page.wait_for_selector(".govsim-dark")
+    background, colour = page.locator(".govsim-page").evaluate(style)
+    assert _luminance(background) < 0.05 and _contrast(background, colour) >= 7
+    # every text is read against what is really behind it (the nearest ancestor with a background);
+    # style labels sit on light panels, so they keep the contrast they have in the light theme
+    pairs = page.evaluate("""(sels) => sels.flatMap(s => [...document.querySelectorAll(s)].map(e => {
+        let b = e; while (b && getComputedStyle(b).backgroundColor.match(/rgba\\(.*, 0\\)|transparent/)) {
+          b = b.parentElement; }
+        return [s, getComputedStyle(e).color, getComputedStyle(b || document.body).backgroundColor]; }))""",
+                          [".govsim-readout td:first-child", ".govsim-legend span", ".govsim-chart-title",
+                           ".govsim-step", ".govsim-top h1", ".govsim-lesson h2"])
+    assert {s for s, _, _ in pairs} >= {".govsim-readout td:first-child", ".govsim-chart-title", ".govsim-step"}
+    for selector, text, behind in pairs:
+        assert _contrast(text, behind) >= 3, (selector, text, behind)
+    assert_no_error(page, errors)
+    screenshot(page, "demo_1366x768_dark_en.png")
+    page.context.close()
+
+
 def test_access_token_guards_a_non_local_demo(browser) -> None:
     server = start_demo("--host", "127.0.0.1", "--token", "classroom2026token")
     try:
@@ -486,3 +524,4 @@ def test_ctrl_c_stops_the_demo_cleanly(demo: DemoServer) -> None:
     time.sleep(0.2)  # the reader thread collects the last lines
     assert "stopped" in demo.output
     assert "Traceback" not in demo.output, demo.output
+

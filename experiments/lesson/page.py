@@ -95,6 +95,21 @@ CSS = """
 .govsim-grid > div { min-width: 0; }
 .govsim-present .govsim-controls { display: none; }
 .govsim-present .govsim-chart-title { font-size: 17px; }
+/* Dark theme, chosen on the page (the light one is the default whatever the laptop's setting): a dark
+   page with light panels for what carries the style colours (readout, legends, charts, controls), so
+   every coloured label keeps the contrast it has in the light theme. */
+.govsim-dark { color: #ececec; background: #121212; }
+.govsim-dark .govsim-top, .govsim-dark .govsim-controls, .govsim-dark .govsim-bar { border-color: #444; }
+.govsim-dark .govsim-bar { background: #121212; }
+.govsim-dark .govsim-top .v-btn { color: #ececec !important; border-color: #888 !important; }
+.govsim-dark .govsim-controls { background: #f4f4f4; color: #1b1b1b; }
+.govsim-dark .govsim-readout, .govsim-dark .govsim-legend, .govsim-dark .govsim-styles,
+.govsim-dark .govsim-grid { background: #f4f4f4; color: #1b1b1b; border-radius: 4px; }
+.govsim-dark .govsim-grid .govsim-chart-title { color: #1b1b1b; }
+.govsim-dark .govsim-lesson { border-color: #555; }
+.govsim-dark .govsim-lesson .govsim-settings, .govsim-dark .govsim-lesson .govsim-source { color: #c8c8c8; }
+.govsim-dark .govsim-note { background: #1f2a3a; color: #ececec; }
+.govsim-dark .govsim-step, .govsim-dark h1, .govsim-dark h2 { color: #ececec; }
 """
 
 
@@ -401,6 +416,7 @@ def Page() -> None:
     tick = solara.use_reactive(0)
     full = solara.use_reactive(False)
     present = solara.use_reactive(False)
+    dark = solara.use_reactive(False)
     requested = solara.use_reactive(cast_settings(None))
     problem = solara.use_reactive("")
 
@@ -473,7 +489,7 @@ def Page() -> None:
     current = lesson.value
     pending = draft.value != current.settings and not building.value
     runnable = bool(current.models) and not building.value and not pending
-    classes = ["govsim-page"] + (["govsim-present"] if present.value else [])
+    classes = ["govsim-page"] + (["govsim-present"] if present.value else []) + (["govsim-dark"] if dark.value else [])
     with rv.Html(tag="div", class_=" ".join(classes)):
         with rv.Html(tag="div", class_="govsim-top"):
             rv.Html(tag="h1", children=[texts("app.title")])
@@ -486,6 +502,13 @@ def Page() -> None:
                     classes=[f"govsim-lang-{code}"],
                     style={"text-transform": "none"},
                 )
+            solara.Button(
+                texts("buttons.light") if dark.value else texts("buttons.dark"),
+                on_click=lambda: dark.set(not dark.value),
+                outlined=True,
+                classes=["govsim-theme-button"],
+                style={"text-transform": "none"},
+            )
             solara.Button(
                 texts("buttons.leave_present") if present.value else texts("buttons.present"),
                 on_click=lambda: present.set(not present.value),
