@@ -13,11 +13,38 @@ Everything is vectorised: a batch of configurations is an ``(M, N)`` array of
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+
 import numpy as np
 
 ENUMERATION_CHUNK = 1 << 14
 CACHE_MAX_CELLS = 1 << 22  # cache per-configuration table indices up to this many cells
 ESTIMATE_WALKS = 512
+ENUMERATION_MEMO = 8  # enumerations kept per process (a definition of the implementation, not of the model)
+
+# Exhaustive enumerations of recently drawn landscapes, keyed by a digest of their dependency
+# structure (the per-configuration table indices) and of their tables (the sums). Runs on common
+# random numbers draw the same landscape for every condition of a replication, so a sweep or an
+# optimisation enumerates each one once per process. A hit returns copies of exactly the arrays a
+# fresh enumeration would give, so results are unchanged to the bit.
+_INDEX_MEMO: OrderedDict[bytes, np.ndarray] = OrderedDict()
+_SUM_MEMO: OrderedDict[bytes, np.ndarray] = OrderedDict()
+
+
+def _digest(*arrays: np.ndarray) -> bytes:
+    h = hashlib.blake2b(digest_size=20)
+    for a in arrays:
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.digest()
+
+
+def _remember(memo: OrderedDict[bytes, np.ndarray], key: bytes, value: np.ndarray) -> None:
+    memo[key] = value
+    memo.move_to_end(key)
+    while len(memo) > ENUMERATION_MEMO:
+        memo.popitem(last=False)
 
 
 def int_to_bits(codes: np.ndarray, n: int) -> np.ndarray:
@@ -246,13 +273,24 @@ class NKLandscape:
         total = 1 << self.n
         cache = total * self.n <= CACHE_MAX_CELLS
         if cache and self._all_idx is None:
-            idx = np.empty((total, self.n), dtype=np.int32)
-            for start in range(0, total, ENUMERATION_CHUNK):
-                codes = np.arange(start, min(total, start + ENUMERATION_CHUNK))
-                idx[start:start + len(codes)] = self.table_index(int_to_bits(codes, self.n))
+            key = _digest(self.deps)
+            idx = _INDEX_MEMO.get(key)
+            if idx is None:
+                idx = np.empty((total, self.n), dtype=np.int32)
+                for start in range(0, total, ENUMERATION_CHUNK):
+                    codes = np.arange(start, min(total, start + ENUMERATION_CHUNK))
+                    idx[start:start + len(codes)] = self.table_index(int_to_bits(codes, self.n))
+                idx.setflags(write=False)  # shared by the landscapes with this structure; never mutated
+            _remember(_INDEX_MEMO, key, idx)
             self._all_idx = idx
         if cache:
-            return self.tables[self._rows, self._all_idx].sum(axis=1)
+            key = _digest(self.deps, self.tables)
+            sums = _SUM_MEMO.get(key)
+            if sums is None:
+                sums = self.tables[self._rows, self._all_idx].sum(axis=1)
+                sums.setflags(write=False)
+            _remember(_SUM_MEMO, key, sums)
+            return sums.copy()  # the caller updates its copy in place after a redraw
         sums = np.empty(total)
         for start in range(0, total, ENUMERATION_CHUNK):
             codes = np.arange(start, min(total, start + ENUMERATION_CHUNK))

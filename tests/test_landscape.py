@@ -93,3 +93,29 @@ def test_large_n_optimum_is_a_labelled_estimate() -> None:
     value, config = land.optimum()
     assert land.optimum_method.startswith("estimate")
     assert land.fitness(config)[0] == pytest.approx(value)
+
+
+def test_enumeration_memo_gives_the_bits_of_a_fresh_enumeration():
+    """A landscape drawn again (common random numbers) reuses the enumeration, and it stays exact after redraws."""
+    import sim.landscape as landscape
+
+    def drawn() -> NKLandscape:
+        return NKLandscape(12, 3, np.random.default_rng(7), owner=np.repeat(np.arange(3), 4), cross_boundary=0.5)
+
+    landscape._INDEX_MEMO.clear()
+    landscape._SUM_MEMO.clear()
+    fresh = drawn()
+    first = fresh.all_fitness().copy()
+    assert len(landscape._SUM_MEMO) == 1
+    again = drawn()
+    assert np.array_equal(again.all_fitness(), first)
+    assert again._all_sum is not fresh._all_sum  # its own copy: redraws update it in place
+    for land in (fresh, again):
+        land.redraw(np.array([2, 5]))
+    assert np.array_equal(fresh.all_fitness(), again.all_fitness())
+    assert fresh.optimum()[0] == again.optimum()[0]
+    assert not np.array_equal(fresh.all_fitness(), first)  # the redraw moved the cached copy, not the memo
+    assert np.array_equal(drawn().all_fitness(), first)
+    landscape._INDEX_MEMO.clear()
+    landscape._SUM_MEMO.clear()
+    assert np.array_equal(drawn().all_fitness(), first)  # and a fresh enumeration gives the same bits
