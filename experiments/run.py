@@ -66,6 +66,9 @@ def model_config(cfg: DictConfig) -> dict[str, Any]:
 
 def model_sections(container: dict[str, Any]) -> dict[str, Any]:
     """The model sections of a resolved config container; an unknown top-level section is an error."""
+    if "optimise" in container:
+        raise ConfigError("optimise", "(an optimisation experiment)",
+                          "an optimisation is run by govsim-optimise, e.g. govsim-optimise experiment=optimise_mix")
     extra = sorted(str(k) for k in container if k not in MODEL_SECTIONS and k not in OTHER_SECTIONS)
     if extra:
         raise ConfigError(extra[0], container[extra[0]],

@@ -1,0 +1,199 @@
+"""govsim-optimise: the search finds the best mix, resumes exactly, isolates crashes and undefined objectives."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments import optimise as opt
+from experiments.mixes import MixSpace, apply_mix, evaluate, replication_seed
+from sim.params import ConfigError, build_params
+from sim.runner import replication_seeds
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Two organisations of a small problem, few steps: 36 mixes, a run in about 20 ms.
+TINY = ["scenario.organisations=[{name:north,size:12},{name:south,size:12}]", "problem.N=8", "problem.K=2",
+        "problem.cross_boundary=0.5", "run.steps=12", "optimise.replications=2", "optimise.workers=1",
+        "optimise.reevaluate=4", "optimise.choose=3"]
+
+
+def prepared(*extra: str, experiment: str = "optimise_mix"):
+    overrides = [f"experiment={experiment}", *TINY, *extra]
+    return opt.prepare(opt.compose(overrides), experiment)
+
+
+def test_replication_seed_is_the_jobs_replication():
+    for r in (0, 3, 7):
+        assert np.array_equal(replication_seed(99, r).generate_state(4), replication_seeds(99, 8)[r].generate_state(4))
+
+
+def test_apply_mix_sets_style_and_behaviour_of_the_named_organisation_only():
+    model_cfg, settings, _ = prepared("optimise.space.behaviours=[convening]")
+    cfg = apply_mix(model_cfg, {"north.style": "shared", "north.convening": 0.9})
+    params = build_params(cfg)
+    assert params.style_of(0) == "shared"
+    assert params.behaviour_of(0).convening == 0.9
+    assert params.style_of(1) == params.leadership.style
+    assert settings.space.levers == ["north.style", "north.convening", "south.style", "south.convening"]
+    assert model_cfg["scenario"]["organisations"][0].get("leadership") is None  # the base config is not changed
+
+
+def test_mix_space_checks_values():
+    space = MixSpace(("a", "b"), ("directive", "shared"), ("support",))
+    with pytest.raises(ConfigError, match=r"a\.style.*allowed: directive, shared"):
+        space.check({"a.style": "autocratic", "a.support": 0.1, "b.style": "shared", "b.support": 0.2})
+    with pytest.raises(ConfigError, match=r"b\.support.*\[0, 1\]"):
+        space.check({"a.style": "shared", "a.support": 0.1, "b.style": "shared", "b.support": 2})
+    assert math.isinf(space.size)
+    assert len(list(MixSpace(("a", "b"), ("directive", "shared")).grid())) == 4
+
+
+@pytest.mark.parametrize(("override", "field"), [
+    ("optimise.objectives=[public_value]", "optimise.objectives"),
+    ("optimise.trials=0", "optimise.trials"),
+    ("optimise.sampler=cmaes", "optimise.sampler"),
+    ("optimise.space.organisations=[north,west]", "optimise.space.organisations"),
+    ("optimise.space.styles=[autocratic]", "optimise.space.styles"),
+    ("optimise.space.behaviours=[charisma]", "optimise.space.behaviours"),
+    ("+optimise.max_runs=3", "optimise.max_runs"),
+    ("optimise.smallest_effect.gap_closed_auc=0", "optimise.smallest_effect.gap_closed_auc"),
+    ("optimise.undefined=ignore", "optimise.undefined"),
+])
+def test_bad_settings_name_the_field(override, field):
+    with pytest.raises(ConfigError) as err:
+        prepared(override)
+    assert err.value.field == field
+
+
+def test_cli_refuses_bad_input_in_one_line_before_any_folder(tmp_path):
+    out = tmp_path / "opt"
+    res = subprocess.run([sys.executable, "-m", "experiments.optimise", "optimise.trials=-1", "--out", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "optimise.trials=-1" in lines[0] and "integer" in lines[0]
+    assert not out.exists()
+
+
+def test_govsim_points_an_optimisation_to_govsim_optimise(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "experiments.run", "experiment=optimise_mix",
+                          f"hydra.run.dir={tmp_path / 'run'}"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert "govsim-optimise" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_finds_the_best_of_an_exhaustive_sweep(tmp_path):
+    """On 36 mixes, the search's best trial is the exhaustive sweep's best on the same replications."""
+    model_cfg, settings, record = prepared("optimise.trials=400", "optimise.budget=60", "optimise.startup=8",
+                                           "optimise.seed=3")
+    space = settings.space
+    exhaustive = {tuple(m.values()): np.mean([r["gap_closed_auc"] for r in evaluate(model_cfg, m, [0, 1],
+                                                                                      ["gap_closed_auc"])])
+                  for m in space.grid()}
+    best_value = max(exhaustive.values())
+    final = opt.optimise(model_cfg, settings, tmp_path, record, show_progress=False)
+    trials = pd.read_parquet(tmp_path / "trials.parquet")
+    ran = trials[trials["duplicate_of"] < 0]
+    assert len(ran) == 30 and final["runs_search"] == 60  # the budget: 30 mixes run twice; repeats cost nothing
+    assert ran[space.levers].drop_duplicates().shape[0] == 30
+    assert trials["value_gap_closed_auc"].max() == pytest.approx(best_value, abs=1e-12)
+    # every trial's value is the exhaustive value of its mix (the same runner, the same replications)
+    for _, row in trials.iterrows():
+        assert row["value_gap_closed_auc"] == pytest.approx(exhaustive[tuple(row[lev] for lev in space.levers)])
+    assert final["runs_used"] == 60 + 3 * 4
+
+
+def _run_cli(out: Path, *extra: str, fault: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != opt.FAULT_ENV}
+    if fault:
+        env[opt.FAULT_ENV] = fault
+    return subprocess.run([sys.executable, "-m", "experiments.optimise", "experiment=optimise_mix", *TINY, *extra,
+                           "--quiet", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+def _finished(out: Path) -> pd.DataFrame:
+    t = pd.read_parquet(out / "trials.parquet")
+    return t[~t["interrupted"]].sort_values("slot").drop(columns=["number", "duration_s"]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("objectives", ["[gap_closed_auc]",
+                                        "[gap_closed_auc,production_mean,burnout_rate_mean,window_voice_equity]"])
+def test_killed_search_resumes_to_the_same_trials(tmp_path, objectives):
+    """SIGKILL mid-batch; the resumed search completes exactly the planned slots, as if never killed."""
+    extra = ["optimise.trials=14", "optimise.startup=4", "optimise.population=4", "optimise.batch=3",
+             f"optimise.objectives={objectives}"]
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    assert _run_cli(whole, *extra).returncode == 0
+    res = _run_cli(killed, *extra, fault="kill:7")
+    assert res.returncode == -9
+    assert not (killed / "trials.parquet").exists()
+    res = _run_cli(killed, *extra)
+    assert res.returncode == 0, res.stderr
+    t = pd.read_parquet(killed / "trials.parquet")
+    assert t["interrupted"].sum() >= 1  # the batch left RUNNING is marked FAIL, not lost
+    assert (t.loc[t["interrupted"], "state"] == "FAIL").all()
+    pd.testing.assert_frame_equal(_finished(whole), _finished(killed))
+    assert sorted(_finished(killed)["slot"]) == list(range(14))
+    pd.testing.assert_frame_equal(pd.read_parquet(whole / "reevaluation.parquet"),
+                                  pd.read_parquet(killed / "reevaluation.parquet"))
+
+
+def test_a_crashing_trial_fails_and_the_study_goes_on(tmp_path, monkeypatch):
+    monkeypatch.setenv(opt.FAULT_ENV, "raise:2")
+    model_cfg, settings, record = prepared("optimise.trials=6")
+    final = opt.optimise(model_cfg, settings, tmp_path, record, show_progress=False)
+    t = pd.read_parquet(tmp_path / "trials.parquet").set_index("slot")
+    assert t.loc[2, "state"] == "FAIL" and "fault injected" in t.loc[2, "error"]
+    assert (t.drop(index=2)["state"] == "COMPLETE").all()
+    assert final["trials_failed"] == 1 and final["trials_complete"] == 5
+
+
+def test_an_undefined_objective_is_a_constraint_not_a_failure(tmp_path, monkeypatch):
+    """Voice equity undefined in one replication: the trial completes, infeasible, valued on the defined one."""
+    real = opt.evaluate
+
+    def silent_north(config, mix, replications, outcomes):
+        rows = real(config, mix, replications, outcomes)
+        if mix["north.style"] == "laissez_faire" and replications == [0]:
+            rows[0]["window_voice_equity"] = float("nan")
+        return rows
+
+    monkeypatch.setattr(opt, "evaluate", silent_north)
+    model_cfg, settings, record = prepared(
+        "optimise.trials=12", "optimise.objectives=[gap_closed_auc,window_voice_equity]", "optimise.population=4",
+        "optimise.space.styles=[laissez_faire,facilitative]")
+    opt.optimise(model_cfg, settings, tmp_path, record, show_progress=False)
+    t = pd.read_parquet(tmp_path / "trials.parquet")
+    assert (t["state"] == "COMPLETE").all()
+    silent = t["north.style"] == "laissez_faire"
+    assert silent.any() and (~silent).any()
+    assert (t.loc[silent, "defined_window_voice_equity"] == 0.5).all()
+    assert not t.loc[silent, "feasible"].any() and t.loc[~silent, "feasible"].all()
+    assert np.isfinite(t["value_window_voice_equity"]).all()
+    reeval = pd.read_parquet(tmp_path / "reevaluation.parquet")
+    assert (reeval["north.style"] == "facilitative").all()  # only feasible mixes are chosen
+
+
+def test_a_folder_of_another_optimisation_is_refused(tmp_path):
+    model_cfg, settings, record = prepared("optimise.trials=2", "optimise.choose=1")
+    opt.optimise(model_cfg, settings, tmp_path, record, show_progress=False)
+    before = (tmp_path / "study.journal").read_bytes()
+    model_cfg, settings, record = prepared("optimise.trials=3", "optimise.choose=1")
+    with pytest.raises(opt.SweepRefused, match="another optimisation"):
+        opt.optimise(model_cfg, settings, tmp_path, record, show_progress=False)
+    assert (tmp_path / "study.journal").read_bytes() == before
+
+
+def test_pareto_mask_respects_directions():
+    values = np.array([[0.5, 0.1], [0.4, 0.2], [0.6, 0.05], [0.6, 0.3]])
+    assert opt.pareto_mask(values, ["maximize", "minimize"]).tolist() == [False, False, True, False]
+    assert opt.pareto_mask(values, ["maximize", "maximize"]).tolist() == [False, False, False, True]
