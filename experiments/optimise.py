@@ -53,7 +53,7 @@ import pandas as pd
 from experiments.mixes import REEVALUATION_START, MixSpace, apply_mix, evaluate
 from experiments.provenance import provenance
 from experiments.sweep import FolderLock, SweepRefused, write_json
-from sim.params import ConfigError, build_params
+from sim.params import STYLES, ConfigError, build_params
 
 log = logging.getLogger("govsim.optimise")
 
@@ -189,12 +189,11 @@ def settings_from(section: Mapping[str, Any] | None, organisations: Sequence[str
     space_cfg = dict(s.get("space") or {})
     for key in space_cfg:
         if key not in ("organisations", "styles", "behaviours"):
-            raise ConfigError(f"optimise.space.{key}", space_cfg[key], "unknown key; keys: organisations, styles, behaviours")
-    orgs = space_cfg.get("organisations") or list(organisations)
-    space = MixSpace(tuple(orgs), tuple(space_cfg.get("styles") if space_cfg.get("styles") is not None else ()),
-                     tuple(space_cfg.get("behaviours") or ()))
-    if "styles" not in space_cfg:
-        space = dataclasses.replace(space, styles=MixSpace(("x",)).styles)
+            raise ConfigError(f"optimise.space.{key}", space_cfg[key],
+                              "unknown key; keys: organisations, styles, behaviours")
+    styles = space_cfg.get("styles")
+    space = MixSpace(tuple(space_cfg.get("organisations") or organisations),
+                     STYLES if styles is None else tuple(styles), tuple(space_cfg.get("behaviours") or ()))
     space.validate(organisations)
     sampler = s.get("sampler", "auto")
     if sampler not in SAMPLERS:
