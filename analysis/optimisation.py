@@ -817,7 +817,7 @@ def build(opt: Optimisation, out: Path, smallest: dict[str, float] | None = None
     sections: list[dict[str, Any]] = []
 
     # chosen mixes
-    header = ["mix", "role", *opt.levers, *(f"{o.name}: mean [95 % CI] (n)" for o in opt.objectives),
+    header = ["mix", "role (chosen.json)", *opt.levers, *(f"{o.name}: mean [95 % CI] (n)" for o in opt.objectives),
               f"{primary.name} in the search (trial mean of {reps}; optimistic)"]
     rows = []
     trial_values = t.set_index("number")[f"value_{primary.name}"] if len(t) else pd.Series(dtype=float)
@@ -857,7 +857,7 @@ def build(opt: Optimisation, out: Path, smallest: dict[str, float] | None = None
             rows.append([label[int(r["mix_id"])], o.name, label[best], ci_text(r["difference"], r["ci_low"],
                                                                                r["ci_high"]),
                          f"{int(r['n'])} ({int(r['n_missing'])} missing)", r["verdict"], tied])
-        tied_ids = [int(m) for m in part.loc[part["tied"], "mix_id"]]
+        tied_ids = sorted(int(m) for m in part.loc[part["tied"], "mix_id"])
         tied_lines.append(f"{o.name} ({o.direction}, smallest effect {o.smallest_effect:g}): best mix {best}; "
                           f"tied with it: {', '.join(map(str, tied_ids))}.")
     sections.append({"title": "Against the best mix (paired, fresh replications)", "intro": [
