@@ -893,14 +893,16 @@ def build(opt: Optimisation, out: Path, smallest: dict[str, float] | None = None
     # trials
     intro = [f"{len(t)} trials, each the mean of {reps} replications; failed trials (a crash) are kept and marked. "
              "An undefined outcome (e.g. voice equity without minority proposals) is not a failure."]
+    done = t[t["state"] == "COMPLETE"]
     for o in opt.objectives:
         col = f"defined_{o.name}"
-        if col in t and (t[col] < 1).any():
-            intro.append(f"{o.name} was undefined in some replications of {int((t[col] < 1).sum())} trials "
-                         f"(mean share defined {t[col].mean():.0%}).")
-    if "feasible" in t and (~t["feasible"].astype(bool)).any():
-        intro.append(f"{int((~t['feasible'].astype(bool)).sum())} complete trials were infeasible (hollow in the "
-                     "figure).")
+        if col in done and (done[col] < 1).any():
+            intro.append(f"{o.name} was undefined in some replications of {int((done[col] < 1).sum())} complete "
+                         f"trials (mean share defined over complete trials {done[col].mean():.0%}).")
+    infeasible = int((~done["feasible"].astype(bool)).sum()) if "feasible" in done else 0
+    if infeasible:
+        intro.append(f"{infeasible} complete trial{'s were' if infeasible != 1 else ' was'} infeasible (hollow in "
+                     "the figure).")
     fails = t[t["state"] == "FAIL"]
     trial_section: dict[str, Any] = {"title": "Trials", "intro": intro}
     if len(fails):

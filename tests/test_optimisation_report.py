@@ -268,6 +268,7 @@ def test_report_of_a_realistic_optimisation(tmp_path: Path, multi: bool, capsys:
     expected = {"trials", "chosen_mixes", "robustness"} | ({"pareto_front"} if multi else set())
     assert {p.stem for p in (out / "figures").glob("*.png")} == expected
     assert "RuntimeError: model crashed &lt;b&gt;here&lt;/b&gt;" in md
+    assert "1 complete trial was infeasible" in md       # trial 12; the two failed trials are not counted
     diffs = pd.read_csv(out / "differences.csv")
     assert set(diffs["outcome"]) == set(op.load_optimisation(root).names)
     html = (out / "report.html").read_text()
