@@ -633,7 +633,8 @@ def write_report(res: Results, out: Path, settings: Settings | None = None, netw
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point of ``govsim-report``."""
     parser = argparse.ArgumentParser(prog="govsim-report", description=__doc__.splitlines()[0])
-    parser.add_argument("path", type=Path, help="a job directory, a sweep directory, or a folder of sweeps")
+    parser.add_argument("path", type=Path, help="a job directory, a sweep directory, a folder of sweeps, or an "
+                        "optimisation folder (holding optimise.json)")
     parser.add_argument("--out", type=Path, default=None,
                         help="where to write (default: <sweep>/report, or <run>-report beside a single run)")
     parser.add_argument("--outcomes", help="comma-separated key outcomes (overrides the experiment's report section)")
@@ -654,6 +655,10 @@ def main(argv: list[str] | None = None) -> int:
         if not sep or not key:
             print(f"govsim-report: --smallest-effect {item!r} must be OUTCOME=NUMBER", file=sys.stderr)
             return 2
+    from analysis.optimisation import optimisation_folder
+
+    if optimisation_folder(args.path) is not None:
+        return optimisation_main(args)
     try:
         res = load_results(args.path, progress=True)
     except ResultsError as err:
@@ -700,6 +705,49 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         path = write_report(res, out, settings, args.network_job)
+    except OSError as err:
+        print(f"govsim-report: cannot write the report to {out}: {getattr(err, 'strerror', None) or err}",
+              file=sys.stderr)
+        return 2
+    print(f"govsim-report: wrote {out / 'report.md'}")
+    print(f"govsim-report: report at {path}")
+    return 0
+
+
+def optimisation_main(args: argparse.Namespace) -> int:
+    """``govsim-report`` on an optimisation folder: its report goes to ``<folder>/report`` or ``--out``."""
+    from analysis import optimisation
+
+    try:
+        opt = optimisation.load_optimisation(args.path)
+    except optimisation.OptimisationError as err:
+        print(f"govsim-report: {err}", file=sys.stderr)
+        return 2
+    for line in opt.notes:
+        print(f"govsim-report: note: {line}")
+    ignored = [f"--{k.replace('_', '-')}" for k in ("outcomes", "factor", "reference", "discover", "network_job")
+               if getattr(args, k, None)]
+    if ignored:
+        print(f"govsim-report: note: {', '.join(ignored)} apply to sweeps, not to an optimisation; ignored")
+    smallest = {}
+    for item in args.smallest_effect or []:
+        key, _, value = item.partition("=")
+        if key.strip() not in opt.names:
+            print(f"govsim-report: --smallest-effect {key.strip()!r}: not an objective of this optimisation; "
+                  f"objectives: {', '.join(opt.names)}", file=sys.stderr)
+            return 2
+        if not (np.isfinite(float(value)) and float(value) >= 0):
+            print(f"govsim-report: --smallest-effect {item!r}: needs a finite number >= 0", file=sys.stderr)
+            return 2
+        smallest[key.strip()] = float(value)
+    out = args.out or opt.root / "report"
+    if optimisation.writes_into(out, opt.root):
+        print(f"govsim-report: --out {out} is the optimisation folder itself; the report never writes among its "
+              "files (choose another folder)", file=sys.stderr)
+        return 2
+    try:
+        check_writable(out)
+        path = optimisation.write_report(opt, out, smallest)
     except OSError as err:
         print(f"govsim-report: cannot write the report to {out}: {getattr(err, 'strerror', None) or err}",
               file=sys.stderr)
