@@ -570,9 +570,15 @@ def trials_figure(opt: Optimisation) -> Any:
     failed = t[t["state"] == "FAIL"]
     for ax, o in zip(axes[:, 0], opt.objectives, strict=True):
         col = f"value_{o.name}"
+        repeat = t["duplicate_of"] >= 0 if "duplicate_of" in t else pd.Series(False, index=t.index)
         ok = t[complete & feasible & t[col].notna()]
-        bad = t[complete & ~feasible & t[col].notna()]
-        ax.scatter(ok["number"], ok[col], s=14, color="#0072B2", alpha=0.8, label="complete trial", zorder=3)
+        bad = t[complete & ~feasible & t[col].notna() & ~repeat]
+        shown = ok[~repeat.loc[ok.index]]
+        again = ok[repeat.loc[ok.index]]
+        if len(again):
+            ax.scatter(again["number"], again[col], s=6, color="0.7", alpha=0.6,
+                       label="repeat of a mix already run (its values, no run)", zorder=2)
+        ax.scatter(shown["number"], shown[col], s=14, color="#0072B2", alpha=0.8, label="complete trial", zorder=3)
         if len(bad):
             ax.scatter(bad["number"], bad[col], s=16, facecolors="none", edgecolors="#0072B2", alpha=0.8,
                        label="complete, infeasible", zorder=3)
@@ -811,8 +817,12 @@ def build(opt: Optimisation, out: Path, smallest: dict[str, float] | None = None
     n_complete = int((t["state"] == "COMPLETE").sum())
     n_failed = int((t["state"] == "FAIL").sum())
     n_interrupted = int(t["interrupted"].astype(bool).sum()) if "interrupted" in t else 0
-    counts = (f"{len(t)} of {spec.get('trials_planned', '?')} planned trials ({n_complete} complete, {n_failed} "
-              f"failed, {n_interrupted} interrupted); {len(table)} mixes re-evaluated on {fresh} fresh replications; "
+    n_repeat = int((t["duplicate_of"] >= 0).sum()) if "duplicate_of" in t else 0
+    stop = (f"; stopped by its budget of {spec['budget']} model runs" if spec.get("budget")
+            and n_complete + n_failed < spec.get("trials_planned", 0) else "")
+    counts = (f"{len(t)} of {spec.get('trials_planned', '?')} planned trials{stop} ({n_complete} complete, "
+              f"{n_failed} failed, {n_interrupted} interrupted; {n_repeat} repeated a mix already run and cost no "
+              f"run); {len(table)} mixes re-evaluated on {fresh} fresh replications; "
               f"{spec.get('runs_used', '?')} model runs in all")
     sections: list[dict[str, Any]] = []
 
@@ -820,7 +830,10 @@ def build(opt: Optimisation, out: Path, smallest: dict[str, float] | None = None
     header = ["mix", "role (chosen.json)", *opt.levers, *(f"{o.name}: mean [95 % CI] (n)" for o in opt.objectives),
               f"{primary.name} in the search (trial mean of {reps}; optimistic)"]
     rows = []
-    trial_values = t.set_index("number")[f"value_{primary.name}"] if len(t) else pd.Series(dtype=float)
+    # reevaluation.parquet's `trial` is the trial's slot (trial numbers shift when a search is resumed)
+    key = "slot" if "slot" in t else "number"
+    alive = t[~t["interrupted"].astype(bool)] if "interrupted" in t else t
+    trial_values = alive.set_index(key)[f"value_{primary.name}"] if len(t) else pd.Series(dtype=float)
     for _, mix in table.iterrows():
         cells = [mix["label"], mix["role"], *(_value(mix[lv]) for lv in opt.levers)]
         for o in opt.objectives:

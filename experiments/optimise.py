@@ -800,6 +800,7 @@ def prepare(container: Mapping[str, Any], experiment: str = "optimise") -> tuple
                        for o in settings.objectives],
         "levers": settings.space.levers,
         "trials_planned": settings.trials,
+        "budget": settings.budget,
         "replications": settings.replications,
         "reevaluate": settings.reevaluate,
         "reevaluation_start": REEVALUATION_START,
