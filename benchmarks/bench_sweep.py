@@ -66,6 +66,8 @@ class Measurement:
 
     wall: float
     cpu: float
+    replications: int = 0
+    """Replications the plain processes reported (the sweep's are checked by their files)."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -110,12 +112,14 @@ def job_overrides(args: argparse.Namespace) -> list[list[str]]:
 def planned_jobs(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Each job's labels and model config, composed by Hydra as the sweep composes them."""
     from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
     from experiments.run import CONFIG_DIR, model_config, point_labels
     from sim.params import build_params
 
     jobs = []
+    GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         for overrides in job_overrides(args):
             cfg = compose(config_name="config", overrides=overrides)  # without the hydra node
@@ -165,7 +169,7 @@ def run_plain(jobs: list[dict[str, Any]], workers: int) -> Measurement:
              for _ in range(min(workers, len(jobs)))]
     todo = list(jobs)
     sel = selectors.DefaultSelector()
-    done = 0
+    done = replications = 0
     try:
         for proc in procs:  # one job each to start with
             assert proc.stdin is not None and proc.stdout is not None
@@ -178,8 +182,7 @@ def run_plain(jobs: list[dict[str, Any]], workers: int) -> Measurement:
                 line = proc.stdout.readline()
                 if not line:
                     raise SystemExit(f"bench_sweep: a plain worker died (exit {proc.wait()})")
-                result = json.loads(line)
-                assert result["replications"] > 0
+                replications += json.loads(line)["replications"]
                 done += 1
                 if todo:
                     proc.stdin.write(json.dumps(todo.pop(0)) + "\n")
@@ -195,7 +198,7 @@ def run_plain(jobs: list[dict[str, Any]], workers: int) -> Measurement:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    return Measurement(time.perf_counter() - t0, children_cpu() - cpu0)
+    return Measurement(time.perf_counter() - t0, children_cpu() - cpu0, replications)
 
 
 def load() -> str:
@@ -219,6 +222,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             sweep = run_sweep(args, work / f"sweep{k}")
             shutil.rmtree(work / f"sweep{k}")
             plain = run_plain(jobs, args.workers)
+            if plain.replications != n_jobs * args.replications:
+                raise SystemExit(f"bench_sweep: the plain processes ran {plain.replications} replications")
             ratio = sweep.wall / plain.wall
             extra = (sweep.cpu - plain.cpu) / n_jobs
             ratios.append(ratio)
