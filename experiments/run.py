@@ -33,10 +33,9 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hydra
-import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
@@ -45,7 +44,9 @@ from experiments import sensitivity
 from experiments.provenance import git_state, provenance
 from experiments.sweep import FolderLock, SweepRefused, describe_os_error, fsync_dir, write_json
 from sim.params import ConfigError, ModelParams, build_params, params_to_dict
-from sim.runner import replication_seeds, run_point, seed_label
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("govsim")
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
@@ -135,6 +136,10 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], digest: str | 
     Returns:
         The output directory.
     """
+    import pandas as pd  # here, not at the top: a sweep's main process plans and validates without pandas or Mesa
+
+    from sim.runner import replication_seeds, run_point, seed_label
+
     model_cfg = model_config(cfg)
     params = build_params(model_cfg)
     if cfg.get("docking") is not None:  # a published model's setup on the same engine
@@ -167,7 +172,9 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], digest: str | 
                 nx.write_graphml(model.final_network(), tmp)
                 os.replace(tmp, out_dir / "network.graphml")
 
+        _t0 = time.process_time()
         ts, sm = run_point(point, point_labels_, progress, agents, keep_network)
+        print("TIMING run_point cpu %.3f" % (time.process_time() - _t0), file=sys.__stderr__, flush=True)
         frames.append(ts)
         summaries.append(sm)
     timeseries, summary = pd.concat(frames, ignore_index=True), pd.concat(summaries, ignore_index=True)
