@@ -22,6 +22,14 @@ The load average is printed before each pair and at the end: the machine is shar
     .venv/bin/python benchmarks/bench_sweep.py                       # 4 styles x 10 replications, 5 pairs
     .venv/bin/python benchmarks/bench_sweep.py --workers 2 --repeats 7
     .venv/bin/python benchmarks/bench_sweep.py --quick               # a smoke run (about 15 s)
+    .venv/bin/python benchmarks/bench_sweep.py --optimise            # the optimiser's loop instead
+
+``--optimise`` holds an optimisation's own loop to the same bound per trial: it alternates
+``govsim-optimise experiment=optimise_mix`` (``--trials`` trials of ``--replications``
+replications, ``optimise.batch`` = ``optimise.workers`` = c, then one mix re-evaluated on two
+fresh replications) with the same model runs (every trial that ran a model, and the
+re-evaluation, read from the optimisation's own tables) in c plain processes, one trial per
+task; the extra CPU is per trial run.
 """
 
 from __future__ import annotations
@@ -60,6 +68,19 @@ for line in sys.stdin:
     print(json.dumps({"rows": len(ts), "replications": len(summary)}), flush=True)
 """
 
+# The plain worker of --optimise: one trial (a mix on its replications) per line, with the runner the
+# optimiser's workers use.
+PLAIN_MIX_WORKER = """
+import json, sys
+from experiments.mixes import evaluate
+for line in sys.stdin:
+    if not line.strip():
+        break
+    job = json.loads(line)
+    rows = evaluate(job["model"], job["mix"], job["replications"], job["outcomes"])
+    print(json.dumps({"rows": len(rows), "replications": len(rows)}), flush=True)
+"""
+
 
 @dataclass
 class Measurement:
@@ -82,12 +103,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seeds", type=int, default=1,
                     help="run.seed values 1..S swept per style (default 1: the configured seed); styles x S jobs")
     ap.add_argument("--steps", type=int, default=200, help="run.steps of each replication (default 200)")
+    ap.add_argument("--optimise", action="store_true",
+                    help="time govsim-optimise's loop instead of a sweep (see the module docstring)")
+    ap.add_argument("--trials", type=int, default=40, help="--optimise: trials of the optimisation (default 40)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 2 styles x 2 replications x 20 steps, one pair")
     args = ap.parse_args(argv)
+    if args.optimise and "--replications" not in (argv or sys.argv[1:]):
+        args.replications = 2
+    if args.optimise and "--steps" not in (argv or sys.argv[1:]):
+        args.steps = 60
     if args.quick:
-        args.repeats, args.styles, args.replications, args.steps = 1, 2, 2, 20
-    for name, low, high in (("repeats", 1, None), ("workers", 1, None), ("styles", 1, len(STYLES)), ("seeds", 1, None),
+        args.repeats, args.styles, args.replications, args.steps, args.trials = 1, 2, 2, 20, 6
+    for name, low, high in (("trials", 1, None),
+                            ("repeats", 1, None), ("workers", 1, None), ("styles", 1, len(STYLES)), ("seeds", 1, None),
                             ("replications", 1, None), ("steps", 0, None)):
         value = getattr(args, name)
         if value < low or (high is not None and value > high):
@@ -158,14 +187,44 @@ def run_sweep(args: argparse.Namespace, folder: Path) -> Measurement:
     return Measurement(wall, cpu)
 
 
-def run_plain(jobs: list[dict[str, Any]], workers: int) -> Measurement:
+def run_optimise(args: argparse.Namespace, folder: Path, seed: int) -> tuple[Measurement, list[dict[str, Any]]]:
+    """One real optimisation through govsim-optimise; also the model runs it made, as plain jobs."""
+    import pandas as pd
+
+    from experiments import optimise as opt
+
+    overrides = ["experiment=optimise_mix", f"run.steps={args.steps}", f"optimise.trials={args.trials}",
+                 f"optimise.replications={args.replications}", f"optimise.workers={args.workers}",
+                 f"optimise.batch={args.workers}", "optimise.choose=1", "optimise.reevaluate=2",
+                 f"optimise.seed={seed}"]
+    cmd = [sys.executable, "-m", "experiments.optimise", *overrides, "--quiet", "--out", str(folder)]
+    cpu0, t0 = children_cpu(), time.perf_counter()
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env())
+    wall, cpu = time.perf_counter() - t0, children_cpu() - cpu0
+    if res.returncode != 0:
+        raise SystemExit(f"bench_sweep: the optimisation failed (exit {res.returncode}): {res.stderr.strip()[-800:]}")
+    model_cfg, settings, _ = opt.prepare(opt.compose(overrides), "optimise_mix")
+    outcomes = opt.outcomes_of(settings)
+    levers = settings.space.levers
+    trials = pd.read_parquet(folder / "trials.parquet")
+    ran = trials[(trials["duplicate_of"] < 0) & (trials["state"] == "COMPLETE")]
+    jobs = [{"model": model_cfg, "mix": {lv: row[lv] for lv in levers}, "outcomes": outcomes,
+             "replications": list(range(args.replications))} for _, row in ran.iterrows()]
+    reeval = pd.read_parquet(folder / "reevaluation.parquet")
+    for _, group in reeval.groupby("mix_id"):
+        jobs.append({"model": model_cfg, "mix": {lv: group.iloc[0][lv] for lv in levers}, "outcomes": outcomes,
+                     "replications": [int(r) for r in group["replication"]]})
+    return Measurement(wall, cpu, len(ran) * args.replications + len(reeval)), jobs
+
+
+def run_plain(jobs: list[dict[str, Any]], workers: int, worker: str = PLAIN_WORKER) -> Measurement:
     """The same jobs in ``workers`` fresh plain Python processes, each job to the next free process.
 
     Returns:
         Wall time from the first process's start to the last one's exit, and their CPU time.
     """
     cpu0, t0 = children_cpu(), time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-c", PLAIN_WORKER], stdin=subprocess.PIPE,
+    procs = [subprocess.Popen([sys.executable, "-c", worker], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True, env=env(), cwd=ROOT)
              for _ in range(min(workers, len(jobs)))]
     todo = list(jobs)
@@ -210,6 +269,8 @@ def load() -> str:
 def main(argv: list[str] | None = None) -> dict[str, float]:
     """Run the pairs and print the figures; returns the medians (ratio, extra CPU per job)."""
     args = parse_args(argv)
+    if args.optimise:
+        return main_optimise(args)
     n_jobs = args.styles * args.seeds
     print(f"design: {args.styles} styles x {args.seeds} seed(s) x {args.replications} replications x {args.steps} "
           f"steps ({n_jobs} jobs), "
@@ -244,6 +305,43 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
           f"{'met' if med_extra <= TARGET_EXTRA_CPU else 'MISSED'})")
     print(f"median CPU ratio sweep/plain: {statistics.median(cpu_ratios):.3f} (no target; less sensitive than wall "
           "time to other work on the machine)")
+    print(f"load average (1, 5, 15 min): {load()}")
+    return {"ratio": med_ratio, "extra_cpu": med_extra}
+
+
+def main_optimise(args: argparse.Namespace) -> dict[str, float]:
+    """The pairs of --optimise: govsim-optimise against its own model runs in plain processes."""
+    print(f"design: govsim-optimise experiment=optimise_mix, {args.trials} trials x {args.replications} "
+          f"replications x {args.steps} steps, {args.workers} worker(s) on {os.cpu_count()} cores, "
+          f"{args.repeats} pair(s)", flush=True)
+    ratios, extras, cpu_ratios = [], [], []
+    work = Path(tempfile.mkdtemp(prefix="govsim-bench-optimise-"))
+    try:
+        for k in range(args.repeats):
+            before = load()
+            optimised, jobs = run_optimise(args, work / f"opt{k}", seed=k)
+            shutil.rmtree(work / f"opt{k}")
+            plain = run_plain(jobs, args.workers, PLAIN_MIX_WORKER)
+            if plain.replications != optimised.replications:
+                raise SystemExit(f"bench_sweep: the plain processes ran {plain.replications} runs, the optimisation "
+                                 f"{optimised.replications}")
+            trials = len(jobs) - 1  # the trials that ran a model (the last job is the re-evaluation)
+            ratio = optimised.wall / plain.wall
+            extra = (optimised.cpu - plain.cpu) / trials
+            ratios.append(ratio)
+            extras.append(extra)
+            cpu_ratios.append(optimised.cpu / plain.cpu)
+            print(f"pair {k + 1}: optimisation {optimised.wall:.2f} s (CPU {optimised.cpu:.2f} s), plain "
+                  f"{plain.wall:.2f} s (CPU {plain.cpu:.2f} s) for {optimised.replications} runs of {trials} trials; "
+                  f"ratio {ratio:.3f}, extra CPU per trial {extra:+.3f} s [load before {before}]", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    med_ratio, med_extra = statistics.median(ratios), statistics.median(extras)
+    print(f"median ratio optimisation/plain: {med_ratio:.3f} (target <= {TARGET_RATIO}: "
+          f"{'met' if med_ratio <= TARGET_RATIO else 'MISSED'})")
+    print(f"median extra CPU per trial: {med_extra:+.3f} s (target <= {TARGET_EXTRA_CPU} s: "
+          f"{'met' if med_extra <= TARGET_EXTRA_CPU else 'MISSED'})")
+    print(f"median CPU ratio optimisation/plain: {statistics.median(cpu_ratios):.3f}")
     print(f"load average (1, 5, 15 min): {load()}")
     return {"ratio": med_ratio, "extra_cpu": med_extra}
 
