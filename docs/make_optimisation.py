@@ -16,10 +16,12 @@ Usage: ``python docs/make_optimisation.py grid`` (then the next stages, or ``all
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from tqdm import tqdm
@@ -27,13 +29,22 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from experiments.mixes import MixSpace, evaluate_rows  # noqa: E402
+from experiments import optimise as opt  # noqa: E402
+from experiments.mixes import REEVALUATION_START, MixSpace, evaluate_rows  # noqa: E402
 
 CASE = "safety_network"
 STEPS = 60  # reduced from the case's 200 (documented in docs/optimisation.md)
 OUTCOMES = ("gap_closed_auc", "production_mean", "burnout_rate_mean", "window_voice_equity",
             "window_public_value_gap_closed", "person_steps_lost")
 CHUNK = 96
+OBJECTIVE = "gap_closed_auc"
+GRID_TOP = 20          # the grid's best mixes re-evaluated
+FRESH = 30             # fresh replications per re-evaluated mix
+SEEDS = range(10)      # optimiser seeds (and random-search seeds)
+CHOOSE = 3             # a search's best trials re-evaluated before it names its final mix
+MO_OBJECTIVES = ["gap_closed_auc", "production_mean", "burnout_rate_mean", "window_voice_equity"]
+MO_SEEDS = range(3)
+MO_FRONT = 10          # front members re-evaluated (the grid's and each search's)
 
 
 def case_config(steps: int = STEPS) -> dict:
@@ -77,6 +88,94 @@ def stage_grid(out: Path, workers: int) -> pd.DataFrame:
     return grid
 
 
+def load_grid(out: Path) -> pd.DataFrame:
+    """The grid's runs."""
+    return pd.concat([pd.read_parquet(p) for p in sorted((out / "grid").glob("part-*.parquet"))], ignore_index=True)
+
+
+def budget(out: Path) -> int:
+    """10 % of the grid's model runs."""
+    return len(load_grid(out)) // 10
+
+
+def fresh_rows(config: dict, mixes: list[dict], workers: int, outcomes=OUTCOMES) -> pd.DataFrame:
+    """``mixes`` on the fresh replications, in parallel."""
+    reps = list(range(REEVALUATION_START, REEVALUATION_START + FRESH))
+
+    def run(i: int, mix: dict) -> list:
+        return [{"mix_id": i, **row} for row in evaluate_rows(config, [mix], reps, outcomes)]
+
+    rows = []
+    with tqdm(total=len(mixes), unit="mix", desc="re-evaluate") as bar:
+        for part in Parallel(n_jobs=workers, return_as="generator")(delayed(run)(i, m) for i, m in enumerate(mixes)):
+            rows.extend(part)
+            bar.update(1)
+    return pd.DataFrame(rows)
+
+
+def stage_reeval(out: Path, workers: int) -> None:
+    """The grid's best mixes, and its re-evaluated Pareto front, on fresh replications."""
+    config = case_config()
+    levers = space_of(config).levers
+    grid = load_grid(out)
+    target = out / "grid_reeval.parquet"
+    if not target.exists():
+        top = grid.sort_values(OBJECTIVE, ascending=False).head(GRID_TOP)
+        fresh_rows(config, top[levers].to_dict("records"), workers).to_parquet(target, index=False)
+    target = out / "grid_front_reeval.parquet"
+    if not target.exists():
+        values = grid[MO_OBJECTIVES].fillna(0.0).to_numpy()  # undefined voice equity: no voice
+        front = grid[opt.pareto_mask(values, [opt.OBJECTIVES[o] for o in MO_OBJECTIVES])]
+        print(f"grid Pareto front (replication 0): {len(front)} mixes", flush=True)
+        pick = front.sort_values(OBJECTIVE).iloc[
+            sorted(set(np.linspace(0, len(front) - 1, MO_FRONT).round().astype(int)))]
+        rows = fresh_rows(config, pick[levers].to_dict("records"), workers)
+        rows.to_parquet(target, index=False)
+
+
+def search_folder(out: Path, kind: str, seed: int) -> Path:
+    """Where one search of the proof lives."""
+    return out / "search" / f"{kind}-{seed}"
+
+
+def run_search(out: Path, kind: str, seed: int, workers: int, objectives: list[str], choose: int) -> dict:
+    """One search of the proof (resumable in its folder), within the budget with its re-evaluations."""
+    total = budget(out)
+    search_runs = (total - choose * FRESH) // 2 * 2
+    sampler = {"tpe": "tpe", "random": "random", "nsga3": "nsga3", "mo-random": "random"}[kind]
+    overrides = ["experiment=optimise_mix", f"optimise.seed={seed}", f"optimise.sampler={sampler}",
+                 f"optimise.budget={search_runs}", "optimise.trials=20000", f"optimise.choose={choose}",
+                 f"optimise.reevaluate={FRESH}", f"optimise.workers={workers}", "optimise.replications=2",
+                 "optimise.objectives=[" + ",".join(objectives) + "]"]
+    model_cfg, settings, record = opt.prepare(opt.compose(overrides), "optimise_mix")
+    if model_cfg != case_config():
+        raise SystemExit("the optimisation's model config differs from the grid's")
+    folder = search_folder(out, kind, seed)
+    meta = folder / "optimise.json"
+    if meta.exists() and json.loads(meta.read_text()).get("status") == "complete":
+        return json.loads(meta.read_text())
+    final = opt.optimise(model_cfg, settings, folder, record, show_progress=True)
+    if final["runs_used"] > total:
+        raise SystemExit(f"{kind}-{seed} used {final['runs_used']} runs, over the budget of {total}")
+    return final
+
+
+def stage_search(out: Path, workers: int) -> None:
+    """Ten TPE and ten random searches for public value; three NSGA-III and three random for four objectives."""
+    for seed in SEEDS:
+        for kind in ("tpe", "random"):
+            f = run_search(out, kind, seed, workers, [OBJECTIVE], CHOOSE)
+            print(f"{kind}-{seed}: {f['runs_used']} runs", flush=True)
+
+
+def stage_pareto(out: Path, workers: int) -> None:
+    """Three NSGA-III and three random multi-objective searches."""
+    for seed in MO_SEEDS:
+        for kind in ("nsga3", "mo-random"):
+            f = run_search(out, kind, seed, workers, MO_OBJECTIVES, MO_FRONT)
+            print(f"{kind}-{seed}: {f['runs_used']} runs", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the stages named on the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -85,8 +184,206 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     stages = ["grid", "reeval", "search", "pareto", "figures"] if "all" in args.stages else args.stages
-    if "grid" in stages:
-        stage_grid(args.out, args.workers)
+    for name in stages:
+        {"grid": stage_grid, "reeval": stage_reeval, "search": stage_search, "pareto": stage_pareto,
+         "figures": stage_figures}[name](args.out, args.workers)
+
+
+def _paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Mean of ``a - b`` and its 95 % paired t interval."""
+    from analysis.stats import t_interval
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if np.allclose(d, 0.0):
+        return 0.0, 0.0, 0.0
+    low, high = t_interval(d)
+    return float(d.mean()), float(low), float(high)
+
+
+def _mix_text(row: pd.Series | dict, levers: list[str]) -> str:
+    short = {"directive": "dir", "transactional": "tra", "facilitative": "fac", "shared": "sha",
+             "situational": "sit", "laissez_faire": "lf"}
+    return " / ".join(short[row[lever]] for lever in levers)
+
+
+def _hypervolume(points: np.ndarray, directions: list[str], lo: np.ndarray, hi: np.ndarray) -> float:
+    """Hypervolume of ``points`` (re-evaluated means) in [0, 1]-scaled, minimisation-oriented objectives.
+
+    Each objective is scaled by the range ``[lo, hi]`` over every re-evaluated point compared; the
+    reference point is 1.1 on every scaled axis (just beyond the worst value seen).
+    """
+    from optuna._hypervolume import compute_hypervolume
+
+    scaled = (np.asarray(points, dtype=float) - lo) / np.where(hi > lo, hi - lo, 1.0)
+    flip = np.array([d == "maximize" for d in directions])
+    scaled[:, flip] = 1.0 - scaled[:, flip]
+    ref = np.full(scaled.shape[1], 1.1)
+    keep = opt.pareto_mask(scaled, ["minimize"] * scaled.shape[1])
+    return float(compute_hypervolume(scaled[keep], ref))
+
+
+def stage_figures(out: Path, workers: int) -> None:
+    """Tables (Markdown, printed and written to ``out/tables.md``) and figures (docs/img/optimisation_*.png)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from analysis.figures import set_style
+
+    set_style()
+    img = ROOT / "docs" / "img"
+    config = case_config()
+    levers = space_of(config).levers
+    total = budget(out)
+    grid = load_grid(out)
+    sesoi = opt.compose(["experiment=optimise_mix"])["optimise"]["smallest_effect"][OBJECTIVE]
+    lines: list[str] = []
+
+    # -- the grid's best, re-evaluated
+    gre = pd.read_parquet(out / "grid_reeval.parquet").sort_values(["mix_id", "replication"])
+    by_mix = {i: g[OBJECTIVE].to_numpy() for i, g in gre.groupby("mix_id")}
+    means = {i: v.mean() for i, v in by_mix.items()}
+    best = max(means, key=means.get)
+    best_mix = gre[gre["mix_id"] == best].iloc[0]
+    ref = by_mix[best]
+    lines += [f"Grid: {len(grid)} runs (replication 0, {STEPS} steps); budget of a search: {total} runs.", "",
+              "| rank in grid | mix (police / prosecution / probation / custody / municipality) | grid value "
+              "(1 run) | fresh mean [95 % CI] | difference to the best [95 % paired CI] | tied |",
+              "|---|---|---|---|---|---|"]
+    top = grid.sort_values(OBJECTIVE, ascending=False).head(GRID_TOP).reset_index(drop=True)
+    tied = []
+    from analysis.stats import t_interval
+    for i in range(len(top)):
+        v = by_mix[i]
+        lo, hi = t_interval(v)
+        d, dlo, dhi = _paired(v, ref)
+        is_tied = i == best or dlo <= 0.0 <= dhi
+        tied.append(is_tied)
+        lines.append(f"| {i + 1} | {_mix_text(top.iloc[i], levers)} | {top.iloc[i][OBJECTIVE]:.3f} | "
+                     f"{v.mean():.3f} [{lo:.3f}, {hi:.3f}] | {d:+.3f} [{dlo:+.3f}, {dhi:+.3f}] | "
+                     f"{'best' if i == best else ('yes' if is_tied else 'no')} |")
+    lines.append("")
+
+    # -- the searches
+    rows = []
+    curves = []
+    for kind in ("tpe", "random"):
+        for seed in SEEDS:
+            folder = search_folder(out, kind, seed)
+            meta = json.loads((folder / "optimise.json").read_text())
+            chosen = json.loads((folder / "chosen.json").read_text())
+            re = pd.read_parquet(folder / "reevaluation.parquet").sort_values(["mix_id", "replication"])
+            fin = re[re["mix_id"] == chosen["final"]]
+            if list(fin["replication"]) != list(gre[gre["mix_id"] == best]["replication"]):
+                raise SystemExit("re-evaluations are not on the same replications")
+            d, dlo, dhi = _paired(fin[OBJECTIVE].to_numpy(), ref)
+            rows.append({"search": kind, "seed": seed, "mix": _mix_text(fin.iloc[0], levers),
+                         "mean": fin[OBJECTIVE].mean(), "diff": d, "low": dlo, "high": dhi,
+                         "ok": dlo >= -sesoi, "runs": meta["runs_used"], "trials": meta["trials_complete"],
+                         "same_as_grid_best": all(fin.iloc[0][lev] == best_mix[lev] for lev in levers)})
+            t = pd.read_parquet(folder / "trials.parquet").sort_values("slot")
+            t = t[~t["interrupted"]]
+            t["runs"] = (t["duplicate_of"] < 0).cumsum() * 2
+            t["best"] = t[f"value_{OBJECTIVE}"].cummax()
+            curves.append(t.assign(search=kind, seed=seed)[["search", "seed", "runs", "best"]])
+    res = pd.DataFrame(rows)
+    lines += [f"| search | seed | final mix | fresh mean | difference to the grid's best [95 % paired CI] | "
+              f"within {sesoi} | model runs |", "|---|---|---|---|---|---|---|"]
+    for _, r in res.iterrows():
+        lines.append(f"| {r['search']} | {r['seed']} | {r['mix']} | {r['mean']:.3f} | {r['diff']:+.3f} "
+                     f"[{r['low']:+.3f}, {r['high']:+.3f}] | {'yes' if r['ok'] else 'no'} | {r['runs']} |")
+    tpe, rnd = res[res["search"] == "tpe"], res[res["search"] == "random"]
+    d, dlo, dhi = _paired(tpe["mean"].to_numpy(), rnd["mean"].to_numpy())
+    lines += ["", f"TPE within {sesoi} of the grid's best: {int(tpe['ok'].sum())} of {len(tpe)} seeds; "
+              f"random search: {int(rnd['ok'].sum())} of {len(rnd)}.",
+              f"TPE final minus random-search final, paired by seed: {d:+.3f} [{dlo:+.3f}, {dhi:+.3f}] "
+              f"(fresh means; TPE {tpe['mean'].mean():.3f}, random {rnd['mean'].mean():.3f}).",
+              f"Largest number of model runs of a search, re-evaluations included: {int(res['runs'].max())} "
+              f"(budget {total}).", ""]
+    res.to_csv(out / "searches.csv", index=False)
+
+    # -- figure: the grid's distribution and where the searches ended
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    sns.histplot(grid[OBJECTIVE], bins=60, color="0.75", ax=ax, label="all 7,776 mixes (1 run each)")
+    for kind, colour in (("tpe", "#1b9e77"), ("random", "#d95f02")):
+        part = res[res["search"] == kind]
+        ax.scatter(part["mean"], np.full(len(part), ax.get_ylim()[1] * (0.9 if kind == "tpe" else 0.8)),
+                   color=colour, s=40, label=f"{'TPE' if kind == 'tpe' else 'random search'}: final mix, fresh mean")
+    ax.axvline(means[best], color="black", linestyle="--", label="grid's best, fresh mean")
+    ax.axvspan(means[best] - sesoi, means[best], color="black", alpha=0.08, label=f"within {sesoi}")
+    ax.set_xlabel("public value: share of the gap closed, area under the curve")
+    ax.set_ylabel("mixes")
+    ax.legend(fontsize=9, loc="upper left")
+    ax.set_title("Safety network: 7,776 leadership mixes and the searches' choices")
+    fig.tight_layout()
+    fig.savefig(img / "optimisation_grid.png", dpi=130)
+    plt.close(fig)
+
+    # -- figure: best trial value against model runs
+    cur = pd.concat(curves)
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    for (kind, seed), g in cur.groupby(["search", "seed"]):
+        ax.step(g["runs"], g["best"], where="post", color="#1b9e77" if kind == "tpe" else "#d95f02", alpha=0.6,
+                lw=1.2, label=("TPE" if kind == "tpe" else "random search") if seed == 0 else None)
+    ax.axhline(grid[OBJECTIVE].max(), color="0.4", linestyle=":", label="grid's best single run (replication 0)")
+    ax.set_xlabel("model runs of the search")
+    ax.set_ylabel("best trial value (mean of 2 runs)")
+    ax.set_title("Best trial so far (noisy trial values; the choice is made on fresh runs)")
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    fig.savefig(img / "optimisation_search.png", dpi=130)
+    plt.close(fig)
+
+    # -- multi-objective: hypervolume of re-evaluated fronts
+    dirs = [opt.OBJECTIVES[o] for o in MO_OBJECTIVES]
+    fronts = {}
+    gf = pd.read_parquet(out / "grid_front_reeval.parquet")
+    fronts["grid front"] = gf.groupby("mix_id")[MO_OBJECTIVES].mean()
+    for kind in ("nsga3", "mo-random"):
+        for seed in MO_SEEDS:
+            folder = search_folder(out, kind, seed)
+            if not (folder / "reevaluation.parquet").exists():
+                continue
+            fronts[f"{kind}-{seed}"] = pd.read_parquet(folder / "reevaluation.parquet").groupby(
+                "mix_id")[MO_OBJECTIVES].mean()
+    if len(fronts) > 1:
+        allp = pd.concat(fronts.values()).fillna(0.0).to_numpy()
+        lo, hi = allp.min(axis=0), allp.max(axis=0)
+        lines += ["| front (re-evaluated on 30 fresh runs) | members re-evaluated | non-dominated | hypervolume |",
+                  "|---|---|---|---|"]
+        hv_rows = []
+        for name, f in fronts.items():
+            pts = f.fillna(0.0).to_numpy()
+            hv = _hypervolume(pts, dirs, lo, hi)
+            hv_rows.append({"front": name, "hv": hv})
+            lines.append(f"| {name} | {len(pts)} | {int(opt.pareto_mask(pts, dirs).sum())} | {hv:.4f} |")
+        pd.DataFrame(hv_rows).to_csv(out / "hypervolume.csv", index=False)
+        lines.append("")
+        fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+        pairs = [("production_mean", "gap_closed_auc"), ("burnout_rate_mean", "gap_closed_auc"),
+                 ("window_voice_equity", "gap_closed_auc")]
+        colours = {"grid front": "black", "nsga3": "#1b9e77", "mo-random": "#d95f02"}
+        for ax, (x, y) in zip(axes, pairs, strict=True):
+            ax.scatter(grid[x], grid[y], s=2, color="0.85", label="grid (1 run per mix)")
+            for name, f in fronts.items():
+                kind = name if name == "grid front" else name.rsplit("-", 1)[0]
+                ax.scatter(f[x], f[y], s=30, color=colours[kind], alpha=0.8,
+                           label={"grid front": "grid front, re-evaluated", "nsga3": "NSGA-III, re-evaluated",
+                                  "mo-random": "random search, re-evaluated"}[kind]
+                           if name in ("grid front", "nsga3-0", "mo-random-0") else None)
+            ax.set_xlabel(x.replace("_", " "))
+            ax.set_ylabel("public value (gap closed, AUC)")
+        axes[0].legend(fontsize=8)
+        fig.suptitle("Four objectives: fronts re-evaluated on fresh runs (two of the four axes per panel)")
+        fig.tight_layout()
+        fig.savefig(img / "optimisation_pareto.png", dpi=130)
+        plt.close(fig)
+
+    text = "\n".join(lines)
+    (out / "tables.md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":
