@@ -58,7 +58,7 @@ def line_chart(lines: Sequence[Line], texts: Texts, *, steps_per_round: int, tot
     """
     legend_rows = (len(lines) + columns - 1) // columns
     left, right, top = 44, 12, 10
-    bottom = 34 + legend_rows * (font + 8)
+    bottom = 2 * font + 30 + legend_rows * (font + 8)
     plot_w, plot_h = width - left - right, height - top - bottom
     total = max(total_steps, 1)
 
@@ -76,14 +76,17 @@ def line_chart(lines: Sequence[Line], texts: Texts, *, steps_per_round: int, tot
                    f'stroke-width="1"/>')
         out.append(f'<text x="{left - 6}" y="{y(v) + font * 0.35:.1f}" text-anchor="end" fill="{AXIS}">'
                    f'{escape(texts.decimal(v))}</text>')
-    for step in range(steps_per_round, total, steps_per_round):
-        out.append(f'<line x1="{x(step):.1f}" x2="{x(step):.1f}" y1="{top}" y2="{top + plot_h}" stroke="{GRID}" '
-                   f'stroke-dasharray="2 4"/>')
+    for step in range(0, total + 1, steps_per_round):
+        if 0 < step < total:
+            out.append(f'<line x1="{x(step):.1f}" x2="{x(step):.1f}" y1="{top}" y2="{top + plot_h}" stroke="{GRID}" '
+                       f'stroke-dasharray="2 4"/>')
+        out.append(f'<text x="{x(step):.1f}" y="{top + plot_h + font + 2}" text-anchor="middle" fill="{AXIS}">'
+                   f'{step}</text>')
     for step in shocks:
         out.append(f'<line x1="{x(step):.1f}" x2="{x(step):.1f}" y1="{top}" y2="{top + plot_h}" stroke="#7a1f5c" '
                    f'stroke-width="2" stroke-dasharray="6 3"><title>{escape(texts("chart.shock"))}</title></line>')
     out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="{AXIS}"/>')
-    out.append(f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h + font + 8}" text-anchor="middle" '
+    out.append(f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h + 2 * font + 8}" text-anchor="middle" '
                f'fill="{AXIS}">{escape(texts("chart.x_label"))}</text>')
     for line in lines:
         if not len(line.values):
@@ -92,7 +95,7 @@ def line_chart(lines: Sequence[Line], texts: Texts, *, steps_per_round: int, tot
         dash = ' stroke-dasharray="8 5"' if line.dashed else ""
         out.append(f'<polyline points="{points}" fill="none" stroke="{line.colour}" stroke-width="{line.width}" '
                    f'stroke-linejoin="round"{dash}/>')
-    legend_top = top + plot_h + font + 22
+    legend_top = top + plot_h + 2 * font + 26
     col_w = plot_w / columns
     for i, line in enumerate(lines):
         lx = left + (i % columns) * col_w

@@ -49,7 +49,8 @@
   }
 
   function statusBar() {
-    const parts = [el("span", {id: "round", text: T("classroom.round", {n: Math.min(view.round + 1, view.rounds), total: view.rounds})}),
+    const parts = view.phase === "debrief" ? [el("span", {id: "students", text: T("classroom.teacher.students", {n: view.seated, groups: view.groups.length})})] : [
+      el("span", {id: "round", text: T("classroom.round", {n: Math.min(view.round + 1, view.rounds), total: view.rounds})}),
       el("span", {class: "count", id: "count", text: T("classroom.chosen_count", {chosen: view.chosen, seated: view.seated})}),
       el("span", {id: "students", text: T("classroom.teacher.students", {n: view.seated, groups: view.groups.length})})];
     const left = secondsLeft();
@@ -150,7 +151,8 @@
     const auto = entry.source !== "student";
     const td = el("td", {class: "cell" + (auto ? " auto" : ""), title: (auto ? T("classroom." + entry.source) + " \u00b7 " : "") + tuned.join(", ")},
       styleName(c.style) + (tuned.length ? " *" : ""));
-    td.style.background = STYLE_COLOURS[c.style] || "#888";
+    const colour = STYLE_COLOURS[c.style] || "#888";
+    if (auto) td.style.borderLeft = "8px solid " + colour; else td.style.background = colour;
     return td;
   }
 
@@ -164,19 +166,19 @@
       const head = el("tr", {}, el("th", {text: ""}), ...Array.from({length: view.round}, (_, i) => el("th", {text: String(i + 1)})));
       const rows = g.seats.map((s) => el("tr", {}, el("th", {}, el("div", {text: orgName(s.org_name)}),
         el("div", {class: "muted", text: s.nickname === null ? T("classroom.automatic") : s.nickname})), ...s.history.map(cell)));
-      return el("div", {class: "card", id: "debrief-group-" + (g.group + 1)},
+      return el("div", {class: "card group", id: "debrief-group-" + (g.group + 1)},
         el("h2", {}, el("span", {text: T("classroom.group_title", {n: g.group + 1})}),
            el("span", {text: T("classroom.debrief.final", {value: pct(g.public_value)})})),
-        el("table", {class: "chosen"}, el("thead", {}, head), el("tbody", {}, ...rows)),
+        el("div", {class: "scroll"}, el("table", {class: "chosen"}, el("thead", {}, head), el("tbody", {}, ...rows))),
         el("div", {class: "muted", text: T("classroom.debrief.fingerprint") + ": " + g.fingerprint}));
     });
     app.replaceChildren(
       el("h1", {text: T("classroom.debrief.title")}), statusBar(),
-      el("div", {class: "layout"}, chartCard(T("classroom.debrief.chart")),
+      el("div", {class: "layout debrief"}, chartCard(T("classroom.debrief.chart")),
          el("div", {class: "card"}, el("h2", {text: T("classroom.ranking")}), ranking, exports(),
             el("div", {class: "actions"}, el("a", {href: "/teacher?" + lang}, el("button", {class: "secondary", text: T("classroom.teacher.back")}))))),
       el("h2", {text: T("classroom.debrief.who_chose")}), el("p", {class: "muted", text: T("classroom.debrief.legend_auto")}),
-      el("div", {class: "groups", id: "debrief-groups"}, ...tables));
+      el("div", {class: "debrief-groups", id: "debrief-groups"}, ...tables));
   }
 
   function render() {
