@@ -390,3 +390,60 @@ def test_charts_are_drawn_once_per_round_and_shared(app) -> None:
     assert first[0] == 200 and first[2] == again[2] and first[2].startswith(b"<svg")
     assert len([k for k in classroom._charts if k[0] == "group"]) == 1
     assert call(app, "GET", "/chart/group/9.svg")[0] == 404
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def run_demo(*args: str, timeout: float = 60.0, during=None) -> tuple[int, str]:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.demo", *args], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if during is not None:
+        during(proc)
+    out, _ = proc.communicate(timeout=timeout)
+    return proc.returncode, out
+
+
+def test_classroom_options_that_are_not_allowed_stop_before_anything_starts() -> None:
+    code, out = run_demo("--classroom", "--rounds", "0", "--host", "127.0.0.1")
+    assert code == 2 and "classroom.rounds=0" in out
+    code, out = run_demo("--classroom", "--group-size", "9", "--host", "127.0.0.1")
+    assert code == 2 and "classroom.group_size=9" in out
+    code, out = run_demo("--check")
+    assert code == 2 and "only with --classroom" in out
+
+
+def test_the_check_serves_a_page_and_says_what_to_do_when_no_phone_comes() -> None:
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    pages: list[str] = []
+
+    def visit(proc) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not pages:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/check", timeout=2) as response:
+                    pages.append(response.read().decode())
+            except OSError:
+                time.sleep(0.2)
+
+    code, out = run_demo("--classroom", "--check", "--host", "127.0.0.1", "--port", str(port), "--check-wait", "4",
+                         "--lang", "en", during=visit)
+    assert pages and "This phone reaches the laptop" in pages[0]
+    assert code == 1
+    assert f"http://127.0.0.1:{port}/check answers on this laptop" in out
+    assert "this laptop itself opened the check page" in out
+    for advice in ("client isolation", "hotspot", "firewall", f"sudo ufw allow {port}/tcp"):
+        assert advice in out
