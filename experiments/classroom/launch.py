@@ -96,7 +96,8 @@ def main(args: argparse.Namespace) -> int:
     address = _connect_host(host) if local else reachable_addresses(host)[0]
     join_base = url_for(address, args.port)
     app = create_app(settings, key, join_base)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=args.port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=args.port, log_level="warning", lifespan="on",
+                                           timeout_graceful_shutdown=3))
 
     def announce() -> None:
         deadline = time.monotonic() + 60

@@ -38,9 +38,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from analysis.palette import STYLE_COLOURS
 from sim import ConfigError
 
-from ..lesson.charts import org_name
+from ..lesson.charts import PALETTE, org_name
 from ..lesson.texts import Texts, catalogue
 from .charts import Line, group_colour, line_chart, style_colour
 from .session import CHOICE_FIELDS, LEVELS, JoinRefused, Session, Settings
@@ -184,7 +185,7 @@ def page_texts(texts: Texts) -> dict[str, str]:
 def shell(request: Request, kind: str, title: str) -> HTMLResponse:
     """The HTML of a page: its texts as data, a mount point, the page's script."""
     texts = texts_for(request)
-    data = json.dumps(page_texts(texts), ensure_ascii=False).replace("<", "\\u003c")
+    data = json.dumps({**page_texts(texts), "style_colours": STYLE_COLOURS}, ensure_ascii=False).replace("<", "\\u003c")
     body = (f'<!doctype html><html lang="{texts.lang}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{escape(title)}</title>"
@@ -298,9 +299,9 @@ async def group_chart(request: Request) -> Response:
         key = ("group", session.code, g, seat, session.round, texts.lang)
 
     def draw() -> str:
-        lines = [Line(snap["public_value"], "#0b3d91", texts("classroom.chart_public_value"), width=3.0)]
+        lines = [Line(snap["public_value"], PALETTE["first"], texts("classroom.chart_public_value"), width=3.0)]
         if 0 <= seat < session.n_orgs:
-            lines.append(Line(snap["org_history"][seat], "#D55E00",
+            lines.append(Line(snap["org_history"][seat], PALETTE["second"],
                               texts("classroom.chart_own") + ": " + org_name(texts, session.org_names[seat]),
                               dashed=True))
         return line_chart(lines, texts, steps_per_round=session.settings.steps_per_round,

@@ -27,8 +27,7 @@
   const pct = (v) => (LANG === "nl" ? Math.round(v * 100) + " %" : Math.round(v * 100) + "%");
   const orgName = (n) => TEXTS["organisations." + n] || n.replace(/_/g, " ");
   const styleName = (s) => TEXTS["styles." + s + ".name"] || s;
-  const STYLE_COLOURS = {directive: "#0072B2", transactional: "#E69F00", facilitative: "#009E73", shared: "#CC79A7",
-                         situational: "#D55E00", laissez_faire: "#555555"};
+  const STYLE_COLOURS = TEXTS.style_colours;  // the report palette (analysis.palette.STYLE_COLOURS)
   const LEVEL_KEYS = {"0": "l0", "0.25": "l25", "0.5": "l50", "0.75": "l75", "1": "l100"};
   const lang = "lang=" + LANG;
 
