@@ -95,6 +95,9 @@ def line_chart(lines: Sequence[Line], texts: Texts, *, steps_per_round: int, tot
         dash = ' stroke-dasharray="8 5"' if line.dashed else ""
         out.append(f'<polyline points="{points}" fill="none" stroke="{line.colour}" stroke-width="{line.width}" '
                    f'stroke-linejoin="round"{dash}/>')
+        last = len(line.values) - 1  # where the series is now
+        out.append(f'<circle cx="{x(last):.1f}" cy="{y(float(line.values[-1])):.1f}" r="{line.width + 1.5:.1f}" '
+                   f'fill="{line.colour}"/>')
     legend_top = top + plot_h + 2 * font + 26
     col_w = plot_w / columns
     for i, line in enumerate(lines):
