@@ -8,6 +8,8 @@ to open, and stops it cleanly on Ctrl-C::
     govsim-demo --port 9000
     govsim-demo --lang en            # the page in English (default Dutch)
     govsim-demo --host 0.0.0.0       # reachable from other machines (a classroom network)
+    govsim-demo --classroom --case safety_network   # each student leads an organisation (docs/classroom.md)
+    govsim-demo --classroom --check  # does a phone on this Wi-Fi reach this laptop?
 
 On any address other than this machine's loopback, the demo asks for an access token: the
 launcher makes one (or takes ``--token``), prints the links that carry it and warns that anyone
@@ -260,15 +262,24 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point of ``govsim-demo``."""
     parser = argparse.ArgumentParser(prog="govsim-demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
+    parser.add_argument("--host", default=None,
+                        help=f"address to listen on (default {DEFAULT_HOST}; with --classroom 0.0.0.0)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
     parser.add_argument("--lang", default="nl", help="language of the page: nl or en (default nl)")
     parser.add_argument("--token", default=None, help="access token for a non-local --host (default: a new random one)")
+    from experiments.classroom import launch
+
+    launch.add_arguments(parser)
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
         parser.error(f"--port {args.port}: must lie in 1..65535")
     if args.lang not in LANGUAGES:
         parser.error(f"--lang {args.lang}: must be one of {', '.join(LANGUAGES)}")
+    if args.check and not args.classroom:
+        parser.error("--check: only with --classroom")
+    if args.classroom:
+        return launch.main(args)
+    args.host = args.host or DEFAULT_HOST
     if args.token is not None and not (8 <= len(args.token) <= 200 and args.token.isascii() and args.token.isalnum()):
         parser.error("--token: must be 8-200 letters and digits")
     try:

@@ -136,6 +136,7 @@ class GovernanceModel(mesa.Model):
         n = len(p)
         self.power_gini = float((2 * np.arange(1, n + 1) - n - 1) @ p / (n * p.sum())) if n > 1 else 0.0
         self._behaviour_cache: dict[tuple[int, str], np.ndarray] = {}
+        self.behaviour_override: list[dict[str, float]] = [{} for _ in range(self.n_orgs)]
         self.trust = np.full((self.n_orgs, self.n_orgs), params.network.initial_trust)
         np.fill_diagonal(self.trust, 1.0)
 
@@ -342,6 +343,75 @@ class GovernanceModel(mesa.Model):
             "ready": np.minimum(energy, skill) >= lp.readiness,
         }
 
+    # ------------------------------------------------------------------ interventions between steps
+    def set_leadership(self, org: int | str, style: str, behaviour: dict[str, float] | None = None) -> None:
+        """Lead organisation ``org`` in ``style`` from the next step on, with some behaviours set by hand.
+
+        The leader acts in the new style (its behaviour profile and decision rule) from the next
+        :meth:`step`; ``behaviour`` replaces single behaviours of the profile (on top of the
+        organisation's own configured ones) until the next call, which replaces them again (``None``
+        or ``{}``: the style's profile). Setting the style an organisation already has keeps its
+        strategy object, so a situational leader keeps its diagnosis state. Nothing else changes: a
+        run with the same changes before the same steps is the same run.
+
+        Args:
+            org: Index of the organisation, or its name.
+            style: One of :data:`sim.params.STYLES`.
+            behaviour: Values in [0, 1] by name of :data:`sim.params.BEHAVIOUR_FIELDS`.
+
+        Raises:
+            ConfigError: If the organisation, the style, a behaviour's name or its value is not
+                allowed (nothing is changed then).
+        """
+        from sim.params import ConfigError
+
+        names = [o.name for o in self.params.scenario.organisations]
+        if isinstance(org, str) and not isinstance(org, bool):
+            if org not in names:
+                raise ConfigError("organisation", org, "must be one of " + ", ".join(names))
+            index = names.index(org)
+        elif isinstance(org, (int, np.integer)) and not isinstance(org, bool) and 0 <= int(org) < self.n_orgs:
+            index = int(org)
+        else:
+            raise ConfigError("organisation", org, f"must be an index in [0, {self.n_orgs - 1}] or a name")
+        if style not in STYLES:
+            raise ConfigError(f"{names[index]}.leadership", style, "must be one of " + ", ".join(STYLES))
+        given = dict(behaviour or {})
+        for key, value in given.items():
+            if key not in BEHAVIOUR_FIELDS:
+                raise ConfigError(f"{names[index]}.behaviour.{key}", value,
+                                  "unknown behaviour; behaviours: " + ", ".join(BEHAVIOUR_FIELDS))
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
+                    or not np.isfinite(value) or not 0.0 <= float(value) <= 1.0:
+                raise ConfigError(f"{names[index]}.behaviour.{key}", value, "must lie in [0, 1]")
+        if style != self.style_names[index]:
+            self.style_names[index] = style
+            self.styles[index] = get_style(style)
+        self.behaviour_override[index] = {k: float(v) for k, v in given.items()}
+        for key in [k for k in self._behaviour_cache if k[0] == index]:
+            del self._behaviour_cache[key]
+
+    def fire_shock(self, share: float) -> int:
+        """Schedule a shock redrawing ``share`` of the decisions at the next step (a crisis now).
+
+        The shock is the same as a scheduled one of ``problem.shocks`` (landscape redraw, crisis
+        workload, surge); when a shock is already due at that step, the larger share applies.
+
+        Returns:
+            The step at which the shock hits.
+
+        Raises:
+            ConfigError: If ``share`` is not a number in (0, 1].
+        """
+        from sim.params import ConfigError
+
+        if isinstance(share, bool) or not isinstance(share, (int, float, np.floating)) \
+                or not np.isfinite(share) or not 0.0 < float(share) <= 1.0:
+            raise ConfigError("problem.shocks.share", share, "must lie in (0, 1]")
+        step = self.steps + 1
+        self.shock_steps[step] = max(float(share), self.shock_steps.get(step, 0.0))
+        return step
+
     # ------------------------------------------------------------------ step
     def step(self) -> None:
         """One round, in the order of the ODD schedule."""
@@ -409,6 +479,8 @@ class GovernanceModel(mesa.Model):
             key = (o, style)
             if key not in self._behaviour_cache:
                 beh = self.params.behaviour_of(o, style)
+                if self.behaviour_override[o]:
+                    beh = beh.replace(**self.behaviour_override[o])
                 self._behaviour_cache[key] = np.array([getattr(beh, f) for f in BEHAVIOUR_FIELDS])
             self.behaviour[o] = self._behaviour_cache[key]
 

@@ -1,0 +1,254 @@
+// govsim classroom: a student's page. Everything shown from the server is set as text, never as markup.
+"use strict";
+(function () {
+  const TEXTS = JSON.parse(document.getElementById("texts").textContent);
+  const LANG = TEXTS.lang;
+  const KEY = "govsim_classroom_seat";  // per browser tab: a reload keeps the seat, another tab is another student
+  const app = document.getElementById("app");
+  const params = new URLSearchParams(location.search);
+  let token = sessionStorage.getItem(KEY);
+  let view = null, version = -1, formKey = "", resultsKey = "", draft = null, received = 0, polling = false;
+  let message = "";
+
+  function T(key, values) {
+    let text = TEXTS[key];
+    if (text === undefined) return "\u27e6" + key + "\u27e7";
+    for (const [k, v] of Object.entries(values || {})) text = text.split("{" + k + "}").join(String(v));
+    return text;
+  }
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "text") node.textContent = v;
+      else if (k === "class") node.className = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children) if (c !== null && c !== undefined) node.append(c);
+    return node;
+  }
+  const num = (v, d) => { const t = Number(v).toFixed(d); return LANG === "nl" ? t.replace(".", ",") : t; };
+  const pct = (v) => (LANG === "nl" ? Math.round(v * 100) + " %" : Math.round(v * 100) + "%");
+  const orgName = (n) => TEXTS["organisations." + n] || n.replace(/_/g, " ");
+  const styleName = (s) => TEXTS["styles." + s + ".name"] || s;
+  const STYLE_COLOURS = TEXTS.style_colours;  // the report palette (analysis.palette.STYLE_COLOURS)
+  const LEVEL_KEYS = {"0": "l0", "0.25": "l25", "0.5": "l50", "0.75": "l75", "1": "l100"};
+
+  async function api(path, body) {
+    const response = await fetch(path + (path.includes("?") ? "&" : "?") + "lang=" + LANG, body === undefined ? {cache: "no-store"} : {
+      method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body)});
+    let data = {};
+    try { data = await response.json(); } catch (e) { data = {}; }
+    return {status: response.status, data};
+  }
+
+  // ---------------------------------------------------------------- join
+  function renderJoin() {
+    app.replaceChildren();
+    const code = el("input", {type: "text", id: "code", name: "code", autocomplete: "off", autocapitalize: "characters",
+                              maxlength: "8", value: params.get("code") || ""});
+    const nick = el("input", {type: "text", id: "nickname", name: "nickname", maxlength: "24", autocomplete: "off",
+                              placeholder: T("classroom.nickname_hint")});
+    const error = el("p", {class: "error", id: "join-error", role: "alert", text: message});
+    const form = el("form", {class: "card", id: "join-form"},
+      el("h1", {text: T("classroom.join_heading")}),
+      el("label", {for: "code", text: T("classroom.code")}), code,
+      el("label", {for: "nickname", text: T("classroom.nickname")}), nick,
+      error, el("div", {class: "actions"}, el("button", {type: "submit", id: "join", text: T("classroom.join")})));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const {status, data} = await api("/api/join", {nickname: nick.value, code: code.value});
+      if (status === 200 && data.token) {
+        token = data.token; sessionStorage.setItem(KEY, token); message = ""; poll();
+      } else {
+        error.textContent = data.error || ("HTTP " + status);
+      }
+    });
+    app.append(form);
+  }
+
+  // ---------------------------------------------------------------- seat
+  function shell() {
+    if (document.getElementById("status")) return;
+    app.replaceChildren(
+      el("div", {class: "card bar", id: "status"}),
+      el("div", {class: "card", id: "seat"}),
+      el("section", {class: "card", id: "choice"}),
+      el("section", {class: "card", id: "results"}),
+      el("section", {class: "card", id: "partners"}),
+      el("div", {class: "actions"}, el("button", {class: "danger", id: "leave", text: T("classroom.leave"), onclick: leave})));
+  }
+
+  function secondsLeft() {
+    if (view.seconds_left === null || view.seconds_left === undefined) return null;
+    return view.paused ? view.seconds_left : Math.max(0, Math.round(view.seconds_left - (Date.now() - received) / 1000));
+  }
+
+  function renderStatus() {
+    const bar = document.getElementById("status");
+    if (!bar) return;
+    const parts = [el("span", {id: "round", text: T("classroom.round", {n: Math.min(view.round + 1, view.rounds), total: view.rounds})}),
+                   el("span", {class: "count", id: "count", text: T("classroom.chosen_count", {chosen: view.chosen, seated: view.seated})})];
+    const left = secondsLeft();
+    if (view.phase === "choosing" && left !== null) {
+      parts.push(el("span", {id: "timer", text: view.paused ? T("classroom.paused") : T("classroom.seconds_left", {seconds: left})}));
+    }
+    if (view.phase === "lobby") parts.push(el("span", {class: "muted", text: T("classroom.lobby")}));
+    if (view.phase === "debrief") parts.push(el("span", {class: "muted", text: T("classroom.over")}));
+    bar.replaceChildren(...parts);
+  }
+
+  function renderSeat() {
+    const seat = view.seat;
+    document.getElementById("seat").replaceChildren(
+      el("h1", {id: "you-lead", text: T("classroom.you_lead", {org: orgName(seat.org_name)})}),
+      el("div", {class: "muted", id: "who", text: T("classroom.joined_as", {nickname: view.nickname}) + " \u00b7 " + T("classroom.group", {n: seat.group + 1})}));
+  }
+
+  function renderChoice() {
+    const box = document.getElementById("choice");
+    const key = [view.round, view.phase, view.seat.group, view.seat.org].join("/");
+    if (key !== formKey) {
+      formKey = key;
+      draft = JSON.parse(JSON.stringify(view.choice));
+      if (view.phase === "debrief") { box.hidden = true; return; }
+      box.hidden = false;
+      const styles = el("div", {class: "styles", role: "radiogroup"});
+      for (const s of view.styles) {
+        const input = el("input", {type: "radio", name: "style", value: s, checked: draft.style === s});
+        const label = el("label", {class: draft.style === s ? "on" : ""}, input,
+                         el("span", {class: "swatch", style: null}), el("span", {text: styleName(s)}));
+        label.querySelector(".swatch").style.background = STYLE_COLOURS[s] || "#888";
+        input.addEventListener("change", () => {
+          draft.style = s;
+          styles.querySelectorAll("label").forEach((l) => l.classList.toggle("on", l.contains(input)));
+        });
+        styles.append(label);
+      }
+      const fields = el("div", {class: "fields"});
+      for (const f of view.fields) {
+        const select = el("select", {name: f, id: "field-" + f});
+        select.append(el("option", {value: "", text: T("classroom.as_style")}));
+        for (const level of view.levels) {
+          select.append(el("option", {value: String(level), text: T("classroom.levels." + LEVEL_KEYS[String(level)]),
+                                      selected: draft.behaviour[f] === level}));
+        }
+        select.addEventListener("change", () => {
+          if (select.value === "") delete draft.behaviour[f]; else draft.behaviour[f] = Number(select.value);
+        });
+        fields.append(el("label", {for: "field-" + f, text: T("classroom.fields." + f)}), select);
+      }
+      const tune = el("details", {open: Object.keys(draft.behaviour).length > 0}, el("summary", {text: T("classroom.fine_tune")}), fields);
+      box.replaceChildren(
+        el("h2", {text: T("classroom.choose_heading")}),
+        el("div", {class: "muted", text: T("classroom.style")}), styles, tune,
+        el("p", {id: "choice-state", role: "status"}),
+        el("div", {class: "actions"}, el("button", {id: "choose", onclick: submit})));
+    }
+    if (view.phase === "debrief") return;
+    const state = document.getElementById("choice-state");
+    if (message) { state.className = "error"; state.textContent = message; }
+    else if (view.has_chosen) { state.className = "ok"; state.textContent = "\u2713 " + T("classroom.chosen"); }
+    else { state.className = "muted"; state.textContent = T("classroom.not_chosen"); }
+    document.getElementById("choose").textContent = view.has_chosen ? T("classroom.change") : T("classroom.choose");
+  }
+
+  function formChoice() {  // what the form says now (the server checks it: a page can be made to say anything)
+    const checked = document.querySelector("#choice input[name=style]:checked");
+    const behaviour = {};
+    document.querySelectorAll("#choice select").forEach((s) => { if (s.value !== "") behaviour[s.name] = Number(s.value); });
+    return {style: checked ? checked.value : draft.style, behaviour};
+  }
+
+  async function submit() {
+    draft = formChoice();
+    const {status, data} = await api("/api/choose", {token, choice: draft});
+    if (status === 200) { message = ""; setView(data); }
+    else if (status === 400) { message = data.error || ("HTTP " + status); renderChoice(); }
+  }
+
+  function delta(now, before) {
+    const d = now - before;
+    const text = (d >= 0 ? "+" : "\u2212") + num(Math.abs(d) * 100, 0) + (LANG === "nl" ? " pp" : " pts");
+    return el("div", {class: "delta " + (d > 0.0005 ? "up" : d < -0.0005 ? "down" : "muted"),
+                      text: T("classroom.since_last", {change: text})});
+  }
+
+  function renderResults() {
+    const key = [view.round, view.seat.group, view.seat.org, view.version > 0].join("/");
+    if (key === resultsKey) return;
+    resultsKey = key;
+    const box = document.getElementById("results");
+    const number = (id, label, value, before) => el("div", {class: "number", id},
+      el("div", {class: "value", text: pct(value)}), el("div", {class: "label", text: label}),
+      before === null ? null : delta(value, before));
+    const children = [el("h2", {text: T("classroom.results_heading")}),
+      el("div", {class: "numbers"},
+        number("own", T("classroom.own_performance"), view.own, view.round ? view.own_before : null),
+        number("pv", T("classroom.public_value"), view.public_value, view.round ? view.public_value_before : null),
+        number("energy", T("classroom.energy"), view.energy, null),
+        number("trust", T("classroom.trust"), view.trust, null)),
+      el("img", {class: "chart", id: "chart", alt: T("classroom.chart_public_value"), src: view.chart + "&lang=" + LANG, width: "360", height: "250"})];
+    if (view.ranking) {
+      const list = el("ol", {class: "plain ranking", id: "ranking"});
+      for (const r of view.ranking) {
+        const label = r.reference ? T("classroom.reference", {style: styleName(r.reference).toLowerCase()}) : T("classroom.group_title", {n: r.group + 1});
+        const mine = r.group === view.seat.group;
+        list.append(el("li", {}, el("span", {text: (mine ? "\u25b6 " : "") + label}), el("strong", {text: pct(r.public_value)})));
+      }
+      children.push(el("h2", {text: T("classroom.ranking")}), list);
+    }
+    box.replaceChildren(...children);
+  }
+
+  function renderPartners() {
+    const list = el("ul", {class: "plain"});
+    for (const p of view.partners) {
+      const who = p.nickname === null ? T("classroom.nobody") : p.nickname;
+      const state = p.nickname === null ? "" : (p.chosen ? "\u2713 " + T("classroom.partner_chose") : T("classroom.partner_waiting"));
+      const item = el("li", {}, el("strong", {text: orgName(p.org_name)}), " \u00b7 ", el("span", {text: who}),
+                      state ? el("span", {class: "muted", text: " \u00b7 " + state}) : null);
+      if (p.choice) {
+        const tuned = Object.entries(p.choice.behaviour).map(([f, v]) => T("classroom.fields." + f) + ": " + T("classroom.levels." + LEVEL_KEYS[String(v)]));
+        item.append(el("div", {class: "muted", text: styleName(p.choice.style) + (tuned.length ? " (" + tuned.join(", ") + ")" : "")}));
+      }
+      list.append(item);
+    }
+    document.getElementById("partners").replaceChildren(el("h2", {text: T("classroom.partners")}), list);
+  }
+
+  function setView(data) {
+    view = data; version = data.version; received = Date.now();
+    if (!view.seat) { token = null; sessionStorage.removeItem(KEY); message = T("classroom.refused_join.unknown"); renderJoin(); return; }
+    shell(); renderStatus(); renderSeat(); renderChoice(); renderResults(); renderPartners();
+    document.body.dataset.version = String(version);
+    document.body.dataset.round = String(view.round);
+  }
+
+  async function leave() {
+    await api("/api/leave", {token});
+    sessionStorage.removeItem(KEY); token = null; view = null; formKey = ""; resultsKey = ""; message = "";
+    renderJoin();
+  }
+
+  async function poll() {
+    if (polling) return;
+    polling = true;
+    try {
+      while (token) {
+        let result;
+        try { result = await api("/api/student?token=" + encodeURIComponent(token) + "&v=" + version); }
+        catch (e) { await new Promise((r) => setTimeout(r, 2000)); continue; }
+        if (result.status === 404) {
+          sessionStorage.removeItem(KEY); token = null; view = null; formKey = ""; resultsKey = "";
+          message = T("classroom.refused_join.unknown"); renderJoin(); break;
+        }
+        if (result.status !== 200) { await new Promise((r) => setTimeout(r, 2000)); continue; }
+        if (result.data.version !== version || !view) setView(result.data);
+      }
+    } finally { polling = false; }
+  }
+
+  setInterval(() => { if (view && view.seat) renderStatus(); }, 1000);
+  if (token) { shell(); poll(); } else renderJoin();
+})();

@@ -1,0 +1,449 @@
+"""Classroom mode without a browser: the model's leadership changes between steps, and the session object."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import ConfigError, GovernanceModel, build_params
+
+# --------------------------------------------------------------------------- the model's interventions
+
+
+def small_params(**scenario):
+    return build_params({"problem": {"N": 12, "K": 2}, "run": {"steps": 30}})
+
+
+def state_of(model: GovernanceModel) -> list[np.ndarray]:
+    return [np.asarray(model.pv_history), np.asarray(model.org_perf_history), model.config, model.trust,
+            model.energy, model.safety, model.skill, model.network.trust, model.behaviour]
+
+
+def run_with(changes: dict[int, list[tuple]], steps: int = 12, seed: int = 7) -> GovernanceModel:
+    model = GovernanceModel(small_params(), rng=seed)
+    for t in range(steps):
+        for change in changes.get(t, []):
+            if change[0] == "shock":
+                model.fire_shock(change[1])
+            else:
+                model.set_leadership(*change)
+        model.step()
+    return model
+
+
+def test_set_leadership_changes_what_the_model_does() -> None:
+    base = run_with({})
+    changed = run_with({4: [(0, "laissez_faire"), (1, "facilitative", {"convening": 1.0, "pressure": 0.0})]})
+    assert changed.style_names[:2] == ["laissez_faire", "facilitative"]
+    assert changed.b("convening")[1] == 1.0 and changed.b("pressure")[1] == 0.0
+    assert changed.b("responsiveness")[0] == 0.0  # laissez-faire profile
+    assert np.array_equal(np.asarray(base.pv_history)[:5], np.asarray(changed.pv_history)[:5])  # same before
+    assert not all(np.array_equal(a, b) for a, b in zip(state_of(base), state_of(changed), strict=True))
+
+
+def test_a_run_with_mid_run_changes_equals_its_replay_bit_for_bit() -> None:
+    log = {3: [(2, "shared", {"support": 0.9})], 5: [("shock", 0.5)],
+           7: [(2, "shared", None), (0, "situational", {"openness": 0.1})]}
+    first, second = run_with(log), run_with(log)
+    for a, b in zip(state_of(first), state_of(second), strict=True):
+        assert np.array_equal(a, b)
+    assert first.shock_log and first.shock_log[0]["step"] == 6
+    assert first.datacollector.get_model_vars_dataframe().equals(second.datacollector.get_model_vars_dataframe())
+
+
+def test_fire_shock_redraws_the_problem_at_the_next_step() -> None:
+    model = GovernanceModel(small_params(), rng=3)
+    model.step()
+    assert model.fire_shock(0.75) == 2
+    model.step()
+    assert [e["step"] for e in model.shock_log] == [2]
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    ((9, "directive"), "organisation"),
+    (("nobody", "directive"), "organisation"),
+    ((0, "benevolent"), "leadership"),
+    ((0, "directive", {"charisma": 0.5}), "behaviour.charisma"),
+    ((0, "directive", {"pressure": 1.5}), "behaviour.pressure"),
+    ((0, "directive", {"pressure": float("nan")}), "behaviour.pressure"),
+    ((True, "directive"), "organisation"),
+])
+def test_set_leadership_refuses_what_is_not_allowed(args, field) -> None:
+    model = GovernanceModel(small_params(), rng=1)
+    before = list(model.style_names)
+    with pytest.raises(ConfigError) as err:
+        model.set_leadership(*args)
+    assert field in err.value.field
+    assert model.style_names == before
+
+
+def test_fire_shock_refuses_a_share_outside_the_unit_interval() -> None:
+    model = GovernanceModel(small_params(), rng=1)
+    for share in (0.0, 1.5, "half"):
+        with pytest.raises(ConfigError, match="problem.shocks.share"):
+            model.fire_shock(share)
+
+
+# --------------------------------------------------------------------------- the classroom session (no browser)
+
+import asyncio  # noqa: E402
+import json  # noqa: E402
+
+from experiments.classroom.session import (  # noqa: E402
+    Choice,
+    JoinRefused,
+    Session,
+    Settings,
+    build_case,
+    clean_nickname,
+    fingerprint,
+    parse_choice,
+    read_log,
+    replay,
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def session(clock: Clock | None = None, **settings) -> Session:
+    values = {"rounds": 3, "steps_per_round": 2, "timer": 60.0, "group_size": 3, **settings}
+    return Session(Settings(**values), clock=clock or Clock())
+
+
+def join(s: Session, n: int, address: str = "10.0.0.2") -> list:
+    return [s.join(f"student {i}", s.code, address) for i in range(n)]
+
+
+def test_students_fill_groups_of_the_group_size_and_the_other_seats_are_automatic() -> None:
+    s = session()
+    students = join(s, 7)
+    assert [st.seat for st in students] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 0)]
+    assert len(s.groups) == 3 and all(len(g.seats) == 5 for g in s.groups)
+    assert s.groups[0].seats[3].holder is None
+    s.start()
+    s.skip()
+    assert s.tick()
+    sources = {(r.group, r.organisation): r.source for r in s.log}
+    assert sources[(0, 0)] == "kept" and sources[(0, 3)] == "automatic"
+
+
+def test_a_reload_keeps_the_seat_two_tabs_are_two_students_and_a_leaver_frees_the_seat() -> None:
+    s = session()
+    a, b = join(s, 2, address="10.0.0.9")  # two students on one laptop
+    assert a.token != b.token and a.seat != b.seat
+    assert s.student(a.token).seat == a.seat  # a reload asks with the same token
+    assert s.student_view(a.token)["seat"]["org"] == a.seat[1]
+    assert s.leave(b.token) and s.student(b.token) is None
+    late = s.join("late", s.code, "10.0.0.3")
+    assert late.seat == (0, 1)  # the free seat
+
+
+def test_a_late_joiner_without_a_free_seat_opens_a_group_that_catches_up_and_replays() -> None:
+    s = session(group_size=1, rounds=4)
+    first = join(s, 1)[0]
+    s.start()
+    s.choose(first.token, {"style": "facilitative"})
+    assert s.tick()
+    s.fire_shock()
+    late = s.join("late", s.code, "10.0.0.4")
+    assert late.seat == (1, 0) and s.groups[1].model.steps == s.groups[0].model.steps == 2
+    s.skip()
+    assert s.tick()
+    catch_up = [r for r in s.log if r.kind == "choice" and r.group == 1 and r.round == 1]
+    assert {r.source for r in catch_up} == {"automatic"}
+    models = replay(s.params, s.settings.seed, s.settings.steps_per_round, read_log(s.export_log())[1])
+    assert [fingerprint(models[g.index]) for g in s.groups] == [fingerprint(g.model) for g in s.groups]
+    assert [e["step"] for e in s.groups[1].model.shock_log] == [3]
+
+
+def test_a_silent_page_loses_its_seat_after_the_release_time() -> None:
+    clock = Clock()
+    s = session(clock, release_after=30.0)
+    a, b = join(s, 2)
+    clock.now = 20.0
+    s.student(a.token)  # a's page asks for news
+    clock.now = 40.0
+    s.tick()
+    assert s.student(a.token) is not None and s.student(b.token) is None
+    assert s.groups[0].seats[1].holder is None
+
+
+@pytest.mark.parametrize("forged", [
+    "directive",
+    {"style": "tyrant"},
+    {"style": "directive", "behaviour": {"brokering": 1.0}},
+    {"style": "directive", "behaviour": {"pressure": 0.3}},
+    {"style": "directive", "behaviour": {"pressure": True}},
+    {"style": "directive", "behaviour": {"pressure": "1"}},
+    {"style": "directive", "behaviour": [1]},
+    {"style": "directive", "seat": [1, 2]},
+    {"style": ["directive"]},
+])
+def test_a_forged_choice_is_refused_and_changes_nothing(forged) -> None:
+    s = session(styles=("directive", "facilitative"))
+    a = join(s, 1)[0]
+    with pytest.raises(ConfigError):
+        s.choose(a.token, forged)
+    seat = s.groups[0].seats[0]
+    assert seat.choice == Choice("directive") and not seat.chosen and s.refused_choices == 1
+
+
+def test_a_style_the_teacher_did_not_offer_is_refused() -> None:
+    with pytest.raises(ConfigError, match="choice.style"):
+        parse_choice({"style": "laissez_faire"}, ("directive", "facilitative"))
+    assert parse_choice({"style": "facilitative", "behaviour": {"support": 0.75, "openness": ""}},
+                        ("facilitative",)) == Choice("facilitative", (("support", 0.75),))
+
+
+def test_each_choice_is_what_the_model_runs_in_the_next_round() -> None:
+    s = session()
+    a, b = join(s, 2)
+    s.start()
+    s.choose(a.token, {"style": "laissez_faire"})
+    s.choose(b.token, {"style": "facilitative", "behaviour": {"convening": 1.0, "pressure": 0.0}})
+    assert s.tick()  # everyone seated chose: the round runs at once
+    model = s.groups[0].model
+    assert model.steps == 2 and model.style_names[:3] == ["laissez_faire", "facilitative", "directive"]
+    assert model.b("convening")[1] == 1.0 and model.b("pressure")[1] == 0.0 and model.b("responsiveness")[0] == 0.0
+    view = s.teacher_view()["groups"][0]["seats"][1]
+    assert view["in_model"] == {"style": "facilitative", "behaviour": {"convening": 1.0, "openness": 0.8,
+                                                                     "pressure": 0.0, "support": 0.5}}
+
+
+def test_the_round_waits_for_the_timer_the_pause_and_the_teacher() -> None:
+    clock = Clock()
+    s = session(clock, release_after=1000.0)
+    a, b = join(s, 2)
+    s.start()
+    s.choose(a.token, {"style": "shared"})
+    clock.now = 59.0
+    assert not s.tick() and s.chosen_count() == (1, 2)
+    s.pause(True)
+    clock.now = 200.0
+    s.choose(b.token, {"style": "shared"})
+    assert not s.tick()  # paused: not even when everyone chose
+    s.pause(False)
+    s.extend(30.0)
+    assert s.seconds_left() == pytest.approx(31.0)
+    assert s.tick()  # everyone chose
+    assert s.round == 1 and s.chosen_count() == (0, 2)
+    clock.now = 300.0
+    assert s.tick() and s.round == 2  # the timer ran out: the seats keep their last choices
+    assert [r.source for r in s.log if r.round == 2 and r.group == 0][:3] == ["kept", "kept", "automatic"]
+    s.skip()
+    assert s.tick() and s.phase == "debrief"
+    assert set(s.references) == {"facilitative", "directive"}
+    with pytest.raises(JoinRefused, match="over"):
+        s.join("too late", s.code, "10.0.0.5")
+
+
+def test_the_debrief_replays_on_the_same_seed_and_events_and_the_log_replays_bit_for_bit() -> None:
+    s = session()
+    a, b, c, d = join(s, 4)
+    s.start()
+    for rnd, style in enumerate(("facilitative", "shared", "directive")):
+        for st in (a, b, c, d):
+            s.choose(st.token, {"style": style, "behaviour": {"support": 0.25 * rnd}})
+        if rnd == 1:
+            s.fire_shock()
+        assert s.tick()
+    assert s.phase == "debrief"
+    for dutch in (False, True):
+        text = s.export_log(dutch=dutch)
+        assert (";" in text.splitlines()[0]) == dutch
+        meta, log = read_log(text)
+        params = build_case(Settings(case=meta["case"], seed=meta["seed"]))
+        models = replay(params, meta["seed"], meta["steps_per_round"], log)
+        for g in s.groups:
+            assert fingerprint(models[g.index]) == fingerprint(g.model) == g.snapshot["fingerprint"]
+            assert models[g.index].datacollector.get_model_vars_dataframe().equals(
+                g.model.datacollector.get_model_vars_dataframe())
+    assert s.groups[0].model.shock_log[0]["step"] == 3  # fired while round 2 waited: its first step
+    refs = s.series()
+    assert len(refs["facilitative"]["public_value"]) == len(refs["group 1"]["public_value"]) == 7
+    assert refs["facilitative"]["fingerprint"] != refs["directive"]["fingerprint"]
+
+
+def test_joining_is_limited_by_code_lock_attempts_and_size() -> None:
+    s = session(join_limit=3, max_groups=1, group_size=2)
+    with pytest.raises(JoinRefused, match="code"):
+        s.join("a", "WRONG", "10.0.0.7")
+    s.lock_joining(True)
+    with pytest.raises(JoinRefused, match="locked"):
+        s.join("a", s.code, "10.0.0.7")
+    s.lock_joining(False)
+    s.join("a", s.code.lower(), "10.0.0.7")
+    with pytest.raises(JoinRefused, match="too_many"):
+        s.join("b", s.code, "10.0.0.7")
+    s.join("b", s.code, "10.0.0.8")
+    with pytest.raises(JoinRefused, match="full"):
+        s.join("c", s.code, "10.0.0.8")
+
+
+def test_nicknames_are_cleaned_and_bounded() -> None:
+    assert clean_nickname("  Ann\x00\u202e  Lee \n") == "Ann Lee"
+    assert len(clean_nickname("x" * 500)) == 24
+    for bad in ("", "   ", "\x07", None, 12):
+        with pytest.raises(ConfigError, match="nickname"):
+            clean_nickname(bad)
+
+
+def test_the_teacher_can_reassign_a_seat_and_swap_two_students() -> None:
+    s = session()
+    a, b, c = join(s, 3)
+    s.reassign(a.token, 0, 4)  # to a free seat
+    assert s.student(a.token).seat == (0, 4) and s.groups[0].seats[0].holder is None
+    s.reassign(a.token, 0, 1)  # onto b's seat: they swap
+    assert s.student(a.token).seat == (0, 1) and s.student(b.token).seat == (0, 4)
+    with pytest.raises(ConfigError, match="group"):
+        s.reassign(a.token, 5, 0)
+    assert s.student_token(c.token[:8]) == c.token
+
+
+@pytest.mark.parametrize(("setting", "value"), [("rounds", 0), ("steps_per_round", 1.5), ("timer", 1.0),
+                                                ("case", "atlantis"), ("styles", ("tyrant",)), ("group_size", 6)])
+def test_settings_that_are_not_allowed_name_themselves(setting, value) -> None:
+    with pytest.raises(ConfigError) as err:
+        Session(Settings(**{setting: value}))
+    assert setting.replace("case", "scenario") in err.value.field
+
+
+# --------------------------------------------------------------------------- the web layer (ASGI, no server)
+
+
+def call(app, method: str, path: str, body: dict | None = None, client: str = "127.0.0.1", query: str = "",
+         headers: list | None = None) -> tuple[int, dict, bytes]:
+    """One request to the ASGI app, as from ``client``."""
+    payload = json.dumps(body).encode() if body is not None else b""
+    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": query.encode(),
+             "headers": [(b"content-type", b"application/json"), *(headers or [])], "client": (client, 5000),
+             "server": ("127.0.0.1", 80), "scheme": "http", "http_version": "1.1", "root_path": "", "app": app}
+    sent: list[dict] = []
+    messages = [{"type": "http.request", "body": payload, "more_body": False}]
+
+    async def receive() -> dict:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, b"".join(
+        m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+@pytest.fixture
+def app():
+    from experiments.classroom.web import create_app
+
+    return create_app(Settings(rounds=2, steps_per_round=2, group_size=3, lang="en"), "s3cretkey99", "http://x/")
+
+
+def test_teacher_actions_need_this_laptop_or_the_key(app) -> None:
+    for path, method in (("/teacher", "GET"), ("/api/teacher", "GET"), ("/api/teacher/start", "POST"),
+                         ("/export/choices.csv", "GET"), ("/qr.svg", "GET"), ("/debrief", "GET")):
+        assert call(app, method, path, {}, client="192.168.1.23", query="v=-1")[0] == 403, path
+    assert call(app, "POST", "/api/teacher/start", {}, client="192.168.1.23", query="key=wrong")[0] == 403
+    status, headers, _ = call(app, "GET", "/teacher", client="192.168.1.23", query="key=s3cretkey99")
+    assert status == 200 and "govsim_teacher=s3cretkey99" in headers.get("set-cookie", "")
+    assert call(app, "POST", "/api/teacher/start", {}, client="192.168.1.23",
+                headers=[(b"cookie", b"govsim_teacher=s3cretkey99")])[0] == 200
+    assert app.state.classroom.session.phase == "choosing"
+    assert call(app, "POST", "/api/teacher/pause", {"paused": True}, client="::1")[0] == 200
+    assert app.state.classroom.session.paused_left is not None
+
+
+def test_students_join_choose_and_a_forged_choice_is_refused_over_http(app) -> None:
+    code = app.state.classroom.session.code
+    status, headers, body = call(app, "GET", "/", client="192.168.1.30")
+    assert status == 200 and "script-src 'self'" in headers["content-security-policy"]
+    status, _, body = call(app, "POST", "/api/join", {"nickname": "<script>x</script>", "code": code},
+                           client="192.168.1.30")
+    token = json.loads(body)["token"]
+    status, _, body = call(app, "POST", "/api/choose", {"token": token, "choice": {"style": "tyrant"}},
+                           client="192.168.1.30", query="lang=en")
+    assert status == 400 and "Refused" in json.loads(body)["error"]
+    status, _, body = call(app, "POST", "/api/choose", {"token": token, "choice": {"style": "shared"}},
+                           client="192.168.1.30")
+    assert status == 200 and json.loads(body)["choice"]["style"] == "shared"
+    status, _, body = call(app, "GET", "/api/student", client="192.168.1.30", query=f"token={token}&v=-1")
+    assert status == 200 and json.loads(body)["nickname"] == "<script>x</script>"  # data, shown as text
+    assert call(app, "GET", "/api/student", client="192.168.1.30", query="token=nope&v=-1")[0] == 404
+    assert call(app, "POST", "/api/join", {"nickname": "a", "code": "AAAAA"}, client="192.168.1.31")[0] == 403
+    status, _, body = call(app, "POST", "/api/choose", {"token": token, "choice": {"style": "x" * 10_000}},
+                           client="192.168.1.30")
+    assert status == 400
+
+
+def test_charts_are_drawn_once_per_round_and_shared(app) -> None:
+    classroom = app.state.classroom
+    classroom.session.join("a", classroom.session.code, "10.1.1.1")
+    first = call(app, "GET", "/chart/group/0.svg", query="seat=0&v=0")
+    again = call(app, "GET", "/chart/group/0.svg", query="seat=0&v=0")
+    assert first[0] == 200 and first[2] == again[2] and first[2].startswith(b"<svg")
+    assert len([k for k in classroom._charts if k[0] == "group"]) == 1
+    assert call(app, "GET", "/chart/group/9.svg")[0] == 404
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def run_demo(*args: str, timeout: float = 60.0, during=None) -> tuple[int, str]:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.demo", *args], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if during is not None:
+        during(proc)
+    out, _ = proc.communicate(timeout=timeout)
+    return proc.returncode, out
+
+
+def test_classroom_options_that_are_not_allowed_stop_before_anything_starts() -> None:
+    code, out = run_demo("--classroom", "--rounds", "0", "--host", "127.0.0.1")
+    assert code == 2 and "classroom.rounds=0" in out
+    code, out = run_demo("--classroom", "--group-size", "9", "--host", "127.0.0.1")
+    assert code == 2 and "classroom.group_size=9" in out
+    code, out = run_demo("--check")
+    assert code == 2 and "only with --classroom" in out
+
+
+def test_the_check_serves_a_page_and_says_what_to_do_when_no_phone_comes() -> None:
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    pages: list[str] = []
+
+    def visit(proc) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not pages:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/check", timeout=2) as response:
+                    pages.append(response.read().decode())
+            except OSError:
+                time.sleep(0.2)
+
+    code, out = run_demo("--classroom", "--check", "--host", "127.0.0.1", "--port", str(port), "--check-wait", "4",
+                         "--lang", "en", during=visit)
+    assert pages and "This phone reaches the laptop" in pages[0]
+    assert code == 1
+    assert f"http://127.0.0.1:{port}/check answers on this laptop" in out
+    assert "this laptop itself opened the check page" in out
+    for advice in ("client isolation", "hotspot", "firewall", f"sudo ufw allow {port}/tcp"):
+        assert advice in out
