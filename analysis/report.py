@@ -703,8 +703,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"govsim-report: --outcomes: {', '.join(unknown)} not in the results; outcomes: "
               + ", ".join(c for c in res.summary.columns if c not in ("replication", "seed", "job")), file=sys.stderr)
         return 2
+    return _written(out, lambda: write_report(res, out, settings, args.network_job))
+
+
+def _written(out: Path, write: Any) -> int:
+    """Run ``write`` (which returns the HTML report's path); print where the report is, or why it is not."""
     try:
-        path = write_report(res, out, settings, args.network_job)
+        path = write()
     except OSError as err:
         print(f"govsim-report: cannot write the report to {out}: {getattr(err, 'strerror', None) or err}",
               file=sys.stderr)
@@ -745,16 +750,11 @@ def optimisation_main(args: argparse.Namespace) -> int:
         print(f"govsim-report: --out {out} is the optimisation folder itself; the report never writes among its "
               "files (choose another folder)", file=sys.stderr)
         return 2
-    try:
+    def write() -> Path:
         check_writable(out)
-        path = optimisation.write_report(opt, out, smallest)
-    except OSError as err:
-        print(f"govsim-report: cannot write the report to {out}: {getattr(err, 'strerror', None) or err}",
-              file=sys.stderr)
-        return 2
-    print(f"govsim-report: wrote {out / 'report.md'}")
-    print(f"govsim-report: report at {path}")
-    return 0
+        return optimisation.write_report(opt, out, smallest)
+
+    return _written(out, write)
 
 
 if __name__ == "__main__":

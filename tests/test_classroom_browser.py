@@ -94,8 +94,13 @@ def choose(page, style: str, convening: float | None = None) -> None:
     if convening is not None:
         page.locator("#choice details").evaluate("d => { d.open = true; }")
         page.select_option("#field-convening", f"{convening:g}")
+    before = page.evaluate("() => document.body.dataset.round")
     page.click("#choose")
-    page.wait_for_function("() => document.querySelector('#choice-state').className === 'ok'", timeout=TIMEOUT_MS)
+    # accepted: the page says so, or, when this was the room's last choice, the round has already run
+    # and the page shows the next one (how soon depends on the machine's load)
+    page.wait_for_function(
+        "r => document.querySelector('#choice-state')?.className === 'ok' || document.body.dataset.round !== r",
+        arg=before, timeout=TIMEOUT_MS)
 
 
 def wait_round(page, n: int) -> None:

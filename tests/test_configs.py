@@ -43,6 +43,15 @@ def test_every_group_option_composes(compose_cfg, group: str, option: str) -> No
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_composes_and_builds(compose_cfg, name: str) -> None:
     cfg = compose_cfg([f"experiment={name}"])
+    if "optimise" in cfg:  # an optimisation: its model, every lever value and its settings are validated
+        from omegaconf import OmegaConf
+
+        from experiments.optimise import prepare
+
+        model_cfg, settings, _ = prepare(OmegaConf.to_container(cfg, resolve=True), name)
+        build_params(model_cfg)
+        assert settings.space.levers
+        return
     build_params(model_config(cfg))
 
 

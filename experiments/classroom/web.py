@@ -192,6 +192,7 @@ def shell(request: Request, kind: str, title: str) -> HTMLResponse:
             f'<link rel="stylesheet" href="/static/classroom.css"></head>'
             f'<body class="{kind}"><main id="app" data-kind="{kind}"></main>'
             f'<script id="texts" type="application/json">{data}</script>'
+            f'<script src="/static/common.js"></script>'
             f'<script src="/static/{"student" if kind == "student" else "teacher"}.js"></script></body></html>')
     return HTMLResponse(body, headers={"content-security-policy": CSP, "cache-control": "no-store"})
 
@@ -472,7 +473,7 @@ async def export(request: Request) -> Response:
 async def static(request: Request) -> Response:
     """The pages' CSS and scripts (package files)."""
     name = request.path_params["name"]
-    if name not in ("classroom.css", "student.js", "teacher.js"):
+    if name not in ("classroom.css", "common.js", "student.js", "teacher.js"):
         return PlainTextResponse("not found\n", status_code=404)
     text = resources.files("experiments.classroom").joinpath("static", name).read_text(encoding="utf-8")
     kind = "text/css" if name.endswith(".css") else "text/javascript"

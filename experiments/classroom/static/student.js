@@ -1,7 +1,7 @@
 // govsim classroom: a student's page. Everything shown from the server is set as text, never as markup.
 "use strict";
 (function () {
-  const TEXTS = JSON.parse(document.getElementById("texts").textContent);
+  const TEXTS = window.govsim.TEXTS;
   const LANG = TEXTS.lang;
   const KEY = "govsim_classroom_seat";  // per browser tab: a reload keeps the seat, another tab is another student
   const app = document.getElementById("app");
@@ -10,23 +10,7 @@
   let view = null, version = -1, formKey = "", resultsKey = "", draft = null, received = 0, polling = false;
   let message = "";
 
-  function T(key, values) {
-    let text = TEXTS[key];
-    if (text === undefined) return "\u27e6" + key + "\u27e7";
-    for (const [k, v] of Object.entries(values || {})) text = text.split("{" + k + "}").join(String(v));
-    return text;
-  }
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === "text") node.textContent = v;
-      else if (k === "class") node.className = v;
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of children) if (c !== null && c !== undefined) node.append(c);
-    return node;
-  }
+  const {T, el} = window.govsim;
   const num = (v, d) => { const t = Number(v).toFixed(d); return LANG === "nl" ? t.replace(".", ",") : t; };
   const pct = (v) => (LANG === "nl" ? Math.round(v * 100) + " %" : Math.round(v * 100) + "%");
   const orgName = (n) => TEXTS["organisations." + n] || n.replace(/_/g, " ");

@@ -1,29 +1,13 @@
 // govsim classroom: the teacher's screen and the debrief. Nicknames are set as text, never as markup.
 "use strict";
 (function () {
-  const TEXTS = JSON.parse(document.getElementById("texts").textContent);
+  const TEXTS = window.govsim.TEXTS;
   const LANG = TEXTS.lang;
   const app = document.getElementById("app");
   const KIND = app.dataset.kind;  // "teacher" or "debrief"
   let view = null, version = -1, received = 0, chartKey = "";
 
-  function T(key, values) {
-    let text = TEXTS[key];
-    if (text === undefined) return "\u27e6" + key + "\u27e7";
-    for (const [k, v] of Object.entries(values || {})) text = text.split("{" + k + "}").join(String(v));
-    return text;
-  }
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === "text") node.textContent = v;
-      else if (k === "class") node.className = v;
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of children) if (c !== null && c !== undefined) node.append(c);
-    return node;
-  }
+  const {T, el} = window.govsim;
   const pct = (v) => (LANG === "nl" ? Math.round(v * 100) + " %" : Math.round(v * 100) + "%");
   const orgName = (n) => TEXTS["organisations." + n] || n.replace(/_/g, " ");
   const styleName = (s) => TEXTS["styles." + s + ".name"] || s;
