@@ -197,3 +197,23 @@ def test_pareto_mask_respects_directions():
     values = np.array([[0.5, 0.1], [0.4, 0.2], [0.6, 0.05], [0.6, 0.3]])
     assert opt.pareto_mask(values, ["maximize", "minimize"]).tolist() == [False, False, True, False]
     assert opt.pareto_mask(values, ["maximize", "maximize"]).tolist() == [False, False, False, True]
+
+
+def test_chosen_mixes_run_over_the_robustness_sample(tmp_path):
+    """The candidates run at every Latin-hypercube point, on the same fresh replications, with the point's values."""
+    model_cfg, settings, record = prepared("optimise.trials=6", "optimise.choose=2", "optimise.robustness.points=3",
+                                           "optimise.robustness.replications=2")
+    final = opt.optimise(model_cfg, settings, tmp_path, record, show_progress=False)
+    robust = pd.read_parquet(tmp_path / "robustness.parquet")
+    reeval = pd.read_parquet(tmp_path / "reevaluation.parquet")
+    assert len(robust) == 2 * 3 * 2 == final["runs_robustness"]
+    assert sorted(robust["replication"].unique()) == [1000, 1001]
+    # each mix of the sample is a re-evaluated candidate, at the same three points
+    assert set(robust["mix_id"]) == set(reeval["mix_id"])
+    points = robust.groupby("mix_id")["problem.turbulence"].apply(lambda s: tuple(sorted(s.unique())))
+    assert points.nunique() == 1 and len(points.iloc[0]) == 3
+    lo, hi = settings.robustness["parameters"]["problem.turbulence"]
+    assert robust["problem.turbulence"].between(lo, hi).all()
+    # a point's values reach the model: the same mix differs between points on the same replication
+    one = robust[(robust["mix_id"] == 0) & (robust["replication"] == 1000)]
+    assert one["gap_closed_auc"].nunique() > 1
