@@ -266,6 +266,20 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def medians(side: str, unit: str, ratios: list[float], extras: list[float],
+            cpu_ratios: list[float]) -> dict[str, float]:
+    """Print the medians of the pairs next to the targets, and the load; return (ratio, extra CPU per unit)."""
+    med_ratio, med_extra = statistics.median(ratios), statistics.median(extras)
+    print(f"median ratio {side}/plain: {med_ratio:.3f} (target <= {TARGET_RATIO}: "
+          f"{'met' if med_ratio <= TARGET_RATIO else 'MISSED'})")
+    print(f"median extra CPU per {unit}: {med_extra:+.3f} s (target <= {TARGET_EXTRA_CPU} s: "
+          f"{'met' if med_extra <= TARGET_EXTRA_CPU else 'MISSED'})")
+    print(f"median CPU ratio {side}/plain: {statistics.median(cpu_ratios):.3f} (no target; less sensitive than wall "
+          "time to other work on the machine)")
+    print(f"load average (1, 5, 15 min): {load()}")
+    return {"ratio": med_ratio, "extra_cpu": med_extra}
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     """Run the pairs and print the figures; returns the medians (ratio, extra CPU per job)."""
     args = parse_args(argv)
@@ -298,15 +312,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 print("  warning: the sweep's CPU is below the plain runs': its workers' CPU was not all counted")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    med_ratio, med_extra = statistics.median(ratios), statistics.median(extras)
-    print(f"median ratio sweep/plain: {med_ratio:.3f} (target <= {TARGET_RATIO}: "
-          f"{'met' if med_ratio <= TARGET_RATIO else 'MISSED'})")
-    print(f"median extra CPU per job: {med_extra:+.3f} s (target <= {TARGET_EXTRA_CPU} s: "
-          f"{'met' if med_extra <= TARGET_EXTRA_CPU else 'MISSED'})")
-    print(f"median CPU ratio sweep/plain: {statistics.median(cpu_ratios):.3f} (no target; less sensitive than wall "
-          "time to other work on the machine)")
-    print(f"load average (1, 5, 15 min): {load()}")
-    return {"ratio": med_ratio, "extra_cpu": med_extra}
+    return medians("sweep", "job", ratios, extras, cpu_ratios)
 
 
 def main_optimise(args: argparse.Namespace) -> dict[str, float]:
@@ -336,14 +342,7 @@ def main_optimise(args: argparse.Namespace) -> dict[str, float]:
                   f"ratio {ratio:.3f}, extra CPU per trial {extra:+.3f} s [load before {before}]", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    med_ratio, med_extra = statistics.median(ratios), statistics.median(extras)
-    print(f"median ratio optimisation/plain: {med_ratio:.3f} (target <= {TARGET_RATIO}: "
-          f"{'met' if med_ratio <= TARGET_RATIO else 'MISSED'})")
-    print(f"median extra CPU per trial: {med_extra:+.3f} s (target <= {TARGET_EXTRA_CPU} s: "
-          f"{'met' if med_extra <= TARGET_EXTRA_CPU else 'MISSED'})")
-    print(f"median CPU ratio optimisation/plain: {statistics.median(cpu_ratios):.3f}")
-    print(f"load average (1, 5, 15 min): {load()}")
-    return {"ratio": med_ratio, "extra_cpu": med_extra}
+    return medians("optimisation", "trial", ratios, extras, cpu_ratios)
 
 
 if __name__ == "__main__":

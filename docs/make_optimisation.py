@@ -212,14 +212,12 @@ def _hypervolume(points: np.ndarray, directions: list[str], lo: np.ndarray, hi: 
     Each objective is scaled by the range ``[lo, hi]`` over every re-evaluated point compared; the
     reference point is 1.1 on every scaled axis (just beyond the worst value seen).
     """
-    from optuna._hypervolume import compute_hypervolume
+    from analysis.optimisation import hypervolume
 
     scaled = (np.asarray(points, dtype=float) - lo) / np.where(hi > lo, hi - lo, 1.0)
     flip = np.array([d == "maximize" for d in directions])
     scaled[:, flip] = 1.0 - scaled[:, flip]
-    ref = np.full(scaled.shape[1], 1.1)
-    keep = opt.pareto_mask(scaled, ["minimize"] * scaled.shape[1])
-    return float(compute_hypervolume(scaled[keep], ref))
+    return hypervolume(scaled, np.full(scaled.shape[1], 1.1))
 
 
 def stage_figures(out: Path, workers: int) -> None:

@@ -411,9 +411,18 @@ def _unvisited(settings: Settings, slot: int, visited: set[str]) -> dict[str, An
     levers = settings.space.levers
     styles = list(settings.space.styles)
     total = len(styles) ** len(levers)
-    if total <= 100_000:
-        left = [m for m in settings.space.grid() if _key(m) not in visited]
-        return left[int(rng.integers(len(left)))] if left else None
+    if total <= 100_000:  # the k-th unvisited mix in grid order, found by its index, not by listing the grid
+        digit = {style: i for i, style in enumerate(styles)}
+        weights = len(styles) ** np.arange(len(levers) - 1, -1, -1)
+        seen = np.zeros(total, dtype=bool)
+        for key in visited:
+            mix = json.loads(key)
+            seen[sum(int(w) * digit[mix[lever]] for w, lever in zip(weights, levers, strict=True))] = True
+        left = np.flatnonzero(~seen)
+        if not len(left):
+            return None
+        index = int(left[int(rng.integers(len(left)))])
+        return {lever: styles[index // int(w) % len(styles)] for w, lever in zip(weights, levers, strict=True)}
     for _ in range(1000):  # a large space: rejection sampling finds an unvisited mix at once
         mix = {lever: styles[int(rng.integers(len(styles)))] for lever in levers}
         if _key(mix) not in visited:

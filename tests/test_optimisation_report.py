@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ from scipy import stats as st
 
 from analysis import optimisation as op
 from analysis.report import main as report_main
+from tests.conftest import chromium_path, open_offline
 
 STYLES = ("directive", "transactional", "facilitative", "shared", "situational", "laissez_faire")
 ORGS = ("police", "health", "youth_care", "housing", "school")
@@ -300,23 +299,11 @@ def test_hostile_organisation_names_are_escaped(tmp_path: Path) -> None:
     assert "&lt;script&gt;window.pwned=1&lt;/script&gt;$x$.style" in html
     md = (out / "report.md").read_text()
     assert "<script>" not in md and "&lt;img src=x onerror=alert(2)&gt;" in md and "a\\|b.style" in md
-    chromium = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+    chromium = chromium_path()
     if chromium is None:
         return  # the escaping above is checked; the browser check needs chromium (Debian: apt-get install chromium)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page()
-        dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
-                   else route.abort())  # nothing leaves the machine
-        page.goto((out / "report.html").as_uri())
-        page.wait_for_load_state("load")
-        pwned = page.evaluate("window.pwned === undefined")
-        text = page.inner_text("body")
-        browser.close()
+    seen = open_offline(out / "report.html", chromium)
+    pwned, text, dialogs = seen["pwned"], seen["text"], seen["dialogs"]
     assert pwned and not dialogs
     assert f"{HOSTILE_ORG}.style" in text and "<img src=x onerror=alert(2)>.style" in text
 

@@ -22,7 +22,7 @@ from analysis.load import load_results
 from analysis.palette import STYLE_COLOURS
 from analysis.report import main as report_main
 from analysis.report import safe_url
-from tests.conftest import ROOT
+from tests.conftest import ROOT, chromium_path, open_offline
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
@@ -214,11 +214,9 @@ def test_links_only_for_http() -> None:
 
 
 def test_hostile_names_are_shown_literally_and_run_no_script(tmp_path: Path) -> None:
-    chromium = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+    chromium = chromium_path()
     if chromium is None:
         pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     sweep = write_sweep(tmp_path / "s", scenario=HOSTILE, overrides=["scenario.name=<script>window.pwned=6</script>"])
     (sweep / "1" / "meta.json").unlink()
     (sweep / "1" / "error.json").write_text(json.dumps({"error": "ValueError: <script>window.pwned=7</script>"}))
@@ -226,19 +224,10 @@ def test_hostile_names_are_shown_literally_and_run_no_script(tmp_path: Path) -> 
     assert report_main([str(sweep), "--out", str(out)]) == 0
     html = (out / "report.html").read_text()
     assert "<script>" not in html and 'href="javascript:' not in html
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page()
-        dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
-                   else route.abort())  # nothing leaves the machine
-        page.goto((out / "report.html").as_uri())
-        page.wait_for_load_state("load")
-        assert page.title() == "govsim report: s"
-        assert page.evaluate("window.pwned === undefined")
-        text = page.inner_text("body")
-        browser.close()
+    seen = open_offline(out / "report.html", chromium)
+    assert seen["title"] == "govsim report: s"
+    assert seen["pwned"]
+    text, dialogs = seen["text"], seen["dialogs"]
     assert not dialogs
     for literal in (HOSTILE["name"], "<img src=x onerror=", "javascript:window.pwned=3", "<svg onload=window.pwned=4>",
                     "<script>window.pwned=7</script>"):
