@@ -5,8 +5,10 @@ Stages (each resumable; results go under ``--out``, default ``outputs/optimisati
 ``grid``      every mix of six styles over the safety network's five organisations (7,776 mixes),
               once, on replication 0, with reduced steps;
 ``reeval``    the grid's best mixes on 30 fresh replications (a disjoint seed set);
-``search``    ten optimiser seeds and ten random-search seeds at the same budget, each ending
-              with its final mix re-evaluated the same way;
+``search``    ten optimiser seeds (TPE that skips mixes already run), ten of Optuna's independent
+              TPE and ten random-search seeds at the same budget, each ending with its final mix;
+``check``     the grid's tied winners and every search's final mix on 150 further replications
+              (disjoint from every replication the grid or the searches chose with), paired;
 ``pareto``    the multi-objective search against random search and the grid, by hypervolume;
 ``figures``   the figures and tables of docs/optimisation.md.
 
@@ -41,6 +43,7 @@ OBJECTIVE = "gap_closed_auc"
 GRID_TOP = 20          # the grid's best mixes re-evaluated
 FRESH = 30             # fresh replications per re-evaluated mix
 SEEDS = range(10)      # optimiser seeds (and random-search seeds)
+CHECK_START, CHECK = 2000, 150  # replications 2000..2149: the check of the final mixes against the grid's best
 CHOOSE = 3             # a search's best trials re-evaluated before it names its final mix
 MO_OBJECTIVES = ["gap_closed_auc", "production_mean", "burnout_rate_mean", "window_voice_equity"]
 MO_SEEDS = range(3)
@@ -142,8 +145,11 @@ def run_search(out: Path, kind: str, seed: int, workers: int, objectives: list[s
     """One search of the proof (resumable in its folder), within the budget with its re-evaluations."""
     total = budget(out)
     search_runs = (total - choose * FRESH) // 2 * 2
-    sampler = {"tpe": "tpe", "random": "random", "nsga3": "nsga3", "mo-random": "random"}[kind]
-    overrides = ["experiment=optimise_mix", f"optimise.seed={seed}", f"optimise.sampler={sampler}",
+    sampler = {"tpe": "tpe", "tpe_independent": "tpe", "random": "random", "nsga3": "nsga3",
+               "mo-random": "random"}[kind]
+    # tpe_independent: Optuna's TPE as it comes (levers one by one, repeats allowed), the first proof's sampler
+    variant = ["optimise.multivariate=false", "optimise.avoid_repeats=false"] if kind == "tpe_independent" else []
+    overrides = [*variant, "experiment=optimise_mix", f"optimise.seed={seed}", f"optimise.sampler={sampler}",
                  f"optimise.budget={search_runs}", "optimise.trials=20000", f"optimise.choose={choose}",
                  f"optimise.reevaluate={FRESH}", f"optimise.workers={workers}", "optimise.replications=2",
                  "optimise.objectives=[" + ",".join(objectives) + "]"]
@@ -160,12 +166,62 @@ def run_search(out: Path, kind: str, seed: int, workers: int, objectives: list[s
     return final
 
 
+SEARCHES = ("tpe", "tpe_independent", "random")
+
+
 def stage_search(out: Path, workers: int) -> None:
-    """Ten TPE and ten random searches for public value; three NSGA-III and three random for four objectives."""
+    """Ten searches of each kind for public value, at the same budget."""
     for seed in SEEDS:
-        for kind in ("tpe", "random"):
+        for kind in SEARCHES:
             f = run_search(out, kind, seed, workers, [OBJECTIVE], CHOOSE)
             print(f"{kind}-{seed}: {f['runs_used']} runs", flush=True)
+
+
+def _grid_tied(out: Path) -> tuple[pd.DataFrame, int]:
+    """The grid's re-evaluated mixes (30 fresh runs) tied with its best, and the best's ``mix_id``."""
+    config = case_config()
+    levers = space_of(config).levers
+    gre = pd.read_parquet(out / "grid_reeval.parquet").sort_values(["mix_id", "replication"])
+    by_mix = {i: g[OBJECTIVE].to_numpy() for i, g in gre.groupby("mix_id")}
+    best = max(by_mix, key=lambda i: by_mix[i].mean())
+    keep = [i for i in by_mix if i == best or _paired(by_mix[i], by_mix[best])[1] <= 0.0 <= _paired(by_mix[i], by_mix[best])[2]]
+    return gre[gre["mix_id"].isin(keep)].drop_duplicates("mix_id").set_index("mix_id")[levers], best
+
+
+def _final_mixes(out: Path) -> pd.DataFrame:
+    """Every search's final mix (kind, seed and levers)."""
+    levers = space_of(case_config()).levers
+    rows = []
+    for kind in SEARCHES:
+        for seed in SEEDS:
+            folder = search_folder(out, kind, seed)
+            chosen = json.loads((folder / "chosen.json").read_text())
+            re = pd.read_parquet(folder / "reevaluation.parquet")
+            fin = re[re["mix_id"] == chosen["final"]].iloc[0]
+            rows.append({"search": kind, "seed": seed, **{lev: fin[lev] for lev in levers}})
+    return pd.DataFrame(rows)
+
+
+def stage_check(out: Path, workers: int) -> None:
+    """The grid's tied winners and every final mix on the check replications (each mix once; resumable)."""
+    config = case_config()
+    levers = space_of(config).levers
+    tied, _ = _grid_tied(out)
+    mixes = pd.concat([tied[levers], _final_mixes(out)[levers]]).drop_duplicates().to_dict("records")
+    target = out / "check.parquet"
+    have = pd.read_parquet(target) if target.exists() else pd.DataFrame(columns=[*levers, "replication"])
+    done = {tuple(r) for r in have[levers].drop_duplicates().itertuples(index=False)}
+    todo = [m for m in mixes if tuple(m[lev] for lev in levers) not in done]
+    reps = list(range(CHECK_START, CHECK_START + CHECK))
+    print(f"check: {len(mixes)} mixes, {len(todo)} to run on replications {reps[0]}-{reps[-1]}", flush=True)
+    with tqdm(total=len(todo), unit="mix", desc="check") as bar:
+        for rows in Parallel(n_jobs=workers, return_as="generator")(
+                delayed(evaluate_rows)(config, [m], reps, OUTCOMES) for m in todo):
+            have = pd.concat([have, pd.DataFrame(rows)], ignore_index=True) if len(have) else pd.DataFrame(rows)
+            tmp = out / "check.parquet.tmp"
+            have.to_parquet(tmp, index=False)
+            tmp.replace(target)
+            bar.update(1)
 
 
 def stage_pareto(out: Path, workers: int) -> None:
@@ -179,13 +235,14 @@ def stage_pareto(out: Path, workers: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the stages named on the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stages", nargs="+", choices=["grid", "reeval", "search", "pareto", "figures", "all"])
+    parser.add_argument("stages", nargs="+", choices=["grid", "reeval", "search", "check", "pareto", "figures", "all"])
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "optimisation_proof")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    stages = ["grid", "reeval", "search", "pareto", "figures"] if "all" in args.stages else args.stages
+    stages = ["grid", "reeval", "search", "check", "pareto", "figures"] if "all" in args.stages else args.stages
     for name in stages:
-        {"grid": stage_grid, "reeval": stage_reeval, "search": stage_search, "pareto": stage_pareto,
+        {"grid": stage_grid, "reeval": stage_reeval, "search": stage_search, "check": stage_check,
+         "pareto": stage_pareto,
          "figures": stage_figures}[name](args.out, args.workers)
 
 

@@ -43,7 +43,7 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,9 @@ class Settings:
         startup: Random trials before TPE models the results (TPE only).
         multivariate: TPE models the levers jointly (Optuna's multivariate TPE) rather than
             one by one (Optuna's default).
+        avoid_repeats: TPE proposes the best of its candidates that has not been run yet (its
+            acquisition is ranked over whole mixes, so this needs ``multivariate``); only when every
+            candidate was run does it repeat one (and the next slot explores, see :func:`search`).
         population: Population size (NSGA-II/III only).
         choose: Best trials re-evaluated (single objective) / largest front re-evaluated.
         reevaluate: Fresh replications per re-evaluated mix.
@@ -125,6 +128,7 @@ class Settings:
     seed: int
     startup: int
     multivariate: bool
+    avoid_repeats: bool
     population: int
     choose: int
     reevaluate: int
@@ -222,7 +226,8 @@ def settings_from(section: Mapping[str, Any] | None, organisations: Sequence[str
         sampler=sampler,
         seed=_int("optimise.seed", s.get("seed", 0), 0, 2**63 - 1),
         startup=_int("optimise.startup", s.get("startup", 10), 0, 1_000_000),
-        multivariate=_bool("optimise.multivariate", s.get("multivariate", False)),
+        multivariate=_bool("optimise.multivariate", s.get("multivariate", True)),
+        avoid_repeats=_bool("optimise.avoid_repeats", s.get("avoid_repeats", True)),
         population=_int("optimise.population", s.get("population", 24), 2, 100_000),
         choose=_int("optimise.choose", s.get("choose", 5), 1, 1000),
         reevaluate=_int("optimise.reevaluate", s.get("reevaluate", 30), 2, 100_000),
@@ -235,6 +240,9 @@ def settings_from(section: Mapping[str, Any] | None, organisations: Sequence[str
             "parameters": dict(robustness.get("parameters") or {}),
         },
     )
+    if out.avoid_repeats and out.sampler_kind == "tpe" and not out.multivariate:
+        raise ConfigError("optimise.avoid_repeats", True, "needs optimise.multivariate=true (TPE must rank whole mixes "
+                          "to skip those already run); set optimise.avoid_repeats=false for independent TPE")
     if out.robustness["points"] and not out.robustness["parameters"]:
         raise ConfigError("optimise.robustness.parameters", {},
                           "give the uncertain parameters (dotted key: [low, high])")
@@ -247,8 +255,14 @@ def slot_seed(seed: int, slot: int) -> int:
     return int(np.random.SeedSequence([seed, slot]).generate_state(1, np.uint32)[0])
 
 
-def make_sampler(settings: Settings, slot: int) -> Any:
-    """A fresh sampler for ``slot``, seeded from ``(settings.seed, slot)``."""
+def make_sampler(settings: Settings, slot: int, visited: Collection[str] = ()) -> Any:
+    """A fresh sampler for ``slot``, seeded from ``(settings.seed, slot)``.
+
+    ``visited`` holds the keys (:func:`_key`) of the mixes already run or about to run in the batch;
+    with ``avoid_repeats``, TPE proposes none of them unless all its candidates are among them.
+    """
+    import warnings
+
     import optuna
 
     seed = slot_seed(settings.seed, slot)
@@ -256,11 +270,12 @@ def make_sampler(settings: Settings, slot: int) -> Any:
     if kind == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if kind == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=settings.startup,
-                                          multivariate=settings.multivariate,
-                                          constant_liar=True)
-    import warnings
-
+        cls = _tpe_avoiding(settings.space, frozenset(visited)) if settings.avoid_repeats \
+            else optuna.samplers.TPESampler
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # multivariate TPE is marked experimental
+            return cls(seed=seed, n_startup_trials=settings.startup, multivariate=settings.multivariate,
+                       constant_liar=True)
     from optuna.samplers._lazy_random_state import LazyRandomState
     from optuna.samplers._nsgaiii._elite_population_selection_strategy import (
         NSGAIIIElitePopulationSelectionStrategy,
@@ -287,6 +302,34 @@ def make_sampler(settings: Settings, slot: int) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the strategy argument is marked experimental
         return cls(seed=seed, population_size=settings.population, elite_population_selection_strategy=in_trial_order)
+
+
+def _tpe_avoiding(space: MixSpace, visited: frozenset[str]) -> type:
+    """Optuna's TPE whose acquisition skips candidate mixes in ``visited``.
+
+    TPE draws its candidates (24 by default) from the density of the good trials and proposes the one
+    with the highest ratio of good to bad density. With few good trials on a categorical space that
+    is the incumbent, over and over: in the proof (docs/optimisation.md) independent TPE repeated a
+    mix on about half its trials. Here a candidate already run gets an acquisition of minus infinity,
+    so TPE proposes its best new candidate; if every candidate was run, the ranking is left as it is.
+    Only whole-mix candidates (multivariate TPE) are masked; the masking draws no random numbers.
+    """
+    import optuna
+
+    dists = distributions(space)
+    levers = tuple(space.levers)
+
+    class AvoidingTPESampler(optuna.samplers.TPESampler):
+        def _compute_acquisition_func(self, samples: dict[str, np.ndarray], mpe_below: Any,
+                                      mpe_above: Any) -> np.ndarray:
+            values = super()._compute_acquisition_func(samples, mpe_below, mpe_above)
+            if not visited or set(samples) != set(levers):
+                return values
+            run = np.array([_key({lever: dists[lever].to_external_repr(float(samples[lever][i]))
+                                  for lever in levers}) in visited for i in range(values.size)])
+            return values if run.all() else np.where(run, -np.inf, values)
+
+    return AvoidingTPESampler
 
 
 def distributions(space: MixSpace) -> dict[str, Any]:
@@ -471,7 +514,7 @@ def search(study: Any, settings: Settings, evaluator: Callable[[Sequence[tuple[M
         for slot in slots:
             if settings.budget and runs + settings.replications * (len(to_run) + 1) > settings.budget:
                 break
-            study.sampler = make_sampler(settings, slot)
+            study.sampler = make_sampler(settings, slot, set(seen) | set(to_run))
             explore = slot - 1 in repeats and settings.space.styles and not settings.space.behaviours
             if explore:  # the sampler repeated itself: this slot tries a mix not run yet
                 fresh_mix = _unvisited(settings, slot, set(seen) | set(to_run))
