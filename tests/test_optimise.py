@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import subprocess
@@ -66,6 +67,7 @@ def test_mix_space_checks_values():
     ("+optimise.max_runs=3", "optimise.max_runs"),
     ("optimise.smallest_effect.gap_closed_auc=0", "optimise.smallest_effect.gap_closed_auc"),
     ("optimise.undefined=ignore", "optimise.undefined"),
+    ("optimise.multivariate=false", "optimise.avoid_repeats"),
 ])
 def test_bad_settings_name_the_field(override, field):
     with pytest.raises(ConfigError) as err:
@@ -191,6 +193,59 @@ def test_a_folder_of_another_optimisation_is_refused(tmp_path):
     with pytest.raises(opt.SweepRefused, match="another optimisation"):
         opt.optimise(model_cfg, settings, tmp_path, record, show_progress=False)
     assert (tmp_path / "study.journal").read_bytes() == before
+
+
+def test_smallest_effects_are_the_reports_declared_ones():
+    """The optimisation judges ties with the same smallest effects as govsim-report (declared once, with the outcomes)."""
+    from analysis.report import DEFAULT_SMALLEST
+
+    declared = opt.compose(["experiment=optimise_mix"])["optimise"]["smallest_effect"]
+    assert declared and {k: DEFAULT_SMALLEST[k] for k in declared} == dict(declared)
+
+
+def test_avoiding_tpe_proposes_its_best_candidate_not_run_yet(monkeypatch):
+    """After the start-up trials, TPE's proposal is the highest-acquisition candidate outside the mixes run."""
+    import optuna
+
+    _, settings, _ = prepared("optimise.startup=4")
+    space, dists = settings.space, opt.distributions(settings.space)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    mixes = list(space.grid())
+    rng = np.random.default_rng(5)
+    run = [mixes[i] for i in rng.choice(len(mixes), 14, replace=False)]
+    for i, mix in enumerate(run):  # a landscape with one good corner, so TPE has an incumbent to repeat
+        study.add_trial(optuna.trial.create_trial(params=mix, distributions=dists, value=float(i % 5 == 0) + 0.01 * i))
+    visited = {opt._key(m) for m in run}
+    seen: list[tuple[list[str], np.ndarray]] = []
+    plain = optuna.samplers.TPESampler._compute_acquisition_func
+
+    def spy(self, samples, below, above):
+        values = plain(self, samples, below, above)
+        keys = [opt._key({lev: dists[lev].to_external_repr(float(samples[lev][i])) for lev in space.levers})
+                for i in range(values.size)]
+        seen.append((keys, values))
+        return values
+
+    monkeypatch.setattr(optuna.samplers.TPESampler, "_compute_acquisition_func", spy)
+    repeats_plain = 0
+    for slot in range(20):
+        for avoid in (False, True):
+            seen.clear()
+            sampler = opt.make_sampler(dataclasses.replace(settings, avoid_repeats=avoid), slot, visited)
+            study.sampler = sampler
+            trial = study.ask(dists)
+            key = opt._key(opt._mix_of(trial.params, space))
+            keys, values = seen[-1]
+            assert key in keys  # the proposal is one of the candidates
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)  # not an observation
+            if not avoid:
+                repeats_plain += key in visited
+                continue
+            new = [i for i, k in enumerate(keys) if k not in visited]
+            if new:
+                assert key not in visited
+                assert values[keys.index(key)] == max(values[i] for i in new)
+    assert repeats_plain > 0  # without avoidance TPE repeats mixes here (else this test shows nothing)
 
 
 def test_pareto_mask_respects_directions():
