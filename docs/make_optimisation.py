@@ -184,7 +184,7 @@ def _grid_tied(out: Path) -> tuple[pd.DataFrame, int]:
     gre = pd.read_parquet(out / "grid_reeval.parquet").sort_values(["mix_id", "replication"])
     by_mix = {i: g[OBJECTIVE].to_numpy() for i, g in gre.groupby("mix_id")}
     best = max(by_mix, key=lambda i: by_mix[i].mean())
-    keep = [i for i in by_mix if i == best or _paired(by_mix[i], by_mix[best])[1] <= 0.0 <= _paired(by_mix[i], by_mix[best])[2]]
+    keep = [i for i in by_mix if i == best or _tied(by_mix[i], by_mix[best])]
     return gre[gre["mix_id"].isin(keep)].drop_duplicates("mix_id").set_index("mix_id")[levers], best
 
 
@@ -257,6 +257,12 @@ def _paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return float(d.mean()), float(low), float(high)
 
 
+def _tied(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the paired 95 % interval of ``a - b`` includes zero."""
+    _, low, high = _paired(a, b)
+    return low <= 0.0 <= high
+
+
 def _mix_text(row: pd.Series | dict, levers: list[str]) -> str:
     short = {"directive": "dir", "transactional": "tra", "facilitative": "fac", "shared": "sha",
              "situational": "sit", "laissez_faire": "lf"}
@@ -314,63 +320,94 @@ def stage_figures(out: Path, workers: int) -> None:
         v = by_mix[i]
         lo, hi = t_interval(v)
         d, dlo, dhi = _paired(v, ref)
-        is_tied = i == best or dlo <= 0.0 <= dhi
+        is_tied = i == best or _tied(v, ref)
         tied.append(is_tied)
         lines.append(f"| {i + 1} | {_mix_text(top.iloc[i], levers)} | {top.iloc[i][OBJECTIVE]:.3f} | "
                      f"{v.mean():.3f} [{lo:.3f}, {hi:.3f}] | {d:+.3f} [{dlo:+.3f}, {dhi:+.3f}] | "
                      f"{'best' if i == best else ('yes' if is_tied else 'no')} |")
     lines.append("")
 
+    # -- the check: the grid's tied winners and every final mix on replications 2000..2149
+    check = pd.read_parquet(out / "check.parquet").sort_values([*levers, "replication"])
+    on_check = {tuple(k): g[OBJECTIVE].to_numpy() for k, g in check.groupby(levers, sort=False)}
+    reps_check = list(range(CHECK_START, CHECK_START + CHECK))
+    for k, g in check.groupby(levers):
+        if sorted(g["replication"]) != reps_check:
+            raise SystemExit(f"check runs of {k} are not replications {reps_check[0]}-{reps_check[-1]}")
+    tied_mixes, _ = _grid_tied(out)
+    best_key = tuple(best_mix[lev] for lev in levers)
+    ref_check = on_check[best_key]
+    lines += [f"On the {CHECK} check replications ({CHECK_START}-{CHECK_START + CHECK - 1}), the grid's tied winners:",
+              "", "| mix | check mean [95 % CI] | difference to the grid's best [95 % paired CI] |", "|---|---|---|"]
+    for _, m in tied_mixes.iterrows():
+        v = on_check[tuple(m[lev] for lev in levers)]
+        lo, hi = t_interval(v)
+        d, dlo, dhi = _paired(v, ref_check)
+        lines.append(f"| {_mix_text(m, levers)}{' (best)' if tuple(m) == best_key else ''} | {v.mean():.3f} "
+                     f"[{lo:.3f}, {hi:.3f}] | {d:+.3f} [{dlo:+.3f}, {dhi:+.3f}] |")
+    lines.append("")
+
     # -- the searches
+    names = {"tpe": "TPE", "tpe_independent": "independent TPE", "random": "random search"}
+    colours = {"tpe": "#1b9e77", "tpe_independent": "#7570b3", "random": "#d95f02"}
     rows = []
     curves = []
-    for kind in ("tpe", "random"):
-        for seed in SEEDS:
-            folder = search_folder(out, kind, seed)
-            meta = json.loads((folder / "optimise.json").read_text())
-            chosen = json.loads((folder / "chosen.json").read_text())
-            re = pd.read_parquet(folder / "reevaluation.parquet").sort_values(["mix_id", "replication"])
-            fin = re[re["mix_id"] == chosen["final"]]
-            if list(fin["replication"]) != list(gre[gre["mix_id"] == best]["replication"]):
-                raise SystemExit("re-evaluations are not on the same replications")
-            d, dlo, dhi = _paired(fin[OBJECTIVE].to_numpy(), ref)
-            rows.append({"search": kind, "seed": seed, "mix": _mix_text(fin.iloc[0], levers),
-                         "mean": fin[OBJECTIVE].mean(), "diff": d, "low": dlo, "high": dhi,
-                         "ok": dlo >= -sesoi, "runs": meta["runs_used"], "trials": meta["trials_complete"],
-                         "same_as_grid_best": all(fin.iloc[0][lev] == best_mix[lev] for lev in levers)})
-            t = pd.read_parquet(folder / "trials.parquet").sort_values("slot")
-            t = t[~t["interrupted"]]
-            t["runs"] = (t["duplicate_of"] < 0).cumsum() * 2
-            t["best"] = t[f"value_{OBJECTIVE}"].cummax()
-            curves.append(t.assign(search=kind, seed=seed)[["search", "seed", "runs", "best"]])
+    finals = _final_mixes(out)
+    for _, f in finals.iterrows():
+        kind, seed = f["search"], int(f["seed"])
+        folder = search_folder(out, kind, seed)
+        meta = json.loads((folder / "optimise.json").read_text())
+        re = pd.read_parquet(folder / "reevaluation.parquet").sort_values(["mix_id", "replication"])
+        chosen = json.loads((folder / "chosen.json").read_text())
+        fin30 = re[re["mix_id"] == chosen["final"]]
+        if list(fin30["replication"]) != list(gre[gre["mix_id"] == best]["replication"]):
+            raise SystemExit("re-evaluations are not on the same replications")
+        d30, dlo30, _ = _paired(fin30[OBJECTIVE].to_numpy(), ref)
+        v = on_check[tuple(f[lev] for lev in levers)]
+        d, dlo, dhi = _paired(v, ref_check)
+        t = pd.read_parquet(folder / "trials.parquet").sort_values("slot")
+        t = t[~t["interrupted"]]
+        rows.append({"search": kind, "seed": seed, "mix": _mix_text(f, levers), "mean": v.mean(), "diff": d,
+                     "low": dlo, "high": dhi, "ok": dlo >= -sesoi, "ok30": dlo30 >= -sesoi, "runs": meta["runs_used"],
+                     "trials": len(t), "repeats": int((t["duplicate_of"] >= 0).sum()),
+                     "same_as_grid_best": tuple(f[lev] for lev in levers) == best_key})
+        t["runs"] = (t["duplicate_of"] < 0).cumsum() * 2
+        t["best"] = t[f"value_{OBJECTIVE}"].cummax()
+        curves.append(t.assign(search=kind, seed=seed)[["search", "seed", "runs", "best"]])
     res = pd.DataFrame(rows)
-    lines += [f"| search | seed | final mix | fresh mean | difference to the grid's best [95 % paired CI] | "
-              f"within {sesoi} | model runs |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| search | seed | final mix | check mean | difference to the grid's best [95 % paired CI] | "
+              f"within {sesoi} | trials (repeats) | model runs |", "|---|---|---|---|---|---|---|---|"]
     for _, r in res.iterrows():
-        lines.append(f"| {r['search']} | {r['seed']} | {r['mix']} | {r['mean']:.3f} | {r['diff']:+.3f} "
-                     f"[{r['low']:+.3f}, {r['high']:+.3f}] | {'yes' if r['ok'] else 'no'} | {r['runs']} |")
-    tpe, rnd = res[res["search"] == "tpe"], res[res["search"] == "random"]
-    d, dlo, dhi = _paired(tpe["mean"].to_numpy(), rnd["mean"].to_numpy())
-    lines += ["", f"TPE within {sesoi} of the grid's best: {int(tpe['ok'].sum())} of {len(tpe)} seeds; "
-              f"random search: {int(rnd['ok'].sum())} of {len(rnd)}.",
-              f"TPE final minus random-search final, paired by seed: {d:+.3f} [{dlo:+.3f}, {dhi:+.3f}] "
-              f"(fresh means; TPE {tpe['mean'].mean():.3f}, random {rnd['mean'].mean():.3f}).",
-              f"Largest number of model runs of a search, re-evaluations included: {int(res['runs'].max())} "
+        lines.append(f"| {names[r['search']]} | {r['seed']} | {r['mix']} | {r['mean']:.3f} | {r['diff']:+.3f} "
+                     f"[{r['low']:+.3f}, {r['high']:+.3f}] | {'yes' if r['ok'] else 'no'} | {r['trials']} "
+                     f"({r['repeats']}) | {r['runs']} |")
+    lines.append("")
+    by = {k: res[res["search"] == k].sort_values("seed") for k in names}
+    for k, part in by.items():
+        lines.append(f"- {names[k]}: within {sesoi} of the grid's best in {int(part['ok'].sum())} of {len(part)} "
+                     f"seeds on the check replications ({int(part['ok30'].sum())} of {len(part)} on the 30 "
+                     f"re-evaluation replications); check mean of the final mixes {part['mean'].mean():.3f}.")
+    for a_, b_ in (("tpe", "random"), ("tpe", "tpe_independent"), ("tpe_independent", "random")):
+        d, dlo, dhi = _paired(by[a_]["mean"].to_numpy(), by[b_]["mean"].to_numpy())
+        lines.append(f"- {names[a_]} final minus {names[b_]} final, paired by seed: {d:+.3f} [{dlo:+.3f}, {dhi:+.3f}].")
+    lines += [f"- Largest number of model runs of a search, re-evaluations included: {int(res['runs'].max())} "
               f"(budget {total}).", ""]
     res.to_csv(out / "searches.csv", index=False)
 
     # -- figure: the grid's distribution and where the searches ended
     fig, ax = plt.subplots(figsize=(8, 4.2))
     sns.histplot(grid[OBJECTIVE], bins=60, color="0.75", ax=ax, label="all 7,776 mixes (1 run each)")
-    for kind, colour in (("tpe", "#1b9e77"), ("random", "#d95f02")):
-        part = res[res["search"] == kind]
-        ax.scatter(part["mean"], np.full(len(part), ax.get_ylim()[1] * (0.9 if kind == "tpe" else 0.8)),
-                   color=colour, s=40, label=f"{'TPE' if kind == 'tpe' else 'random search'}: final mix, fresh mean")
-    ax.axvline(means[best], color="black", linestyle="--", label="grid's best, fresh mean")
-    ax.axvspan(means[best] - sesoi, means[best], color="black", alpha=0.08, label=f"within {sesoi}")
+    top_y = ax.get_ylim()[1]
+    for i, kind in enumerate(names):
+        part = by[kind]
+        ax.scatter(part["mean"], np.full(len(part), top_y * (0.92 - 0.1 * i)), color=colours[kind], s=40,
+                   label=f"{names[kind]}: final mix, check mean")
+    ref_mean = ref_check.mean()
+    ax.axvline(ref_mean, color="black", linestyle="--", label="grid's best, check mean")
+    ax.axvspan(ref_mean - sesoi, ref_mean, color="black", alpha=0.08, label=f"within {sesoi}")
     ax.set_xlabel("public value: share of the gap closed, area under the curve")
     ax.set_ylabel("mixes")
-    ax.legend(fontsize=9, loc="upper left")
+    ax.legend(fontsize=8, loc="upper left")
     ax.set_title("Safety network: 7,776 leadership mixes and the searches' choices")
     fig.tight_layout()
     fig.savefig(img / "optimisation_grid.png", dpi=130)
@@ -380,8 +417,8 @@ def stage_figures(out: Path, workers: int) -> None:
     cur = pd.concat(curves)
     fig, ax = plt.subplots(figsize=(8, 4.2))
     for (kind, seed), g in cur.groupby(["search", "seed"]):
-        ax.step(g["runs"], g["best"], where="post", color="#1b9e77" if kind == "tpe" else "#d95f02", alpha=0.6,
-                lw=1.2, label=("TPE" if kind == "tpe" else "random search") if seed == 0 else None)
+        ax.step(g["runs"], g["best"], where="post", color=colours[kind], alpha=0.6, lw=1.2,
+                label=names[kind] if seed == 0 else None)
     ax.axhline(grid[OBJECTIVE].max(), color="0.4", linestyle=":", label="grid's best single run (replication 0)")
     ax.set_xlabel("model runs of the search")
     ax.set_ylabel("best trial value (mean of 2 runs)")

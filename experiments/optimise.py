@@ -43,7 +43,7 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -379,32 +379,44 @@ class Evaluator:
 
     def __init__(self, config: Mapping[str, Any], outcomes: Sequence[str], workers: int) -> None:
         """Keep the config; ``workers`` 0 means one per core."""
-        from joblib import Parallel, cpu_count
+        from joblib import cpu_count
 
         self.config = dict(config)
         self.outcomes = list(outcomes)
         self.workers = workers or cpu_count()
-        self._parallel = Parallel(n_jobs=self.workers, backend="loky") if self.workers > 1 else None
-        if self._parallel is not None:
-            self._parallel.__enter__()
+        self._pool: Any = None
+        if self.workers > 1:
+            from joblib.externals.loky import get_reusable_executor
+
+            self._pool = get_reusable_executor(max_workers=self.workers)
 
     def close(self) -> None:
-        """Release the pool."""
-        if self._parallel is not None:
-            self._parallel.__exit__(None, None, None)
-            self._parallel = None
+        """Let the pool go (loky keeps its workers for a while, for the next search in the process)."""
+        self._pool = None
+
+    def submit(self, tasks: Sequence[tuple[Mapping[str, Any], Mapping[str, Any], int]]) -> Callable[[], list[dict]]:
+        """Queue ``(config, mix, replication)`` tasks; returns a call that waits for their results, in task order.
+
+        Tasks are taken by whichever worker is free, in queue order, so runs queued by the next
+        batch start as soon as a worker finishes its last run of this one. Without a pool (one
+        worker) the runs are made when the results are asked for.
+        """
+        if self._pool is None:
+            return lambda: [run_one(cfg, mix, r, self.outcomes) for cfg, mix, r in tasks]
+        futures = [self._pool.submit(run_one, cfg, mix, r, self.outcomes) for cfg, mix, r in tasks]
+        return lambda: [f.result() for f in futures]
 
     def run(self, tasks: Sequence[tuple[Mapping[str, Any], Mapping[str, Any], int]]) -> list[dict[str, Any]]:
         """Results of ``(config, mix, replication)`` tasks, in task order."""
-        if self._parallel is None:
-            return [run_one(cfg, mix, r, self.outcomes) for cfg, mix, r in tasks]
-        from joblib import delayed
-
-        return list(self._parallel(delayed(run_one)(cfg, mix, r, self.outcomes) for cfg, mix, r in tasks))
+        return self.submit(tasks)()
 
     def __call__(self, tasks: Sequence[tuple[Mapping[str, Any], int]]) -> list[dict[str, Any]]:
         """Results of ``(mix, replication)`` tasks of the search's config, in task order."""
-        return self.run([(self.config, mix, r) for mix, r in tasks])
+        return self.search_submit(tasks)()
+
+    def search_submit(self, tasks: Sequence[tuple[Mapping[str, Any], int]]) -> Callable[[], list[dict[str, Any]]]:
+        """:meth:`submit` for ``(mix, replication)`` tasks of the search's config."""
+        return self.submit([(self.config, mix, r) for mix, r in tasks])
 
 
 # ------------------------------------------------------------------------------------------ search
@@ -442,7 +454,7 @@ def _injected_fault(kind: str, slot: int) -> bool:
     for item in os.environ.get(FAULT_ENV, "").split(","):
         what, _, where = item.strip().partition(":")
         if what == kind and where == str(slot):
-            if kind == "kill":
+            if kind.startswith("kill"):
                 os.kill(os.getpid(), signal.SIGKILL)
             return True
     return False
@@ -477,19 +489,52 @@ def _key(mix: Mapping[str, Any]) -> str:
     return json.dumps(mix, sort_keys=True)
 
 
-def search(study: Any, settings: Settings, evaluator: Callable[[Sequence[tuple[Mapping[str, Any], int]]],
-                                                                  list[dict[str, Any]]],
+def _view_hiding(study: Any, hidden: set[int]) -> Callable[..., list[Any]]:
+    """``study._get_trials`` as the sampler must see it when a batch is asked.
+
+    The trials of ``hidden`` slots (the batch still running in an uninterrupted search) appear as
+    RUNNING, with their parameters and no values.
+    """
+    import copy
+
+    from optuna.trial import TrialState
+
+    real = type(study)._get_trials.__get__(study)
+
+    def get_trials(deepcopy: bool = True, states: Container[Any] | None = None, use_cache: bool = False) -> list[Any]:
+        out = []
+        for t in real(deepcopy=False, states=None, use_cache=False):
+            if t.state in (TrialState.COMPLETE, TrialState.FAIL) and t.user_attrs.get("slot") in hidden \
+                    and not t.user_attrs.get("interrupted"):
+                t = copy.copy(t)
+                t.state, t._values, t.datetime_complete = TrialState.RUNNING, None, None
+            if states is None or t.state in states:
+                out.append(copy.deepcopy(t) if deepcopy else t)
+        return out
+
+    return get_trials
+
+
+def search(study: Any, settings: Settings, evaluator: Evaluator,
            progress: Callable[[int, int], None] | None = None) -> None:
     """Ask, run and tell the study's remaining planned slots, batch by batch, in slot order.
 
     Slot ``s`` belongs to batch ``s // batch`` whatever happened before, so a resumed search asks
-    its slots with the same history as an uninterrupted one. A mix already run (in an earlier trial
-    or earlier in the batch) is not run again: on the same replications its runs would repeat to the
-    bit, so the trial is told the earlier values (``duplicate_of``) and costs no model run; the sampler
-    sees the repeat as an observation, and, in a space of styles, the next slot tries a mix not run
-    yet, drawn uniformly with that slot's seed (``explore``), so a sampler that has settled keeps
-    exploring instead of spending its trials on repeats. The search ends after ``trials`` slots, or
-    before the slot that would take its runs past ``budget``.
+    its slots with the same history as an uninterrupted one. The batches overlap by one: batch
+    ``k`` is asked, and its runs queued, while batch ``k - 1`` is still running; then batch ``k - 1``
+    is told. The workers never wait for the main process to tell and ask, and a batch's slowest run
+    does not hold the next batch back. So the sampler asks batch ``k`` knowing every batch up to
+    ``k - 2`` and batch ``k - 1`` as running (TPE's constant liar); a resumed search shows the sampler
+    batch ``k - 1`` as running too, even when it was told before the interruption (see
+    :func:`_view_hiding`), so its history does not depend on when the search was killed.
+
+    A mix already run (in an earlier trial, in the running batch or earlier in the batch) is not run
+    again: on the same replications its runs would repeat to the bit, so the trial is told the earlier
+    values (``duplicate_of``) and costs no model run; the sampler sees the repeat as an observation, and,
+    in a space of styles, the next slot tries a mix not run yet, drawn uniformly with that slot's seed
+    (``explore``), so a sampler that has settled keeps exploring instead of spending its trials on
+    repeats. The search ends after ``trials`` slots, or before the slot that would take its runs past
+    ``budget``.
     """
     from optuna.trial import TrialState
 
@@ -504,57 +549,23 @@ def search(study: Any, settings: Settings, evaluator: Callable[[Sequence[tuple[M
     repeats = {int(t.user_attrs["slot"]) for t in finished if "duplicate_of" in t.user_attrs}
     dists = distributions(settings.space)
     reps = list(range(settings.replications))
-    if progress:
-        progress(len(done), settings.trials)
-    for start in range(0, settings.trials, settings.batch):
-        slots = [s for s in range(start, min(start + settings.batch, settings.trials)) if s not in done]
-        if not slots:
-            continue
-        asked, to_run = [], {}
-        for slot in slots:
-            if settings.budget and runs + settings.replications * (len(to_run) + 1) > settings.budget:
-                break
-            study.sampler = make_sampler(settings, slot, set(seen) | set(to_run))
-            explore = slot - 1 in repeats and settings.space.styles and not settings.space.behaviours
-            if explore:  # the sampler repeated itself: this slot tries a mix not run yet
-                fresh_mix = _unvisited(settings, slot, set(seen) | set(to_run))
-                if fresh_mix is not None:
-                    study.enqueue_trial(fresh_mix, user_attrs={"slot": slot, "explore": True}, skip_if_exists=False)
-            trial = study.ask(dists)
-            trial.set_user_attr("slot", slot)
-            mix = _mix_of(trial.params, settings.space)
-            if slot in again and again[slot] != trial.params:
-                log.warning("slot %d asked other parameters than before the interruption: %s, was %s",
-                            slot, trial.params, again[slot])
-            key = _key(mix)
-            if key in seen:
-                trial.set_user_attr("duplicate_of", int(seen[key].user_attrs["slot"]))
-                repeats.add(slot)
-            elif key in to_run:
-                trial.set_user_attr("duplicate_of", to_run[key][0])
-                repeats.add(slot)
-            else:
-                to_run[key] = (slot, mix)
-            asked.append((slot, trial, key))
-            _injected_fault("kill", slot)
-        if not asked:
-            break
-        began = time.perf_counter()
-        order = list(to_run)
-        results = evaluator([(to_run[k][1], r) for k in order for r in reps])
+    pending: dict[str, Any] | None = None  # the batch running: asked, queued, not told yet
+
+    def tell(batch: dict[str, Any]) -> None:
+        """Wait for ``batch``'s runs and tell its trials, in slot order."""
+        results = batch["collect"]()
+        order, asked, to_run = batch["order"], batch["asked"], batch["to_run"]
         outcome_of: dict[str, dict[str, Any]] = {}
         for i, k in enumerate(order):
             runs_k = results[i * len(reps):(i + 1) * len(reps)]
             if _injected_fault("raise", to_run[k][0]):
                 runs_k = [{"error": f"RuntimeError: fault injected by {FAULT_ENV}"}] * len(reps)
             outcome_of[k] = aggregate(runs_k, settings)
-        runs += settings.replications * len(order)
-        seconds = (time.perf_counter() - began) / max(len(order), 1)
+        seconds = (time.perf_counter() - batch["began"]) / max(len(order), 1)
         for slot, trial, key in asked:
             if key in outcome_of:
                 outcome = outcome_of[key]
-                trial.set_user_attr("duration_s", round(seconds, 3) if key in to_run and to_run[key][0] == slot
-                                    else 0.0)
+                trial.set_user_attr("duration_s", round(seconds, 3) if to_run[key][0] == slot else 0.0)
             else:  # a mix run by an earlier trial: its values, no run
                 earlier = seen[key]
                 outcome = ({"error": earlier.user_attrs.get("error", "failed")} if earlier.state == TrialState.FAIL
@@ -573,14 +584,67 @@ def search(study: Any, settings: Settings, evaluator: Callable[[Sequence[tuple[M
                     trial.set_constraint("undefined_share", outcome["attrs"]["undefined_share"])
                 study.tell(trial, outcome["values"])
             done.add(slot)
+            _injected_fault("kill_told", slot)
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)):
-            if t.user_attrs.get("slot") in slots and "duplicate_of" not in t.user_attrs \
+            if t.user_attrs.get("slot") in batch["slots"] and "duplicate_of" not in t.user_attrs \
                     and not t.user_attrs.get("interrupted"):
                 seen.setdefault(_key(_mix_of(t.params, settings.space)), t)
         if progress:
             progress(len(done), settings.trials)
+
+    if progress:
+        progress(len(done), settings.trials)
+    for start in range(0, settings.trials, settings.batch):
+        slots = [s for s in range(start, min(start + settings.batch, settings.trials)) if s not in done]
+        if not slots:
+            continue
+        previous = range(max(start - settings.batch, 0), start)  # the batch running while this one is asked
+        running = pending["to_run"] if pending else {}
+        asked, to_run = [], {}
+        study._get_trials = _view_hiding(study, set(previous))
+        try:
+            for slot in slots:
+                if settings.budget and runs + settings.replications * (len(to_run) + 1) > settings.budget:
+                    break
+                study.sampler = make_sampler(settings, slot, set(seen) | set(running) | set(to_run))
+                explore = slot - 1 in repeats and settings.space.styles and not settings.space.behaviours
+                if explore:  # the sampler repeated itself: this slot tries a mix not run yet
+                    fresh_mix = _unvisited(settings, slot, set(seen) | set(running) | set(to_run))
+                    if fresh_mix is not None:
+                        study.enqueue_trial(fresh_mix, user_attrs={"slot": slot, "explore": True},
+                                            skip_if_exists=False)
+                trial = study.ask(dists)
+                trial.set_user_attr("slot", slot)
+                mix = _mix_of(trial.params, settings.space)
+                if slot in again and again[slot] != trial.params:
+                    log.warning("slot %d asked other parameters than before the interruption: %s, was %s",
+                                slot, trial.params, again[slot])
+                key = _key(mix)
+                if key in seen:
+                    trial.set_user_attr("duplicate_of", int(seen[key].user_attrs["slot"]))
+                    repeats.add(slot)
+                elif key in running or key in to_run:
+                    trial.set_user_attr("duplicate_of", (running.get(key) or to_run[key])[0])
+                    repeats.add(slot)
+                else:
+                    to_run[key] = (slot, mix)
+                asked.append((slot, trial, key))
+                _injected_fault("kill", slot)
+        finally:
+            del study._get_trials  # the instance attribute goes; the study's own method is back
+        if asked:
+            order = list(to_run)
+            runs += settings.replications * len(order)
+            tasks = [(to_run[k][1], r) for k in order for r in reps]
+            batch = {"slots": set(slots), "asked": asked, "to_run": to_run, "order": order,
+                     "began": time.perf_counter(), "collect": evaluator.search_submit(tasks)}
+        if pending:
+            tell(pending)
+        pending = batch if asked else None
         if len(asked) < len(slots):  # the budget is spent
             break
+    if pending:
+        tell(pending)
 
 
 # ------------------------------------------------------------------------------------------ tables

@@ -127,15 +127,19 @@ def _finished(out: Path) -> pd.DataFrame:
     return t[~t["interrupted"]].sort_values("slot").drop(columns=["number", "duration_s"]).reset_index(drop=True)
 
 
-@pytest.mark.parametrize("objectives", ["[gap_closed_auc]",
-                                        "[gap_closed_auc,production_mean,burnout_rate_mean,window_voice_equity]"])
-def test_killed_search_resumes_to_the_same_trials(tmp_path, objectives):
-    """SIGKILL mid-batch; the resumed search completes exactly the planned slots, as if never killed."""
+@pytest.mark.parametrize(("objectives", "fault"), [
+    ("[gap_closed_auc]", "kill:7"),            # mid-batch: batch 2 half asked, batch 1 running, neither told
+    ("[gap_closed_auc]", "kill_told:5"),       # batch 1 told, batch 2 asked and running: its view hid batch 1
+    ("[gap_closed_auc,production_mean,burnout_rate_mean,window_voice_equity]", "kill:7"),
+    ("[gap_closed_auc,production_mean,burnout_rate_mean,window_voice_equity]", "kill_told:5"),
+])
+def test_killed_search_resumes_to_the_same_trials(tmp_path, objectives, fault):
+    """SIGKILL mid-search; the resumed search completes exactly the planned slots, as if never killed."""
     extra = ["optimise.trials=14", "optimise.startup=4", "optimise.population=4", "optimise.batch=3",
              f"optimise.objectives={objectives}"]
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     assert _run_cli(whole, *extra).returncode == 0
-    res = _run_cli(killed, *extra, fault="kill:7")
+    res = _run_cli(killed, *extra, fault=fault)
     assert res.returncode == -9
     assert not (killed / "trials.parquet").exists()
     res = _run_cli(killed, *extra)
@@ -147,6 +151,15 @@ def test_killed_search_resumes_to_the_same_trials(tmp_path, objectives):
     assert sorted(_finished(killed)["slot"]) == list(range(14))
     pd.testing.assert_frame_equal(pd.read_parquet(whole / "reevaluation.parquet"),
                                   pd.read_parquet(killed / "reevaluation.parquet"))
+
+
+def test_results_do_not_depend_on_the_number_of_workers(tmp_path):
+    """Two worker processes (runs of the next batch queued behind the running one) give one worker's trials."""
+    extra = ["optimise.trials=16", "optimise.startup=4", "optimise.batch=2"]
+    assert _run_cli(tmp_path / "one", *extra).returncode == 0
+    res = _run_cli(tmp_path / "two", *extra, "optimise.workers=2")
+    assert res.returncode == 0, res.stderr
+    pd.testing.assert_frame_equal(_finished(tmp_path / "one"), _finished(tmp_path / "two"))
 
 
 def test_a_crashing_trial_fails_and_the_study_goes_on(tmp_path, monkeypatch):
@@ -196,7 +209,7 @@ def test_a_folder_of_another_optimisation_is_refused(tmp_path):
 
 
 def test_smallest_effects_are_the_reports_declared_ones():
-    """The optimisation judges ties with the same smallest effects as govsim-report (declared once, with the outcomes)."""
+    """The optimisation judges ties with the smallest effects govsim-report declares with the outcomes."""
     from analysis.report import DEFAULT_SMALLEST
 
     declared = opt.compose(["experiment=optimise_mix"])["optimise"]["smallest_effect"]
