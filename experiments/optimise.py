@@ -385,14 +385,16 @@ class Evaluator:
         self.outcomes = list(outcomes)
         self.workers = workers or cpu_count()
         self._pool: Any = None
-        if self.workers > 1:
-            from joblib.externals.loky import get_reusable_executor
+        if self.workers > 1:  # a pool of its own: loky's shared one belongs to joblib.Parallel, set up its way
+            from joblib.externals.loky import ProcessPoolExecutor
 
-            self._pool = get_reusable_executor(max_workers=self.workers)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers)
 
     def close(self) -> None:
-        """Let the pool go (loky keeps its workers for a while, for the next search in the process)."""
-        self._pool = None
+        """Stop the pool's workers."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def submit(self, tasks: Sequence[tuple[Mapping[str, Any], Mapping[str, Any], int]]) -> Callable[[], list[dict]]:
         """Queue ``(config, mix, replication)`` tasks; returns a call that waits for their results, in task order.

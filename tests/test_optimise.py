@@ -153,6 +153,15 @@ def test_killed_search_resumes_to_the_same_trials(tmp_path, objectives, fault):
                                   pd.read_parquet(killed / "reevaluation.parquet"))
 
 
+def test_an_optimisation_leaves_joblib_usable_in_its_process(tmp_path):
+    """The search's worker pool is its own: joblib.Parallel still works afterwards (the proof script needs it)."""
+    from joblib import Parallel, delayed
+
+    model_cfg, settings, record = prepared("optimise.trials=4", "optimise.choose=1", "optimise.workers=2")
+    opt.optimise(model_cfg, settings, tmp_path, record, show_progress=False)
+    assert Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]
+
+
 def test_results_do_not_depend_on_the_number_of_workers(tmp_path):
     """Two worker processes (runs of the next batch queued behind the running one) give one worker's trials."""
     extra = ["optimise.trials=16", "optimise.startup=4", "optimise.batch=2"]
