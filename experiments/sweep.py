@@ -182,7 +182,11 @@ class JobConfigs:
             return None
         gkey = tuple(o.input_line for o in groups)
         if gkey not in self.packed:  # pickled once: unpickling is a copy three times cheaper than deepcopy
-            self.packed[gkey] = (pickle.dumps(self.base(groups)[0]), pickle.dumps(self.without_hydra(groups)))
+            full = pickle.dumps(self.base(groups)[0])
+            bare = pickle.loads(full)
+            with open_dict(bare):
+                del bare["hydra"]
+            self.packed[gkey] = (full, pickle.dumps(bare))
         full, bare = self.packed[gkey]
         return JobRecipe(full, bare, values, parsed)
 
