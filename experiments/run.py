@@ -172,9 +172,7 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], digest: str | 
                 nx.write_graphml(model.final_network(), tmp)
                 os.replace(tmp, out_dir / "network.graphml")
 
-        _t0 = time.process_time()
         ts, sm = run_point(point, point_labels_, progress, agents, keep_network)
-        print("TIMING run_point cpu %.3f" % (time.process_time() - _t0), file=sys.__stderr__, flush=True)
         frames.append(ts)
         summaries.append(sm)
     timeseries, summary = pd.concat(frames, ignore_index=True), pd.concat(summaries, ignore_index=True)

@@ -18,16 +18,24 @@ It then launches the jobs so that one job's death does not stop the others
 guard that turns a failed write into one line, and a joblib worker killed by a signal
 (the out-of-memory killer) only fails its own job. Progress (done / total, failures,
 time left) goes to stderr (:class:`SweepProgress`).
+
+On those two launchers a job costs little beyond its model runs: it gets its config from
+the compositions of step 2 (:class:`JobRecipe`) instead of Hydra composing it again, runs
+in :func:`run_planned_job` (Hydra's ``run_job`` with one copy of the config instead of four,
+the same files), and records the git state and package versions found in step 4; a
+worker process sets Hydra's global state once per sweep, not once per job.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import errno
 import fcntl
 import json
 import os
+import pickle
 import shutil
 import sys
 import threading
@@ -96,59 +104,154 @@ def hydra_error_line(exc: BaseException) -> str:
     return line
 
 
+class JobConfigs:
+    """The configs of a sweep's jobs, composed by Hydra once per distinct config-group choice.
+
+    :func:`plan_jobs` validates every job from these; the launch hands each job the parts of
+    its config (:meth:`recipe`), so a worker does not compose it again.
+    """
+
+    def __init__(self, config: DictConfig, loader: Any) -> None:
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        self.master, self.loader = config, loader
+        self.parser = OverridesParser.create()
+        self.hydra_overrides = list(OmegaConf.to_container(config.hydra.overrides.hydra, resolve=False) or [])
+        self.config_name = config.hydra.job.config_name
+        self.parsed: dict[str, Any] = {}
+        self.is_group: dict[str, bool] = {}
+        self.bases: dict[tuple[str, ...], tuple[DictConfig, dict[str, Any], bool]] = {}
+        self.bare: dict[tuple[str, ...], DictConfig] = {}
+        self.packed: dict[tuple[str, ...], tuple[bytes, bytes]] = {}
+
+    def split(self, overrides: Sequence[str]) -> tuple[list[Any], list[Any]]:
+        """A job's overrides parsed, as (config-group choices, value overrides), in the job's order."""
+        groups, values = [], []
+        for line in overrides:
+            if line not in self.parsed:
+                self.parsed[line] = self.parser.parse_override(line)
+            o = self.parsed[line]
+            key = o.key_or_group
+            if key not in self.is_group:
+                self.is_group[key] = self.loader.repository.group_exists(key)
+            is_group = o.package is not None or (self.is_group[key] and not isinstance(o.value(), dict))
+            (groups if is_group else values).append(o)
+        return groups, values
+
+    def base(self, groups: list[Any]) -> tuple[DictConfig, dict[str, Any], bool]:
+        """The config composed with these group choices, hydra node included.
+
+        Returns:
+            The config; it as a plain container without the hydra node; whether that holds
+            interpolations or missing values.
+        """
+        gkey = tuple(o.input_line for o in groups)
+        if gkey not in self.bases:
+            full = self.loader.load_configuration(config_name=self.config_name,
+                                                  overrides=self.hydra_overrides + list(gkey), run_mode=_run_mode())
+            plain = OmegaConf.to_container(full, resolve=False)
+            assert isinstance(plain, dict)
+            del plain["hydra"]
+            text = json.dumps(plain, default=str)
+            self.bases[gkey] = (full, plain, "${" in text or '"???"' in text)
+        return self.bases[gkey]
+
+    def without_hydra(self, groups: list[Any]) -> DictConfig:
+        """:meth:`base` without its hydra node."""
+        gkey = tuple(o.input_line for o in groups)
+        if gkey not in self.bare:
+            bare = copy.deepcopy(self.base(groups)[0])
+            with open_dict(bare):
+                del bare["hydra"]
+            self.bare[gkey] = bare
+        return self.bare[gkey]
+
+    def recipe(self, overrides: Sequence[str]) -> JobRecipe | None:
+        """How to make the job's config where it runs without composing it (:meth:`JobRecipe.build`).
+
+        Returns:
+            None when the job's overrides touch the hydra node or choose a package, or when
+            Hydra would copy environment variables into the config (``hydra.job.env_copy``,
+            read where the job runs): Hydra composes such a job's config where it runs.
+        """
+        if self.master.hydra.job.env_copy:
+            return None
+        groups, values = self.split(overrides)
+        parsed = [self.parsed[line] for line in overrides]
+        if any(o.is_hydra_override() or o.package is not None for o in parsed):
+            return None
+        gkey = tuple(o.input_line for o in groups)
+        if gkey not in self.packed:  # pickled once: unpickling is a copy three times cheaper than deepcopy
+            full = pickle.dumps(self.base(groups)[0])
+            bare = pickle.loads(full)
+            with open_dict(bare):
+                del bare["hydra"]
+            self.packed[gkey] = (full, pickle.dumps(bare))
+        full, bare = self.packed[gkey]
+        return JobRecipe(full, bare, values, parsed)
+
+
+@dataclass
+class JobRecipe:
+    """A job's config in parts, to be made where the job runs.
+
+    The composed config of the job's group choices, pickled with and without its hydra node,
+    and the job's overrides parsed: its value overrides, and all of them in the job's order.
+    """
+
+    full: bytes
+    bare: bytes
+    values: list[Any]
+    overrides: list[Any]
+
+    def build(self, master: DictConfig) -> tuple[DictConfig, DictConfig]:
+        """The job's whole config as Hydra's ``load_sweep_config`` composes it, and that without its hydra node.
+
+        After composing, Hydra's ``load_configuration`` applies the value overrides and records
+        the overrides in the hydra node; ``load_sweep_config`` then copies the sweep's resolver
+        cache. Here the same steps run on a copy of the composed config of the job's group choices.
+        """
+        from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
+
+        cfg, task_cfg = pickle.loads(self.full), pickle.loads(self.bare)
+        ConfigLoaderImpl._apply_overrides_to_config(self.values, cfg)
+        ConfigLoaderImpl._apply_overrides_to_config(self.values, task_cfg)
+        cfg.hydra.overrides.task = [o.input_line for o in self.overrides]
+        dirname = cfg.hydra.job.config.override_dirname
+        cfg.hydra.job.override_dirname = get_overrides_dirname(overrides=self.overrides, kv_sep=dirname.kv_sep,
+                                                               item_sep=dirname.item_sep,
+                                                               exclude_keys=dirname.exclude_keys)
+        OmegaConf.copy_cache(from_config=master, to_config=cfg)
+        return cfg, task_cfg
+
+
 def plan_jobs(config: DictConfig, loader: Any, jobs: Sequence[Sequence[str]],
-              initial_idx: int = 0) -> list[PlannedJob]:
+              initial_idx: int = 0, configs: JobConfigs | None = None) -> list[PlannedJob]:
     """Compose and validate every job; return each job's folder and config hash.
 
     A job's config is composed as Hydra composes it: the defaults list with the job's
-    config-group overrides (composed once per distinct group choice), then Hydra's own
-    ``_apply_overrides_to_config`` with its value overrides.
+    config-group overrides (composed once per distinct group choice, kept in ``configs``),
+    then Hydra's own ``_apply_overrides_to_config`` with its value overrides.
 
     Raises:
         ConfigError: On the first bad value (names the field, the value, what is allowed).
         SweepRefused: On a composition error (unknown group option, misspelled key).
     """
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     from experiments.callbacks import validate_and_hash, validate_container
 
-    parser = OverridesParser.create()
-    hydra_overrides = list(OmegaConf.to_container(config.hydra.overrides.hydra, resolve=False) or [])
-    config_name = config.hydra.job.config_name
+    configs = configs or JobConfigs(config, loader)
     subdir = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")  # type: ignore[union-attr]
     default_subdir = subdir in ("${hydra.job.num}", None)
-    parsed_cache: dict[str, Any] = {}
-    group_cache: dict[str, bool] = {}
-    bases: dict[tuple[str, ...], Any] = {}
     planned: list[PlannedJob] = []
     for k, overrides in enumerate(jobs):
         num = initial_idx + k
         try:
-            parsed = []
-            for line in overrides:
-                if line not in parsed_cache:
-                    parsed_cache[line] = parser.parse_override(line)
-                parsed.append(parsed_cache[line])
-            groups, values = [], []
-            for o in parsed:
-                key = o.key_or_group
-                if key not in group_cache:
-                    group_cache[key] = loader.repository.group_exists(key)
-                is_group = o.package is not None or (group_cache[key] and not isinstance(o.value(), dict))
-                (groups if is_group else values).append(o)
-            gkey = tuple(o.input_line for o in groups)
-            if gkey not in bases:
-                base = loader.load_configuration(config_name=config_name, overrides=hydra_overrides + list(gkey),
-                                                 run_mode=_run_mode())
-                with open_dict(base):
-                    del base["hydra"]
-                plain = OmegaConf.to_container(base, resolve=False)
-                text = json.dumps(plain, default=str)
-                bases[gkey] = (base, plain, "${" in text or '"???"' in text)  # interpolations, missing values
-            base, plain, interpolated = bases[gkey]
+            groups, values = configs.split(overrides)
+            _, plain, interpolated = configs.base(groups)
             container = None
             if not interpolated and all(_plain_change(o, plain) for o in values):
                 # the common case, set on a plain copy: the same values Hydra's update sets, 20x faster
@@ -156,7 +259,7 @@ def plan_jobs(config: DictConfig, loader: Any, jobs: Sequence[Sequence[str]],
                 for o in values:
                     _set_path(container, o.key_or_group.split("."), o.value())
             else:  # additions, deletions, interpolations: Hydra's own code on a copy of the composed config
-                cfg = copy.deepcopy(base)
+                cfg = copy.deepcopy(configs.without_hydra(groups))
                 ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
         except (HydraException, OmegaConfBaseException) as exc:
             raise SweepRefused(f"invalid config: job {num} ({' '.join(overrides)}): {hydra_error_line(exc)}") from None
@@ -214,14 +317,15 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def sweep_record(config: DictConfig, jobs: list[PlannedJob]) -> dict[str, Any]:
-    """The ``sweep.json`` record of a new sweep."""
+def sweep_record(config: DictConfig, jobs: list[PlannedJob], git: dict[str, Any] | None = None,
+                 versions: dict[str, str | None] | None = None) -> dict[str, Any]:
+    """The ``sweep.json`` record of a new sweep (``git`` and ``versions`` found now unless given)."""
     return {
         "jobs": [{"num": j.num, "dir": j.dir, "overrides": j.overrides} for j in jobs],
         "overrides": list(OmegaConf.to_container(config.hydra.overrides.task, resolve=False) or []),
         "created": now_iso(),
-        "git": git_state(),
-        "versions": package_versions(),
+        "git": git if git is not None else git_state(),
+        "versions": versions if versions is not None else package_versions(),
         "config_hash": {str(j.num): j.config_hash for j in jobs},
     }
 
@@ -371,8 +475,11 @@ class FolderLock:
             self.fh = None
 
 
-def prepare_folder(config: DictConfig, jobs: list[PlannedJob]) -> tuple[Path, FolderLock]:
+def prepare_folder(config: DictConfig, jobs: list[PlannedJob]) -> tuple[Path, FolderLock, dict[str, Any]]:
     """Check, create and lock the sweep folder; write or update ``sweep.json``.
+
+    Returns:
+        The folder, its lock, and the code's provenance found now (``git``, ``versions``), for the jobs.
 
     Raises:
         SweepRefused: If the folder holds another sweep, or another process writes into it.
@@ -393,7 +500,7 @@ def prepare_folder(config: DictConfig, jobs: list[PlannedJob]) -> tuple[Path, Fo
         raise
     git, versions = git_state(), package_versions()
     if record is None:
-        record = sweep_record(config, jobs)
+        record = sweep_record(config, jobs, git, versions)
     else:
         differences = code_differences(sweep_dir, jobs, git, versions)
         if differences:
@@ -403,7 +510,7 @@ def prepare_folder(config: DictConfig, jobs: list[PlannedJob]) -> tuple[Path, Fo
             {"time": now_iso(), "git": git, "versions": versions, "differences": differences})
     write_json(record, sweep_dir / RECORD)
     OmegaConf.save(config, sweep_dir / "multirun.yaml")
-    return sweep_dir, lock
+    return sweep_dir, lock, {"git": git, "versions": versions}
 
 
 # ------------------------------------------------------------------ job status
@@ -519,36 +626,152 @@ def describe_os_error(exc: OSError) -> str:
     return f"cannot write: {exc.strerror or exc}{where}"
 
 
-def execute_job(idx: int, overrides: Sequence[str], hydra_context: Any, config: DictConfig,
-                task_function: Callable[..., Any], singleton_state: dict[Any, Any] | None) -> str | None:
+@dataclass
+class JobSetting:
+    """What every job of a sweep shares: Hydra's context, the sweep's config, the task, the code's provenance."""
+
+    hydra_context: Any
+    config: DictConfig
+    task_function: Callable[..., Any]
+    singleton_state: dict[Any, Any] | None
+    """Hydra's global state, set once in each worker process; None when the jobs run in this process."""
+    git: dict[str, Any] | None = None
+    versions: dict[str, str | None] | None = None
+
+
+_WORKER: dict[str, Any] = {}
+"""The setting a worker process unpacked last, by its key (a worker can outlive one sweep)."""
+
+
+def pack_setting(setting: JobSetting) -> tuple[str, bytes]:
+    """The setting pickled once for all of a sweep's jobs, with a key that is new for every sweep."""
+    import cloudpickle  # what loky pickles its tasks with
+
+    return f"{os.getpid()}-{time.time_ns()}-{id(setting)}", cloudpickle.dumps(setting)
+
+
+def unpack_setting(packed: tuple[str, bytes]) -> JobSetting:
+    """The sweep's setting in a worker process: unpickled, and Hydra's state set, on its first job only."""
+    from hydra.core.singleton import Singleton
+    from hydra.core.utils import setup_globals
+
+    key, data = packed
+    if _WORKER.get("key") != key:
+        setting = pickle.loads(data)
+        setup_globals()
+        Singleton.set_state(setting.singleton_state)
+        _WORKER.clear()
+        _WORKER.update(key=key, setting=setting)
+    return _WORKER["setting"]
+
+
+def execute_job(idx: int, overrides: Sequence[str], setting: JobSetting | tuple[str, bytes],
+                recipe: JobRecipe | None = None) -> str | None:
     """Run one job as Hydra's launchers do; return None, or a one-line problem that stopped it.
 
-    A write error in Hydra's own steps (creating the job folder, its ``.hydra`` files or
-    log) or escaping the job's error handling becomes a line, not an exception.
+    ``setting`` is packed (:func:`pack_setting`) for a worker process. With a ``recipe`` the
+    job's config is made from the sweep's plan (:meth:`JobRecipe.build`) and the job runs in
+    :func:`run_planned_job`; without one, Hydra composes the config here (``load_sweep_config``)
+    and runs the job (``run_job``), as its own launchers do. A write error in Hydra's own
+    steps (creating the job folder, its ``.hydra`` files or log) or escaping the job's error
+    handling becomes a line, not an exception.
     """
     from hydra.core.hydra_config import HydraConfig
-    from hydra.core.singleton import Singleton
-    from hydra.core.utils import JobStatus, run_job, setup_globals
+    from hydra.core.utils import JobStatus, run_job
 
-    if singleton_state is not None:  # in a worker process
-        setup_globals()
-        Singleton.set_state(singleton_state)
+    from experiments.provenance import sweep_code
+
+    in_worker = not isinstance(setting, JobSetting)
+    if in_worker:
+        setting = unpack_setting(setting)
+    assert isinstance(setting, JobSetting)
+    code = (sweep_code(setting.git, setting.versions) if setting.git is not None and setting.versions is not None
+            else contextlib.nullcontext())
     try:
-        sweep_config = hydra_context.config_loader.load_sweep_config(config, list(overrides))
+        task_cfg = None
+        if recipe is not None:
+            sweep_config, task_cfg = recipe.build(setting.config)
+        else:
+            sweep_config = setting.hydra_context.config_loader.load_sweep_config(setting.config, list(overrides))
         with open_dict(sweep_config):
             sweep_config.hydra.job.id = f"{sweep_config.hydra.job.name}_{idx}"
             sweep_config.hydra.job.num = idx
-        HydraConfig.instance().set_config(sweep_config)
-        ret = run_job(hydra_context=hydra_context, task_function=task_function, config=sweep_config,
-                      job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
+        if not in_worker:  # as Hydra's basic launcher: the last job's config stays set after the sweep
+            HydraConfig.instance().set_config(sweep_config)
+        with code:
+            if task_cfg is not None and plain_job(sweep_config, setting.hydra_context):
+                status, value = run_planned_job(setting.task_function, sweep_config, task_cfg)
+            else:
+                ret = run_job(hydra_context=setting.hydra_context, task_function=setting.task_function,
+                              config=sweep_config, job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
+                status, value = ret.status, ret._return_value
     except OSError as exc:
         return describe_os_error(exc)
-    if ret.status == JobStatus.FAILED:
-        exc = ret._return_value
-        if isinstance(exc, OSError):
-            return describe_os_error(exc)
-        return f"{type(exc).__name__}: {exc}"
+    if status == JobStatus.FAILED:
+        if isinstance(value, OSError):
+            return describe_os_error(value)
+        return f"{type(value).__name__}: {value}"
     return None
+
+
+def plain_job(config: DictConfig, hydra_context: Any) -> bool:
+    """Whether :func:`run_planned_job` does all that Hydra's ``run_job`` would for this job.
+
+    It does not change the working directory (``hydra.job.chdir``) and calls no job callbacks:
+    a job that needs either runs in Hydra's ``run_job``.
+    """
+    from hydra import version
+    from hydra.experimental.callback import Callback
+
+    chdir = config.hydra.job.chdir
+    if chdir or (chdir is None and not version.base_at_least("1.2")):
+        return False
+    return not any(type(c).on_job_start is not Callback.on_job_start or type(c).on_job_end is not Callback.on_job_end
+                   for c in getattr(hydra_context.callbacks, "callbacks", []))
+
+
+def run_planned_job(task_function: Callable[..., Any], config: DictConfig, task_cfg: DictConfig) -> tuple[Any, Any]:
+    """Hydra's ``run_job`` for a sweep job (hydra/core/utils.py), given the job's config without its hydra node.
+
+    The same steps with the same files: the hydra node set as Hydra's config, the job's
+    output folder, its logging, ``.hydra/config.yaml``, ``hydra.yaml`` and ``overrides.yaml``,
+    ``hydra.job.env_set`` around the task. Hydra's copies the whole config twice and the
+    hydra node twice more; here the config arrives in its two parts (:meth:`JobRecipe.build`),
+    and the hydra node is copied once. Only for :func:`plain_job` jobs.
+
+    Returns:
+        Hydra's job status and the task's return value or exception.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.utils import JobStatus, _flush_loggers, _save_config, configure_log, env_override
+    from omegaconf import read_write
+
+    hydra_config = HydraConfig.instance()
+    before = hydra_config.cfg
+    hydra_config.set_config(config)
+    try:
+        output_dir = os.path.join(str(OmegaConf.select(config, "hydra.sweep.dir")),
+                                  str(OmegaConf.select(config, "hydra.sweep.subdir")))
+        for runtime in (config.hydra.runtime, hydra_config.cfg.hydra.runtime):
+            with read_write(runtime), open_dict(runtime):
+                runtime.output_dir = os.path.abspath(output_dir)
+        OmegaConf.copy_cache(from_config=config, to_config=task_cfg)  # what Hydra's copy of the config holds
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        configure_log(config.hydra.job_logging, config.hydra.verbose)
+        if config.hydra.output_subdir is not None:
+            hydra_output = Path(config.hydra.runtime.output_dir) / Path(config.hydra.output_subdir)
+            _save_config(task_cfg, "config.yaml", hydra_output)
+            _save_config(hydra_config.cfg, "hydra.yaml", hydra_output)
+            _save_config(config.hydra.overrides.task, "overrides.yaml", hydra_output)
+        with env_override(hydra_config.cfg.hydra.job.env_set):
+            try:
+                status, value = JobStatus.COMPLETED, task_function(task_cfg)
+            except Exception as exc:  # noqa: BLE001 - as Hydra's run_job: the job failed, the sweep goes on
+                status, value = JobStatus.FAILED, exc
+        _flush_loggers()
+        return status, value
+    finally:
+        hydra_config.cfg = before
 
 
 def record_death(job_dir: Path, job: PlannedJob, what: str, launcher: Any = None) -> None:
@@ -566,8 +789,14 @@ def record_death(job_dir: Path, job: PlannedJob, what: str, launcher: Any = None
 
 
 def launch_isolated(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: int,
-                    plan: dict[int, PlannedJob], sweep_dir: Path, progress: SweepProgress) -> list[Any]:
-    """Launch a batch so that one job's failure or death leaves the others running."""
+                    plan: dict[int, PlannedJob], sweep_dir: Path, progress: SweepProgress,
+                    configs: JobConfigs | None = None, code: dict[str, Any] | None = None) -> list[Any]:
+    """Launch a batch so that one job's failure or death leaves the others running.
+
+    On the basic and joblib launchers each job gets its config from ``configs`` (composed
+    when the sweep was planned) and the code's provenance ``code`` (``git``, ``versions``)
+    found when the sweep started, instead of finding either again.
+    """
     from hydra._internal.core_plugins.basic_launcher import BasicLauncher
     from hydra.core.utils import JobReturn, JobStatus, configure_log, setup_globals
 
@@ -578,22 +807,27 @@ def launch_isolated(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: 
         failed = problem is not None or (job is not None and job_status(sweep_dir, job) != "complete")
         progress.job_finished(idx, failed)
 
+    def recipe(overrides: Sequence[str]) -> JobRecipe | None:
+        return configs.recipe(overrides) if configs is not None else None
+
     returns = []
     kind = _launcher_kind(launcher)
+    code = code or {}
+    setting = JobSetting(launcher.hydra_context, launcher.config, launcher.task_function, None, code.get("git"),
+                         code.get("versions"))
     if kind == "basic":
         assert isinstance(launcher, BasicLauncher)
         setup_globals()
         configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
         for k, overrides in enumerate(batch):
             idx = initial_idx + k
-            problem = execute_job(idx, overrides, launcher.hydra_context, launcher.config, launcher.task_function,
-                                  None)
+            problem = execute_job(idx, overrides, setting, recipe(overrides))
             configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
             finished(idx, problem)
             returns.append(JobReturn(overrides=list(overrides), status=JobStatus.UNKNOWN))
         return returns
     if kind == "joblib":
-        _launch_joblib(launcher, batch, initial_idx, plan, sweep_dir, finished)
+        _launch_joblib(launcher, batch, initial_idx, plan, sweep_dir, finished, setting, recipe)
         return [JobReturn(overrides=list(o), status=JobStatus.UNKNOWN) for o in batch]
     watcher = FolderWatcher(sweep_dir, [plan[initial_idx + k] for k in range(len(batch))], progress, time.time())
     watcher.start()
@@ -625,8 +859,12 @@ KILLED = ("its worker process was killed{signal} (as by the out-of-memory killer
 
 
 def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: int, plan: dict[int, PlannedJob],
-                   sweep_dir: Path, finished: Callable[[int, str | None], None]) -> None:
+                   sweep_dir: Path, finished: Callable[[int, str | None], None], setting: JobSetting,
+                   recipe: Callable[[Sequence[str]], JobRecipe | None]) -> None:
     """Run the batch on joblib's loky workers, at most ``n_jobs`` at a time, surviving worker deaths.
+
+    What the jobs share (:class:`JobSetting`, with Hydra's global state) is pickled once and
+    unpickled once per worker; each job brings its own config.
 
     When a worker dies (SIGKILL, out of memory), loky fails every job in flight. Those
     jobs are rerun one at a time: the ones that finish were bystanders; a job whose
@@ -639,7 +877,7 @@ def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: i
     from joblib.externals.loky import get_reusable_executor
 
     n = max(1, effective_n_jobs(launcher.joblib.get("n_jobs", -1)))
-    args = (launcher.hydra_context, launcher.config, launcher.task_function, Singleton.get_state())
+    packed = pack_setting(dataclasses.replace(setting, singleton_state=Singleton.get_state()))
     try:  # the thread limits joblib gives its workers (no oversubscription of numerical libraries)
         from joblib._parallel_backends import LokyBackend
 
@@ -657,7 +895,7 @@ def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: i
     while todo or running or suspects:
         while todo and not suspects and len(running) < n:
             idx, overrides = todo.popleft()
-            running[executor.submit(execute_job, idx, overrides, *args)] = (idx, overrides)
+            running[executor.submit(execute_job, idx, overrides, packed, recipe(overrides))] = (idx, overrides)
         if running:
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for fut in done:
@@ -670,7 +908,7 @@ def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: i
         for idx, overrides in suspects:  # the pool broke: rerun the jobs it took down, alone
             solo = pool(1)
             try:
-                finished(idx, solo.submit(execute_job, idx, overrides, *args).result())
+                finished(idx, solo.submit(execute_job, idx, overrides, packed, recipe(overrides)).result())
             except BrokenProcessPool as exc:
                 codes = str(exc)
                 sig = " by SIGKILL" if "SIGKILL" in codes or "-9" in codes else " by a signal"

@@ -263,3 +263,195 @@ def test_planned_config_hash_equals_hydras_own_composition(job: list[str]) -> No
             assert planned.config_hash == config_hash(full) and planned.dir == "0"
     finally:
         GlobalHydra.instance().clear()
+
+
+# ------------------------------------------------------------------ the job's config and files, as Hydra makes them
+JOBS = [
+    ["leadership=facilitative"],
+    ["leadership=shared", "run.seed=3", "problem.K=2", "roles=expert_heavy"],
+    ["experiment=sensitivity_sobol", "+sensitivity.block=3", "run.steps=3"],
+    ["scenario=crisis_aftershock", "scenario.organisations.0.size=3", "leadership.style=shared"],
+    ["leadership=facilitative", "problem.shocks=[{step:2,share:0.5}]", "run.steps=4", "run.collect_agents=true"],
+    ["experiment=docking_hong_page", "docking.l=6"],
+    ["roles=expert_heavy", "problem.K=2", "network.initial_trust=0.3", "~problem.shocks"],
+    ["run.steps=${run.replications}", "+report.stamp=${now:%Y}", "network=siloed"],
+]
+MASTER_OVERRIDES = ["+hydra.job.env_set.GOVSIM_TEST_ENV=on", "hydra.verbose=false"]
+
+
+def structure(node, path: str = "") -> list:
+    """Every node of a config: its path, node type, flags, types and (for a leaf) its raw value."""
+    from omegaconf import DictConfig, ListConfig
+
+    meta = node._metadata
+    row = [path, type(node).__name__, dict(meta.flags), str(meta.ref_type), str(meta.object_type), meta.optional,
+           str(meta.key)]
+    if isinstance(node, DictConfig):
+        if node._is_none() or node._is_missing() or node._is_interpolation():
+            return [[*row, node._value()]]
+        return [row, *[r for key in node.keys() for r in structure(node._get_node(key), f"{path}.{key}")]]
+    if isinstance(node, ListConfig):
+        if node._is_none() or node._is_missing() or node._is_interpolation():
+            return [[*row, node._value()]]
+        return [row, *[r for i in range(len(node)) for r in structure(node._get_node(i), f"{path}[{i}]")]]
+    return [[*row, node._value()]]
+
+
+@pytest.fixture
+def sweep_master(tmp_path: Path):
+    """A sweep's primary config as Hydra's multirun has it, and its config loader."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf, open_dict
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3", job_name="govsim"):
+            loader = GlobalHydra.instance().config_loader()
+            master = loader.load_configuration("config", [*MASTER_OVERRIDES, f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+                                               RunMode.MULTIRUN)
+            with open_dict(master):
+                master.hydra.mode = RunMode.MULTIRUN
+            OmegaConf.select(master, "hydra.sweep.dir")  # resolved once, as the sweeper does: ${now:} cached
+            yield master, loader
+    finally:
+        GlobalHydra.instance().clear()
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_a_job_config_made_from_the_plan_equals_hydras_own_composition(sweep_master, job: list[str]) -> None:
+    from omegaconf import OmegaConf, open_dict
+
+    from experiments.sweep import JobConfigs, plan_jobs
+
+    master, loader = sweep_master
+    configs = JobConfigs(master, loader)
+    plan_jobs(master, loader, [job], configs=configs)
+    made, task = configs.recipe(job).build(master)
+    hydras = loader.load_sweep_config(master, job)
+    assert OmegaConf.to_yaml(made) == OmegaConf.to_yaml(hydras)
+    assert structure(made) == structure(hydras)
+    assert OmegaConf.get_cache(made) == OmegaConf.get_cache(hydras)
+    with open_dict(hydras):
+        del hydras["hydra"]
+    assert OmegaConf.to_yaml(task) == OmegaConf.to_yaml(hydras) and structure(task) == structure(hydras)
+    assert OmegaConf.to_container(task, resolve=True) == OmegaConf.to_container(hydras, resolve=True)
+
+
+def test_jobs_that_hydra_must_compose_where_they_run_get_no_recipe(sweep_master) -> None:
+    from omegaconf import open_dict
+
+    from experiments.sweep import JobConfigs
+
+    master, loader = sweep_master
+    assert JobConfigs(master, loader).recipe(["leadership=shared"]) is not None
+    with open_dict(master):
+        master.hydra.job.env_copy = ["HOME"]  # copied from the environment where the job runs
+    assert JobConfigs(master, loader).recipe(["leadership=shared"]) is None
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_a_planned_job_writes_the_files_and_sees_the_config_of_hydras_run_job(sweep_master, job: list[str]) -> None:
+    import logging
+
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.utils import JobStatus, run_job
+    from hydra.types import HydraContext
+    from omegaconf import OmegaConf, open_dict
+
+    from experiments.sweep import JobConfigs, JobSetting, execute_job, plain_job, plan_jobs
+
+    master, loader = sweep_master
+    seen: list[dict] = []
+
+    def task(cfg) -> str:
+        hc = HydraConfig.get()
+        logging.getLogger("govsim").info("job %s in %s", hc.job.num, hc.runtime.output_dir)
+        seen.append({"yaml": OmegaConf.to_yaml(cfg), "structure": structure(cfg), "cache": OmegaConf.get_cache(cfg),
+                     "resolved": OmegaConf.to_container(cfg, resolve=True), "hydra": OmegaConf.to_yaml(hc),
+                     "hydra_structure": structure(hc), "env": os.environ.get("GOVSIM_TEST_ENV")})
+        return "done"
+
+    context = HydraContext(config_loader=loader, callbacks=Callbacks())
+    sweep = Path(str(OmegaConf.select(master, "hydra.sweep.dir")))
+    hydras = loader.load_sweep_config(master, job)  # as execute_job did before, and Hydra's launchers do
+    with open_dict(hydras):
+        hydras.hydra.job.id, hydras.hydra.job.num = "govsim_0", 0
+    HydraConfig.instance().set_config(hydras)
+    ret = run_job(hydra_context=context, task_function=task, config=hydras, job_dir_key="hydra.sweep.dir",
+                  job_subdir_key="hydra.sweep.subdir")
+    assert ret.status == JobStatus.COMPLETED, ret._return_value
+    (sweep / "0").rename(sweep / "hydra")
+
+    configs = JobConfigs(master, loader)
+    plan_jobs(master, loader, [job], configs=configs)
+    recipe = configs.recipe(job)
+    assert plain_job(recipe.build(master)[0], context)
+    assert execute_job(0, job, JobSetting(context, master, task, None), recipe) is None
+    assert seen[0] == seen[1]
+    assert os.environ.get("GOVSIM_TEST_ENV") is None and seen[0]["env"] == "on"
+    for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
+        assert (sweep / "0" / ".hydra" / name).read_bytes() == (sweep / "hydra" / ".hydra" / name).read_bytes(), name
+    logs = [sorted(p.name for p in (sweep / d).iterdir()) for d in ("hydra", "0")]
+    assert logs[0] == logs[1] and "govsim.log" in logs[0]
+    lines = [[line.split("]", 1)[1] for line in (sweep / d / "govsim.log").read_text().splitlines()]
+             for d in ("hydra", "0")]
+    assert lines[0] == lines[1] and len(lines[0]) == 1
+
+
+def test_a_job_callback_or_a_working_directory_change_runs_the_job_in_hydras_run_job(sweep_master) -> None:
+    from hydra._internal.callbacks import Callbacks
+    from hydra.experimental.callback import Callback
+    from hydra.types import HydraContext
+    from omegaconf import open_dict
+
+    from experiments.sweep import JobConfigs, plain_job, plan_jobs
+
+    class OnJobEnd(Callback):
+        def on_job_end(self, config, job_return, **kwargs) -> None:
+            pass
+
+    master, loader = sweep_master
+    configs = JobConfigs(master, loader)
+    plan_jobs(master, loader, [["leadership=shared"]], configs=configs)
+    cfg, _ = configs.recipe(["leadership=shared"]).build(master)
+    plain, with_callback = Callbacks(), Callbacks()
+    with_callback.callbacks.append(OnJobEnd())
+    assert plain_job(cfg, HydraContext(config_loader=loader, callbacks=plain))
+    assert not plain_job(cfg, HydraContext(config_loader=loader, callbacks=with_callback))
+    with open_dict(cfg):
+        cfg.hydra.job.chdir = True
+    assert not plain_job(cfg, HydraContext(config_loader=loader, callbacks=plain))
+
+
+def test_a_worker_sets_hydras_state_once_per_sweep() -> None:
+    from experiments import sweep as sw
+
+    one = sw.pack_setting(sw.JobSetting("context one", None, print, {"instances": {}, "omegaconf_resolvers": {}}))
+    two = sw.pack_setting(sw.JobSetting("context two", None, print, {"instances": {}, "omegaconf_resolvers": {}}))
+    assert one[0] != two[0]
+    first = sw.unpack_setting(one)
+    assert first.hydra_context == "context one" and sw.unpack_setting(one) is first
+    assert sw.unpack_setting(two).hydra_context == "context two"
+
+
+def test_jobs_record_the_code_the_sweep_found_when_it_started(tmp_path: Path) -> None:
+    from experiments import provenance
+
+    outside = provenance.git_state()
+    with provenance.sweep_code({"commit": "abc", "dirty": False}, {"numpy": "0.1"}):
+        assert provenance.git_state() == {"commit": "abc", "dirty": False}
+        assert provenance.package_versions() == {"numpy": "0.1"}
+        provenance.package_versions()["numpy"] = "changed by a caller"
+        assert provenance.package_versions() == {"numpy": "0.1"}
+    assert provenance.git_state() == outside and provenance.package_versions()["numpy"] != "0.1"
+    sweep = tmp_path / "sweep"
+    res = govsim("-m", "leadership=directive,shared", *SMALL, f"hydra.sweep.dir={sweep}", "hydra/launcher=joblib",
+                 "hydra.launcher.n_jobs=2", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-1500:]
+    record = json.loads((sweep / "sweep.json").read_text())
+    for job in ("0", "1"):
+        meta = json.loads((sweep / job / "meta.json").read_text())
+        assert meta["git"] == record["git"] and meta["versions"] == record["versions"]

@@ -31,8 +31,10 @@ class GovsimSweeper(BasicSweeper):
             parser = OverridesParser.create(config_loader=loader)
             overrides = parser.parse_overrides([*self._parse_config(), *arguments])
             self.overrides = self.split_arguments(overrides, self.max_batch_size)
-            jobs = sw.plan_jobs(self.config, loader, [job for batch in self.overrides for job in batch])
-            sweep_dir, lock = sw.prepare_folder(self.config, jobs)
+            configs = sw.JobConfigs(self.config, loader)  # kept: each job's config is made from them
+            jobs = sw.plan_jobs(self.config, loader, [job for batch in self.overrides for job in batch],
+                                configs=configs)
+            sweep_dir, lock, code = sw.prepare_folder(self.config, jobs)
         except ConfigError as err:
             print(f"govsim: invalid config: {err}", file=sys.stderr)
             sys.exit(2)
@@ -55,7 +57,8 @@ class GovsimSweeper(BasicSweeper):
         try:
             while not self.is_done():
                 batch = self.get_job_batch()
-                returns.append(sw.launch_isolated(self.launcher, batch, initial_idx, plan, sweep_dir, progress))
+                returns.append(sw.launch_isolated(self.launcher, batch, initial_idx, plan, sweep_dir, progress,
+                                                  configs, code))
                 initial_idx += len(batch)
         finally:
             progress.close()
