@@ -54,8 +54,8 @@ class MixSpace:
             raise ConfigError("optimise.space.organisations", [], "needs at least one organisation")
         for name in self.organisations:
             if name not in known_organisations:
-                raise ConfigError("optimise.space.organisations", name,
-                                  "not an organisation of this case; its organisations: " + ", ".join(known_organisations))
+                raise ConfigError("optimise.space.organisations", name, "not an organisation of this case; "
+                                  "its organisations: " + ", ".join(known_organisations))
         if len(set(self.organisations)) != len(self.organisations):
             raise ConfigError("optimise.space.organisations", list(self.organisations), "names must be unique")
         for style in self.styles:
