@@ -145,12 +145,12 @@ def run_search(out: Path, kind: str, seed: int, workers: int, objectives: list[s
     """One search of the proof (resumable in its folder), within the budget with its re-evaluations."""
     total = budget(out)
     search_runs = (total - choose * FRESH) // 2 * 2
-    sampler = {"tpe": "tpe", "tpe_independent": "tpe", "tpe_r4": "tpe", "random": "random", "nsga3": "nsga3",
-               "mo-random": "random"}[kind]
+    sampler = {"tpe": "tpe", "tpe_independent": "tpe", "tpe_r4": "tpe", "random_r4": "random", "random": "random",
+               "nsga3": "nsga3", "mo-random": "random"}[kind]
     # tpe_independent: Optuna's TPE as it comes (levers one by one, repeats allowed), the first proof's sampler
     variant = ["optimise.multivariate=false", "optimise.avoid_repeats=false"] if kind == "tpe_independent" else []
-    # tpe_r4: four replications per trial instead of two (half as many mixes, half the trial's variance)
-    replications = 4 if kind == "tpe_r4" else 2
+    # *_r4: four replications per trial instead of two (half as many mixes, half the trial's variance)
+    replications = 4 if kind.endswith("_r4") else 2
     overrides = [*variant, "experiment=optimise_mix", f"optimise.seed={seed}", f"optimise.sampler={sampler}",
                  f"optimise.budget={search_runs}", "optimise.trials=20000", f"optimise.choose={choose}",
                  f"optimise.reevaluate={FRESH}", f"optimise.workers={workers}", f"optimise.replications={replications}",
@@ -168,7 +168,7 @@ def run_search(out: Path, kind: str, seed: int, workers: int, objectives: list[s
     return final
 
 
-SEARCHES = ("tpe", "tpe_independent", "random", "tpe_r4")
+SEARCHES = ("tpe", "tpe_independent", "random", "tpe_r4", "random_r4")
 
 
 def stage_search(out: Path, workers: int) -> None:
@@ -351,8 +351,9 @@ def stage_figures(out: Path, workers: int) -> None:
 
     # -- the searches
     names = {"tpe": "TPE", "tpe_independent": "independent TPE", "random": "random search",
-             "tpe_r4": "TPE, 4 runs a trial"}
-    colours = {"tpe": "#1b9e77", "tpe_independent": "#7570b3", "random": "#d95f02", "tpe_r4": "#e7298a"}
+             "tpe_r4": "TPE, 4 runs a trial",
+             "random_r4": "random search, 4 runs a trial"}
+    colours = {"tpe": "#1b9e77", "tpe_independent": "#7570b3", "random": "#d95f02", "tpe_r4": "#e7298a", "random_r4": "#a6761d"}
     rows = []
     curves = []
     finals = _final_mixes(out)
@@ -374,7 +375,7 @@ def stage_figures(out: Path, workers: int) -> None:
                      "low": dlo, "high": dhi, "ok": dlo >= -sesoi, "ok30": dlo30 >= -sesoi, "runs": meta["runs_used"],
                      "trials": len(t), "repeats": int((t["duplicate_of"] >= 0).sum()),
                      "same_as_grid_best": tuple(f[lev] for lev in levers) == best_key})
-        t["runs"] = (t["duplicate_of"] < 0).cumsum() * (4 if kind == "tpe_r4" else 2)
+        t["runs"] = (t["duplicate_of"] < 0).cumsum() * (4 if kind.endswith("_r4") else 2)
         t["best"] = t[f"value_{OBJECTIVE}"].cummax()
         curves.append(t.assign(search=kind, seed=seed)[["search", "seed", "runs", "best"]])
     res = pd.DataFrame(rows)
@@ -391,7 +392,7 @@ def stage_figures(out: Path, workers: int) -> None:
                      f"seeds on the check replications ({int(part['ok30'].sum())} of {len(part)} on the 30 "
                      f"re-evaluation replications); check mean of the final mixes {part['mean'].mean():.3f}.")
     for a_, b_ in (("tpe", "random"), ("tpe", "tpe_independent"), ("tpe_independent", "random"),
-                   ("tpe_r4", "random"), ("tpe_r4", "tpe")):
+                   ("tpe_r4", "random"), ("tpe_r4", "tpe"), ("tpe_r4", "random_r4"), ("random_r4", "random")):
         d, dlo, dhi = _paired(by[a_]["mean"].to_numpy(), by[b_]["mean"].to_numpy())
         lines.append(f"- {names[a_]} final minus {names[b_]} final, paired by seed: {d:+.3f} [{dlo:+.3f}, {dhi:+.3f}].")
     lines += [f"- Largest number of model runs of a search, re-evaluations included: {int(res['runs'].max())} "
