@@ -353,7 +353,8 @@ def stage_figures(out: Path, workers: int) -> None:
     names = {"tpe": "TPE", "tpe_independent": "independent TPE", "random": "random search",
              "tpe_r4": "TPE, 4 runs a trial",
              "random_r4": "random search, 4 runs a trial"}
-    colours = {"tpe": "#1b9e77", "tpe_independent": "#7570b3", "random": "#d95f02", "tpe_r4": "#e7298a", "random_r4": "#a6761d"}
+    colours = {"tpe": "#1b9e77", "tpe_independent": "#7570b3", "random": "#d95f02", "tpe_r4": "#e7298a",
+               "random_r4": "#a6761d"}
     rows = []
     curves = []
     finals = _final_mixes(out)
