@@ -608,10 +608,11 @@ def search(study: Any, settings: Settings, evaluator: Evaluator,
             for slot in slots:
                 if settings.budget and runs + settings.replications * (len(to_run) + 1) > settings.budget:
                     break
-                study.sampler = make_sampler(settings, slot, set(seen) | set(running) | set(to_run))
+                visited = set(seen) | set(running) | set(to_run)
+                study.sampler = make_sampler(settings, slot, visited)
                 explore = slot - 1 in repeats and settings.space.styles and not settings.space.behaviours
                 if explore:  # the sampler repeated itself: this slot tries a mix not run yet
-                    fresh_mix = _unvisited(settings, slot, set(seen) | set(running) | set(to_run))
+                    fresh_mix = _unvisited(settings, slot, visited)
                     if fresh_mix is not None:
                         study.enqueue_trial(fresh_mix, user_attrs={"slot": slot, "explore": True},
                                             skip_if_exists=False)
