@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -45,6 +46,8 @@ FRESH = 30             # fresh replications per re-evaluated mix
 SEEDS = range(10)      # optimiser seeds (and random-search seeds)
 CHECK_START, CHECK = 2000, 150  # replications 2000..2149: the check of the final mixes against the grid's best
 CHOOSE = 3             # a search's best trials re-evaluated before it names its final mix
+RACE_CHOOSE = 10       # *_halving searches: best trials raced by sequential halving ...
+RACE_RUNS = CHOOSE * FRESH  # ... on the same number of fresh runs as three mixes on 30
 MO_OBJECTIVES = ["gap_closed_auc", "production_mean", "burnout_rate_mean", "window_voice_equity"]
 MO_SEEDS = range(3)
 MO_FRONT = 10          # front members re-evaluated (the grid's and each search's)
@@ -141,18 +144,25 @@ def search_folder(out: Path, kind: str, seed: int) -> Path:
     return out / "search" / f"{kind}-{seed}"
 
 
-def run_search(out: Path, kind: str, seed: int, workers: int, objectives: list[str], choose: int) -> dict:
+def run_search(out: Path, kind: str, seed: int, workers: int, objectives: list[str], choose: int,
+               fresh_search: bool = False) -> dict:
     """One search of the proof (resumable in its folder), within the budget with its re-evaluations."""
     total = budget(out)
-    search_runs = (total - choose * FRESH) // 2 * 2
+    base = kind.removesuffix("_halving")
+    halving = base != kind
+    search_runs = (total - (RACE_RUNS if halving else choose * FRESH)) // 2 * 2
     sampler = {"tpe": "tpe", "tpe_independent": "tpe", "tpe_r4": "tpe", "random_r4": "random", "random": "random",
-               "nsga3": "nsga3", "mo-random": "random"}[kind]
+               "nsga3": "nsga3", "mo-random": "random"}[base]
     # tpe_independent: Optuna's TPE as it comes (levers one by one, repeats allowed), the first proof's sampler
     variant = ["optimise.multivariate=false", "optimise.avoid_repeats=false"] if kind == "tpe_independent" else []
     # *_r4: four replications per trial instead of two (half as many mixes, half the trial's variance)
-    replications = 4 if kind.endswith("_r4") else 2
+    replications = 4 if "_r4" in kind else 2
+    # *_halving: the final mix raced from the ten best trials by sequential halving (as optimise_mix ships)
+    selection = ([f"optimise.selection=halving", f"optimise.choose={RACE_CHOOSE}",
+                  f"optimise.selection_runs={RACE_RUNS}"] if halving else
+                 ["optimise.selection=all", f"optimise.choose={choose}"])
     overrides = [*variant, "experiment=optimise_mix", f"optimise.seed={seed}", f"optimise.sampler={sampler}",
-                 f"optimise.budget={search_runs}", "optimise.trials=20000", f"optimise.choose={choose}",
+                 f"optimise.budget={search_runs}", "optimise.trials=20000", *selection,
                  f"optimise.reevaluate={FRESH}", f"optimise.workers={workers}", f"optimise.replications={replications}",
                  "optimise.objectives=[" + ",".join(objectives) + "]"]
     model_cfg, settings, record = opt.prepare(opt.compose(overrides), "optimise_mix")
@@ -162,13 +172,21 @@ def run_search(out: Path, kind: str, seed: int, workers: int, objectives: list[s
     meta = folder / "optimise.json"
     if meta.exists() and json.loads(meta.read_text()).get("status") == "complete":
         return json.loads(meta.read_text())
+    if halving and not (folder / "study.journal").exists() and not fresh_search:
+        # The search proper is the base search's (the selection is not part of it: same seed, sampler and
+        # search budget), so its journal is taken over and the optimisation resumes from it, as after a
+        # kill; docs/optimisation.md reports a seed rerun from scratch that gives the same trials.
+        done = search_folder(out, base, seed)
+        if json.loads((done / "optimise.json").read_text()).get("status") == "complete":
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(done / "study.journal", folder / "study.journal")
     final = opt.optimise(model_cfg, settings, folder, record, show_progress=True)
     if final["runs_used"] > total:
         raise SystemExit(f"{kind}-{seed} used {final['runs_used']} runs, over the budget of {total}")
     return final
 
 
-SEARCHES = ("tpe", "tpe_independent", "random", "tpe_r4", "random_r4")
+SEARCHES = ("tpe", "tpe_independent", "random", "tpe_r4", "random_r4", "tpe_r4_halving", "random_r4_halving")
 
 
 def stage_search(out: Path, workers: int) -> None:
@@ -364,10 +382,11 @@ def stage_figures(out: Path, workers: int) -> None:
         meta = json.loads((folder / "optimise.json").read_text())
         re = pd.read_parquet(folder / "reevaluation.parquet").sort_values(["mix_id", "replication"])
         chosen = json.loads((folder / "chosen.json").read_text())
-        fin30 = re[re["mix_id"] == chosen["final"]]
-        if list(fin30["replication"]) != list(gre[gre["mix_id"] == best]["replication"]):
+        fin30 = re[re["mix_id"] == chosen["final"]]  # 30 runs; 24 (1000-1023) for a final raced by halving
+        reps_best = list(gre[gre["mix_id"] == best]["replication"])
+        if list(fin30["replication"]) != reps_best[:len(fin30)]:
             raise SystemExit("re-evaluations are not on the same replications")
-        d30, dlo30, _ = _paired(fin30[OBJECTIVE].to_numpy(), ref)
+        d30, dlo30, _ = _paired(fin30[OBJECTIVE].to_numpy(), ref[:len(fin30)])
         v = on_check[tuple(f[lev] for lev in levers)]
         d, dlo, dhi = _paired(v, ref_check)
         t = pd.read_parquet(folder / "trials.parquet").sort_values("slot")
@@ -376,7 +395,7 @@ def stage_figures(out: Path, workers: int) -> None:
                      "low": dlo, "high": dhi, "ok": dlo >= -sesoi, "ok30": dlo30 >= -sesoi, "runs": meta["runs_used"],
                      "trials": len(t), "repeats": int((t["duplicate_of"] >= 0).sum()),
                      "same_as_grid_best": tuple(f[lev] for lev in levers) == best_key})
-        t["runs"] = (t["duplicate_of"] < 0).cumsum() * (4 if kind.endswith("_r4") else 2)
+        t["runs"] = (t["duplicate_of"] < 0).cumsum() * (4 if "_r4" in kind else 2)
         t["best"] = t[f"value_{OBJECTIVE}"].cummax()
         curves.append(t.assign(search=kind, seed=seed)[["search", "seed", "runs", "best"]])
     res = pd.DataFrame(rows)

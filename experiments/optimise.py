@@ -79,6 +79,7 @@ after it has asked slot ``<slot>`` (its batch left RUNNING, as a power cut would
 ``raise:<slot>`` makes every run of that slot's trial raise."""
 
 SAMPLERS = ("auto", "tpe", "random", "nsga3", "nsga2")
+SELECTIONS = ("auto", "all", "halving")
 UNDEFINED = ("constraint", "value")
 FOLDER_FILES = ("optimise.json", "study.journal", "trials.parquet", "reevaluation.parquet", "chosen.json")
 
@@ -108,8 +109,16 @@ class Settings:
             acquisition is ranked over whole mixes, so this needs ``multivariate``); only when every
             candidate was run does it repeat one (and the next slot explores, see :func:`search`).
         population: Population size (NSGA-II/III only).
-        choose: Best trials re-evaluated (single objective) / largest front re-evaluated.
-        reevaluate: Fresh replications per re-evaluated mix.
+        choose: Best trials (distinct mixes) the final mix is chosen from (single objective) /
+            largest front re-evaluated (several).
+        reevaluate: Fresh replications per re-evaluated mix (selection ``all``).
+        selection: How the final mix is chosen from the candidates on fresh replications: ``all``
+            (every candidate on ``reevaluate`` replications, the best mean wins), ``halving``
+            (sequential halving, Karnin, Koren & Somekh 2013: in each of ceil(log2 n) rounds every
+            remaining candidate gets an equal share of the round's ``selection_runs`` / rounds
+            runs and the better half goes on; one objective only), or ``auto`` (``halving`` for
+            one objective, ``all`` for several).
+        selection_runs: Most fresh runs sequential halving may use.
         undefined: ``constraint`` or ``value`` (see the module docstring).
         undefined_value: Value told for an objective undefined in every replication.
         robustness: ``points``, ``replications``, ``seed`` and ``parameters`` (dotted key to
@@ -132,6 +141,8 @@ class Settings:
     population: int
     choose: int
     reevaluate: int
+    selection: str
+    selection_runs: int
     undefined: str
     undefined_value: float
     robustness: Mapping[str, Any]
@@ -147,6 +158,13 @@ class Settings:
         if self.sampler != "auto":
             return self.sampler
         return "tpe" if len(self.objectives) == 1 else "nsga3"
+
+    @property
+    def selection_kind(self) -> str:
+        """The selection used (``auto`` resolved)."""
+        if self.selection != "auto":
+            return self.selection
+        return "halving" if len(self.objectives) == 1 else "all"
 
 
 def _int(path: str, value: Any, low: int, high: int) -> int:
@@ -202,6 +220,9 @@ def settings_from(section: Mapping[str, Any] | None, organisations: Sequence[str
     sampler = s.get("sampler", "auto")
     if sampler not in SAMPLERS:
         raise ConfigError("optimise.sampler", sampler, "allowed: " + ", ".join(SAMPLERS))
+    selection = s.get("selection", "all")
+    if selection not in SELECTIONS:
+        raise ConfigError("optimise.selection", selection, "allowed: " + ", ".join(SELECTIONS))
     undefined = s.get("undefined", "constraint")
     if undefined not in UNDEFINED:
         raise ConfigError("optimise.undefined", undefined, "allowed: " + ", ".join(UNDEFINED))
@@ -231,6 +252,8 @@ def settings_from(section: Mapping[str, Any] | None, organisations: Sequence[str
         population=_int("optimise.population", s.get("population", 24), 2, 100_000),
         choose=_int("optimise.choose", s.get("choose", 5), 1, 1000),
         reevaluate=_int("optimise.reevaluate", s.get("reevaluate", 30), 2, 100_000),
+        selection=selection,
+        selection_runs=_int("optimise.selection_runs", s.get("selection_runs", 90), 1, 10_000_000),
         undefined=undefined,
         undefined_value=float(undefined_value),
         robustness={
@@ -243,6 +266,15 @@ def settings_from(section: Mapping[str, Any] | None, organisations: Sequence[str
     if out.avoid_repeats and out.sampler_kind == "tpe" and not out.multivariate:
         raise ConfigError("optimise.avoid_repeats", True, "needs optimise.multivariate=true (TPE must rank whole mixes "
                           "to skip those already run); set optimise.avoid_repeats=false for independent TPE")
+    if out.selection == "halving" and len(out.objectives) > 1:
+        raise ConfigError("optimise.selection", "halving", "races candidates on one objective; with several "
+                          "objectives use all (or auto)")
+    if out.selection_kind == "halving":
+        rounds = _rounds(out.choose)
+        if out.selection_runs < out.choose * rounds:
+            raise ConfigError("optimise.selection_runs", out.selection_runs,
+                              f"sequential halving over {out.choose} candidates (optimise.choose) needs at least "
+                              f"{out.choose * rounds} runs, one per candidate in each of its {rounds} rounds")
     if out.robustness["points"] and not out.robustness["parameters"]:
         raise ConfigError("optimise.robustness.parameters", {},
                           "give the uncertain parameters (dotted key: [low, high])")
@@ -699,32 +731,87 @@ def candidates(trials: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return front.drop(columns="_key")
 
 
-def reevaluate(mixes: pd.DataFrame, settings: Settings, evaluator: Any, outcomes: Sequence[str]) -> pd.DataFrame:
-    """Each mix on ``settings.reevaluate`` fresh replications (common random numbers across mixes)."""
+def _run_fresh(mixes: pd.DataFrame, settings: Settings, evaluator: Any, ids: Sequence[int], start: int, count: int,
+               round_: int) -> list[dict[str, Any]]:
+    """Mixes ``ids`` (row positions of ``mixes``) on fresh replications ``start .. start + count - 1``."""
     levers = settings.space.levers
-    reps = list(range(REEVALUATION_START, REEVALUATION_START + settings.reevaluate))
+    reps = range(REEVALUATION_START + start, REEVALUATION_START + start + count)
     tasks, keys = [], []
-    for mix_id, (_, row) in enumerate(mixes.iterrows()):
+    for mix_id in ids:
+        row = mixes.iloc[mix_id]
         mix = {lever: row[lever] for lever in levers}
         for r in reps:
             tasks.append((mix, r))
-            keys.append({"mix_id": mix_id, "trial": int(row.get("slot", -1)), **mix, "replication": r})
+            keys.append({"mix_id": mix_id, "trial": int(row.get("slot", -1)), **mix, "replication": r,
+                         "round": round_})
     results = evaluator(tasks)
     rows = []
     for key, res in zip(keys, results, strict=True):
         if "error" in res:
             raise RuntimeError(f"re-evaluation of mix {key['mix_id']} failed: {res['error']}")
         rows.append({**key, **res})
+    return rows
+
+
+def reevaluate(mixes: pd.DataFrame, settings: Settings, evaluator: Any, outcomes: Sequence[str]) -> pd.DataFrame:
+    """Each mix on ``settings.reevaluate`` fresh replications (common random numbers across mixes)."""
+    return pd.DataFrame(_run_fresh(mixes, settings, evaluator, range(len(mixes)), 0, settings.reevaluate, 0))
+
+
+def _rounds(n: int) -> int:
+    """Rounds of sequential halving over ``n`` candidates: ceil(log2 n), at least one."""
+    return max(1, math.ceil(math.log2(n))) if n > 1 else 1
+
+
+def halving_schedule(n: int, runs: int) -> list[tuple[int, int]]:
+    """Sequential halving over ``n`` candidates with at most ``runs`` runs (Karnin, Koren & Somekh 2013).
+
+    Returns:
+        Per round, ``(candidates, runs each)``: the round's candidates each get ``runs //
+        (candidates * rounds)`` further runs, then the better ``ceil(candidates / 2)`` go on.
+        Runs the schedule leaves over (at most one per candidate and round) are not used.
+    """
+    rounds, left, plan = _rounds(n), n, []
+    for _ in range(rounds):
+        plan.append((left, runs // (left * rounds)))
+        left = math.ceil(left / 2)
+    return plan
+
+
+def race(mixes: pd.DataFrame, settings: Settings, evaluator: Any) -> pd.DataFrame:
+    """Sequential halving over ``mixes`` (in rank order) on fresh replications, by the one objective.
+
+    Every candidate of a round has had the same replications so far and gets the same next ones
+    (common random numbers throughout); candidates are ranked by their mean over all their fresh
+    replications so far (replications where the objective is undefined left out; none defined
+    ranks last), ties to the better-ranked trial. Returns the rows of every run, with ``round``.
+    """
+    name, sign = settings.objectives[0], (1.0 if settings.directions[0] == "maximize" else -1.0)
+    alive, done, rows = list(range(len(mixes))), 0, []
+    for round_, (_, each) in enumerate(halving_schedule(len(mixes), settings.selection_runs)):
+        rows += _run_fresh(mixes, settings, evaluator, alive, done, each, round_)
+        done += each
+        frame = pd.DataFrame(rows)
+        means = frame[frame["mix_id"].isin(alive)].groupby("mix_id")[name].mean()
+        score = {m: sign * means.get(m, np.nan) for m in alive}
+        ranked = sorted(alive, key=lambda m: (-score[m] if np.isfinite(score[m]) else np.inf, m))
+        alive = ranked[:math.ceil(len(alive) / 2)]
     return pd.DataFrame(rows)
 
 
 def choose(reeval: pd.DataFrame, settings: Settings) -> dict[str, Any]:
-    """The final mix (single objective: best re-evaluated mean) and the re-evaluated front."""
+    """The final mix (single objective: best re-evaluated mean) and the re-evaluated front.
+
+    With one objective the final mix is the best mean among the mixes run on the most fresh
+    replications (under sequential halving, the last round's candidates; otherwise all).
+    """
     means = reeval.groupby("mix_id")[list(settings.objectives)].mean()
     ids = [int(i) for i in means.index]
     if len(settings.objectives) == 1:
         name = settings.objectives[0]
-        best = means[name].idxmax() if settings.directions[0] == "maximize" else means[name].idxmin()
+        runs = reeval.groupby("mix_id")["replication"].count()
+        finalists = means.loc[runs[runs == runs.max()].index, name]
+        best = finalists.idxmax() if settings.directions[0] == "maximize" else finalists.idxmin()
         return {"final": int(best), "candidates": ids, "front": [int(best)]}
     mask = pareto_mask(means.to_numpy(), settings.directions)
     return {"final": None, "candidates": ids, "front": [i for i, m in zip(ids, mask, strict=True) if m]}
@@ -829,8 +916,13 @@ def optimise(model_cfg: Mapping[str, Any], settings: Settings, folder: Path, rec
             chosen_trials = candidates(trials, settings)
             if chosen_trials.empty:
                 raise RuntimeError("no feasible completed trial to re-evaluate")
-            log.info("re-evaluating %d mixes on %d fresh replications", len(chosen_trials), settings.reevaluate)
-            reeval = reevaluate(chosen_trials, settings, evaluator, outcomes_of(settings))
+            if settings.selection_kind == "halving":
+                log.info("racing %d mixes by sequential halving on at most %d fresh runs", len(chosen_trials),
+                         settings.selection_runs)
+                reeval = race(chosen_trials, settings, evaluator)
+            else:
+                log.info("re-evaluating %d mixes on %d fresh replications", len(chosen_trials), settings.reevaluate)
+                reeval = reevaluate(chosen_trials, settings, evaluator, outcomes_of(settings))
             _atomic_parquet(reeval, folder / "reevaluation.parquet")
             chosen = choose(reeval, settings)
             write_json(chosen, folder / "chosen.json")
@@ -922,6 +1014,8 @@ def prepare(container: Mapping[str, Any], experiment: str = "optimise") -> tuple
         "budget": settings.budget,
         "replications": settings.replications,
         "reevaluate": settings.reevaluate,
+        "selection": settings.selection_kind,
+        "selection_runs": settings.selection_runs if settings.selection_kind == "halving" else None,
         "reevaluation_start": REEVALUATION_START,
         "sampler": settings.sampler_kind,
         "seed": settings.seed,

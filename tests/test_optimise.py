@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Two organisations of a small problem, few steps: 36 mixes, a run in about 20 ms.
 TINY = ["scenario.organisations=[{name:north,size:12},{name:south,size:12}]", "problem.N=8", "problem.K=2",
         "problem.cross_boundary=0.5", "run.steps=12", "optimise.replications=2", "optimise.workers=1",
-        "optimise.reevaluate=4", "optimise.choose=3"]
+        "optimise.reevaluate=4", "optimise.choose=3", "optimise.selection=all"]
 
 
 def prepared(*extra: str, experiment: str = "optimise_mix"):
