@@ -651,7 +651,9 @@ def chosen_figure(opt: Optimisation, means: pd.DataFrame, diffs: pd.DataFrame) -
         right.set_xlabel(f"Mix − best (mix {best}), paired 95 % CI\n"
                          f"grey: ± smallest effect {delta:g}; "
                          + ("↑ better" if o.sign > 0 else "↓ better"))
-    fig.suptitle(f"Chosen mixes on {int(opt.reevaluation['replication'].nunique())} fresh replications "
+    runs = opt.reevaluation.groupby("mix_id")["replication"].count()
+    fig.suptitle(f"Chosen mixes on {'' if runs.min() == runs.max() else f'{int(runs.min())}–'}"
+                 f"{int(runs.max())} fresh replications "
                  "(★ final; filled: tied with the best)", fontsize=10)
     fig.tight_layout()
     return fig
@@ -820,10 +822,14 @@ def build(opt: Optimisation, out: Path, smallest: dict[str, float] | None = None
     n_repeat = int((t["duplicate_of"] >= 0).sum()) if "duplicate_of" in t else 0
     stop = (f"; stopped by its budget of {spec['budget']} model runs" if spec.get("budget")
             and n_complete + n_failed < spec.get("trials_planned", 0) else "")
+    raced = spec.get("selection") == "halving"
+    runs_per_mix = opt.reevaluation.groupby("mix_id")["replication"].count()
     counts = (f"{len(t)} of {spec.get('trials_planned', '?')} planned trials{stop} ({n_complete} complete, "
               f"{n_failed} failed, {n_interrupted} interrupted; {n_repeat} repeated a mix already run and cost no "
-              f"run); {len(table)} mixes re-evaluated on {fresh} fresh replications; "
-              f"{spec.get('runs_used', '?')} model runs in all")
+              f"run); {len(table)} mixes " + (f"raced on {len(opt.reevaluation)} fresh runs "
+                                                f"({int(runs_per_mix.min())}–{fresh} each)" if raced else
+                                                f"re-evaluated on {fresh} fresh replications")
+              + f"; {spec.get('runs_used', '?')} model runs in all")
     sections: list[dict[str, Any]] = []
 
     # chosen mixes
@@ -843,15 +849,28 @@ def build(opt: Optimisation, out: Path, smallest: dict[str, float] | None = None
         trial = int(mix["trial"])
         cells.append(fmt(trial_values.get(trial, np.nan)) if trial >= 0 else "– (given)")
         rows.append(cells)
+    span = f"{int(opt.reevaluation['replication'].min())}–{int(opt.reevaluation['replication'].max())}"
+    if raced:
+        rounds = opt.reevaluation.groupby("round")["mix_id"].nunique() if "round" in opt.reevaluation else None
+        plan = ("; ".join(f"round {int(r) + 1}: {int(n)} mixes" for r, n in rounds.items())
+                if rounds is not None else "")
+        how = (f"The {len(table)} best trials (distinct mixes) were raced by sequential halving (Karnin, Koren & "
+               f"Somekh 2013) on fresh replications ({span}, disjoint from the search's; common random numbers: "
+               "in each round every remaining mix ran the same further replications), and after each round the "
+               f"better half by mean of {primary.name} went on ({plan}). Means and 95 % Student-t intervals come "
+               "from each mix's fresh runs only, so mixes dropped early have few runs and wide intervals. The final "
+               f"mix (mix {opt.chosen['final']}) is the best mean of the last round; since it survived on these "
+               "same runs, its mean is slightly favoured, and an unbiased value needs further fresh replications.")
+    else:
+        how = (f"Every chosen mix was run again on {fresh} fresh replications (indices {span}, disjoint from "
+               "the search's and the same for every mix: common random numbers). Means and 95 % Student-t intervals "
+               "come from these replications only."
+               + (f" Final mix: mix {opt.chosen['final']}, the best re-evaluated mean of {primary.name}."
+                  if opt.chosen["final"] is not None else ""))
     sections.append({"title": "Chosen mixes on fresh replications", "intro": [
-        f"Every chosen mix was run again on {fresh} fresh replications (indices "
-        f"{int(opt.reevaluation['replication'].min())}–{int(opt.reevaluation['replication'].max())}, disjoint from "
-        "the search's and the same for every mix: common random numbers). Means and 95 % Student-t intervals "
-        "come from these replications only. The last column is the value the search saw: the mean of the trial's "
-        "own few replications, the best of many noisy means and so biased upwards (winner's curse); it is shown "
-        "for comparison and used for nothing else."
-        + (f" Final mix: mix {opt.chosen['final']}, the best re-evaluated mean of {primary.name}."
-           if opt.chosen["final"] is not None else "")], "table": {"header": header, "rows": rows}})
+        how + " The last column is the value the search saw: the mean of the trial's own few replications, the best "
+        "of many noisy means and so biased upwards (winner's curse); it is shown for comparison and used for "
+        "nothing else."], "table": {"header": header, "rows": rows}})
 
     # against the best
     rows = []
@@ -983,7 +1002,10 @@ def build(opt: Optimisation, out: Path, smallest: dict[str, float] | None = None
               f"{spec.get('status', '?')}.", f"Objectives: {objectives}.", *overridden,
               f"Levers: {', '.join(opt.levers)}.",
               f"Sampler {spec.get('sampler', '?')}, seed {spec.get('seed', '?')}; {reps} replications per trial on "
-              f"common random numbers; {spec.get('reevaluate', fresh)} fresh replications per chosen mix."]
+              f"common random numbers; " + (f"the final mix raced from {len(table)} candidates by sequential "
+                                             f"halving on at most {spec.get('selection_runs')} fresh runs."
+                                             if raced else
+                                             f"{spec.get('reevaluate', fresh)} fresh replications per chosen mix.")]
     prov = [("optimisation", opt.root.name), ("experiment", spec.get("experiment")), ("case", spec.get("case")),
             ("sampler", spec.get("sampler")), ("seed", spec.get("seed")), ("status", spec.get("status")),
             ("trials planned", spec.get("trials_planned")), ("model runs used", spec.get("runs_used"))]

@@ -68,10 +68,13 @@ def test_mix_space_checks_values():
     ("optimise.smallest_effect.gap_closed_auc=0", "optimise.smallest_effect.gap_closed_auc"),
     ("optimise.undefined=ignore", "optimise.undefined"),
     ("optimise.multivariate=false", "optimise.avoid_repeats"),
+    ("optimise.selection=best", "optimise.selection"),
+    ("optimise.selection=halving optimise.objectives=[gap_closed_auc,production_mean]", "optimise.selection"),
+    ("optimise.selection=halving optimise.choose=8 optimise.selection_runs=23", "optimise.selection_runs"),
 ])
 def test_bad_settings_name_the_field(override, field):
     with pytest.raises(ConfigError) as err:
-        prepared(override)
+        prepared(*override.split())
     assert err.value.field == field
 
 
@@ -294,3 +297,107 @@ def test_chosen_mixes_run_over_the_robustness_sample(tmp_path):
     # a point's values reach the model: the same mix differs between points on the same replication
     one = robust[(robust["mix_id"] == 0) & (robust["replication"] == 1000)]
     assert one["gap_closed_auc"].nunique() > 1
+
+
+# ------------------------------------------------------------------------- the final mix by halving
+@pytest.mark.parametrize("n", range(1, 34))
+def test_halving_schedule_halves_the_candidates_within_the_runs(n):
+    rounds = opt._rounds(n)
+    assert rounds == (1 if n == 1 else math.ceil(math.log2(n)))
+    for runs in (n * rounds, n * rounds + 7, 90, 1000):
+        if runs < n * rounds:
+            continue
+        plan = opt.halving_schedule(n, runs)
+        assert len(plan) == rounds and plan[0][0] == n and plan[-1][0] <= 2
+        assert all(b == math.ceil(a / 2) for (a, _), (b, _) in zip(plan, plan[1:], strict=False))
+        assert all(each == runs // (alive * rounds) >= 1 for alive, each in plan)  # an equal share per round
+        assert sum(alive * each for alive, each in plan) <= runs
+
+
+class _Truth:
+    """A fake evaluator: a mix's value is its true value plus a replication's shared shock plus its own noise."""
+
+    def __init__(self, truth: dict[tuple, float], own_noise: float, seed: int = 5) -> None:
+        self.truth, self.own_noise, self.seed, self.calls = truth, own_noise, seed, []
+
+    def __call__(self, tasks):
+        self.calls.append(tasks)
+        out = []
+        for mix, r in tasks:
+            key = tuple(mix.values())
+            rng = np.random.default_rng([self.seed, r, list(self.truth).index(key)])
+            shared = np.random.default_rng([self.seed, r]).normal(0, 0.3)  # common random numbers cancel it
+            out.append({"gap_closed_auc": self.truth[key] + shared + rng.normal(0, self.own_noise)})
+        return out
+
+
+def _candidates(settings, n: int, seed: int = 1):
+    mixes = list(settings.space.grid())[:n]
+    rng = np.random.default_rng(seed)
+    truth = {tuple(m.values()): float(v) for m, v in zip(mixes, rng.permutation(n) * 0.05, strict=True)}
+    frame = pd.DataFrame([{**m, "slot": i} for i, m in enumerate(mixes)])
+    return frame, truth
+
+
+def test_halving_finds_the_best_candidate_on_common_random_numbers():
+    """Shocks shared by a replication cancel; the truly best of ten mixes wins, the rest drop out half by half."""
+    _, settings, _ = prepared("optimise.selection=halving", "optimise.choose=10", "optimise.selection_runs=90")
+    frame, truth = _candidates(settings, 10)
+    evaluator = _Truth(truth, own_noise=0.01)
+    rows = opt.race(frame, settings, evaluator)
+    plan = opt.halving_schedule(10, 90)
+    assert len(rows) == sum(a * e for a, e in plan) <= 90
+    levers = settings.space.levers
+    for round_, (alive, each) in enumerate(plan):
+        part = rows[rows["round"] == round_]
+        assert part["mix_id"].nunique() == alive
+        done = sum(e for _, e in plan[:round_])
+        for _, g in part.groupby("mix_id"):  # the same next replications for every mix of the round
+            assert sorted(g["replication"]) == list(range(1000 + done, 1000 + done + each))
+    for round_ in range(1, len(plan)):  # who went on had the better mean over all runs so far
+        went_on = set(rows.loc[rows["round"] == round_, "mix_id"])
+        so_far = rows[rows["round"] < round_].groupby("mix_id")["gap_closed_auc"].mean()
+        so_far = so_far[so_far.index.isin(set(rows.loc[rows["round"] == round_ - 1, "mix_id"]))]
+        assert so_far[list(went_on)].min() >= so_far.drop(list(went_on)).max()
+    chosen = opt.choose(rows, settings)
+    best = max(truth, key=truth.get)
+    final = rows[rows["mix_id"] == chosen["final"]].iloc[0]
+    assert tuple(final[lev] for lev in levers) == best
+    assert sorted(chosen["candidates"]) == list(range(10))
+
+
+def test_halving_tells_two_close_mixes_apart_through_noise():
+    """Two mixes 0.05 apart, own noise 0.08 a run: 100 paired runs each pick the better one nearly always."""
+    _, settings, _ = prepared("optimise.selection=halving", "optimise.choose=2", "optimise.selection_runs=200")
+    frame, truth = _candidates(settings, 2)
+    wins = 0
+    for seed in range(20):
+        rows = opt.race(frame, settings, _Truth(truth, own_noise=0.08, seed=seed))
+        final = rows[rows["mix_id"] == opt.choose(rows, settings)["final"]].iloc[0]
+        wins += tuple(final[lev] for lev in settings.space.levers) == max(truth, key=truth.get)
+    assert wins >= 18  # a 0.05 gap on 100 runs each, paired: the better mix wins nearly always
+
+
+def test_choose_takes_the_final_from_the_last_round_only():
+    _, settings, _ = prepared("optimise.selection=halving")
+    rows = [{"mix_id": 0, "replication": 1000 + r, "gap_closed_auc": v} for r, v in enumerate([0.9, 0.95])]
+    rows += [{"mix_id": m, "replication": 1000 + r, "gap_closed_auc": base + 0.01 * (r % 3)}
+             for m, base in ((1, 0.5), (2, 0.6)) for r in range(10)]
+    assert opt.choose(pd.DataFrame(rows), settings)["final"] == 2  # mix 0 dropped out after two runs
+
+
+def test_an_optimisation_with_halving_reports_its_race(tmp_path):
+    from analysis.report import main as report_main
+
+    model_cfg, settings, record = prepared("optimise.trials=12", "optimise.startup=4", "optimise.selection=halving",
+                                           "optimise.choose=5", "optimise.selection_runs=30")
+    final = opt.optimise(model_cfg, settings, tmp_path / "o", record, show_progress=False)
+    reev = pd.read_parquet(tmp_path / "o" / "reevaluation.parquet")
+    assert final["runs_used"] == final["runs_search"] + len(reev) and len(reev) <= 30
+    assert final["selection"] == "halving" and final["selection_runs"] == 30
+    counts = reev.groupby("mix_id")["replication"].count()
+    chosen = opt.choose(reev, settings)
+    assert counts[chosen["final"]] == counts.max() and counts.min() < counts.max()
+    assert report_main([str(tmp_path / "o"), "--out", str(tmp_path / "r")]) == 0
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "sequential halving" in md and f"mix {chosen['final']}) is the best mean of the last round" in md
