@@ -44,6 +44,8 @@ OBJECTIVE = "gap_closed_auc"
 GRID_TOP = 20          # the grid's best mixes re-evaluated
 FRESH = 30             # fresh replications per re-evaluated mix
 SEEDS = range(10)      # optimiser seeds (and random-search seeds)
+CONFIRM_SEEDS = range(10, 20)  # held-out seeds: the shipped search and random search, run after the rule was fixed
+CONFIRM = ("tpe_r4_halving", "random_r4_halving")
 CHECK_START, CHECK = 2000, 150  # replications 2000..2149: the check of the final mixes against the grid's best
 CHOOSE = 3             # a search's best trials re-evaluated before it names its final mix
 RACE_CHOOSE = 10       # *_halving searches: best trials raced by sequential halving ...
@@ -144,8 +146,7 @@ def search_folder(out: Path, kind: str, seed: int) -> Path:
     return out / "search" / f"{kind}-{seed}"
 
 
-def run_search(out: Path, kind: str, seed: int, workers: int, objectives: list[str], choose: int,
-               fresh_search: bool = False) -> dict:
+def run_search(out: Path, kind: str, seed: int, workers: int, objectives: list[str], choose: int) -> dict:
     """One search of the proof (resumable in its folder), within the budget with its re-evaluations."""
     total = budget(out)
     base = kind.removesuffix("_halving")
@@ -158,7 +159,7 @@ def run_search(out: Path, kind: str, seed: int, workers: int, objectives: list[s
     # *_r4: four replications per trial instead of two (half as many mixes, half the trial's variance)
     replications = 4 if "_r4" in kind else 2
     # *_halving: the final mix raced from the ten best trials by sequential halving (as optimise_mix ships)
-    selection = ([f"optimise.selection=halving", f"optimise.choose={RACE_CHOOSE}",
+    selection = (["optimise.selection=halving", f"optimise.choose={RACE_CHOOSE}",
                   f"optimise.selection_runs={RACE_RUNS}"] if halving else
                  ["optimise.selection=all", f"optimise.choose={choose}"])
     overrides = [*variant, "experiment=optimise_mix", f"optimise.seed={seed}", f"optimise.sampler={sampler}",
@@ -172,14 +173,14 @@ def run_search(out: Path, kind: str, seed: int, workers: int, objectives: list[s
     meta = folder / "optimise.json"
     if meta.exists() and json.loads(meta.read_text()).get("status") == "complete":
         return json.loads(meta.read_text())
-    if halving and not (folder / "study.journal").exists() and not fresh_search:
+    done = search_folder(out, base, seed) / "optimise.json"
+    if halving and not (folder / "study.journal").exists() and done.exists():
         # The search proper is the base search's (the selection is not part of it: same seed, sampler and
         # search budget), so its journal is taken over and the optimisation resumes from it, as after a
         # kill; docs/optimisation.md reports a seed rerun from scratch that gives the same trials.
-        done = search_folder(out, base, seed)
-        if json.loads((done / "optimise.json").read_text()).get("status") == "complete":
+        if json.loads(done.read_text()).get("status") == "complete":
             folder.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(done / "study.journal", folder / "study.journal")
+            shutil.copyfile(done.parent / "study.journal", folder / "study.journal")
     final = opt.optimise(model_cfg, settings, folder, record, show_progress=True)
     if final["runs_used"] > total:
         raise SystemExit(f"{kind}-{seed} used {final['runs_used']} runs, over the budget of {total}")
@@ -193,6 +194,14 @@ def stage_search(out: Path, workers: int) -> None:
     """Ten searches of each kind for public value, at the same budget."""
     for seed in SEEDS:
         for kind in SEARCHES:
+            f = run_search(out, kind, seed, workers, [OBJECTIVE], CHOOSE)
+            print(f"{kind}-{seed}: {f['runs_used']} runs", flush=True)
+
+
+def stage_confirm(out: Path, workers: int) -> None:
+    """The shipped search and random search (both with halving) on ten held-out seeds, from scratch."""
+    for seed in CONFIRM_SEEDS:
+        for kind in CONFIRM:
             f = run_search(out, kind, seed, workers, [OBJECTIVE], CHOOSE)
             print(f"{kind}-{seed}: {f['runs_used']} runs", flush=True)
 
@@ -213,8 +222,10 @@ def _final_mixes(out: Path) -> pd.DataFrame:
     levers = space_of(case_config()).levers
     rows = []
     for kind in SEARCHES:
-        for seed in SEEDS:
+        for seed in [*SEEDS, *(CONFIRM_SEEDS if kind in CONFIRM else [])]:
             folder = search_folder(out, kind, seed)
+            if seed in CONFIRM_SEEDS and not (folder / "chosen.json").exists():
+                continue  # the confirm stage has not run (yet)
             chosen = json.loads((folder / "chosen.json").read_text())
             re = pd.read_parquet(folder / "reevaluation.parquet")
             fin = re[re["mix_id"] == chosen["final"]].iloc[0]
@@ -255,13 +266,16 @@ def stage_pareto(out: Path, workers: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the stages named on the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stages", nargs="+", choices=["grid", "reeval", "search", "check", "pareto", "figures", "all"])
+    parser.add_argument("stages", nargs="+",
+                        choices=["grid", "reeval", "search", "confirm", "check", "pareto", "figures", "all"])
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "optimisation_proof")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    stages = ["grid", "reeval", "search", "check", "pareto", "figures"] if "all" in args.stages else args.stages
+    stages = (["grid", "reeval", "search", "confirm", "check", "pareto", "figures"] if "all" in args.stages
+              else args.stages)
     for name in stages:
-        {"grid": stage_grid, "reeval": stage_reeval, "search": stage_search, "check": stage_check,
+        {"grid": stage_grid, "reeval": stage_reeval, "search": stage_search, "confirm": stage_confirm,
+         "check": stage_check,
          "pareto": stage_pareto,
          "figures": stage_figures}[name](args.out, args.workers)
 

@@ -26,10 +26,13 @@ never a failure: the mean is over the replications where it is defined, and the 
 not is a constraint (``optimise.undefined: constraint``, infeasible when above 0) or ignored
 (``value``); with no defined replication the told value is ``optimise.undefined_value``.
 
-After the search, the best trials (single objective: the ``optimise.choose`` best; several: the
-Pareto-optimal ones) are re-evaluated on ``optimise.reevaluate`` fresh replications (indices from
-:data:`experiments.mixes.REEVALUATION_START`, disjoint from the search's), and, when
-``optimise.robustness.points`` > 0, over a Latin hypercube of the case's uncertain parameters.
+After the search, the final mix is chosen on fresh replications (indices from
+:data:`experiments.mixes.REEVALUATION_START`, disjoint from the search's): with one objective the
+``optimise.choose`` best trials are raced by sequential halving on at most ``optimise.selection_runs``
+runs (:func:`race`; ``optimise.selection: halving``) or each run on ``optimise.reevaluate``
+replications (``all``, also what several objectives do with the Pareto-optimal trials). When
+``optimise.robustness.points`` > 0 the candidates are run over a Latin hypercube of the case's
+uncertain parameters.
 ``govsim-report <folder>`` reports them.
 """
 
