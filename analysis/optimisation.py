@@ -269,7 +269,9 @@ def mix_label(mix_id: int, trial: int | None = None) -> str:
 def mixes(opt: Optimisation) -> pd.DataFrame:
     """One row per re-evaluated mix: ``mix_id``, ``trial``, ``label``, its lever values and its role.
 
-    The role is ``final``, ``front`` (multi-objective), ``candidate`` or ``re-evaluated``.
+    The role is ``final``, ``front`` (multi-objective), ``candidate`` or ``re-evaluated``; a
+    candidate of a race by sequential halving (``reevaluation.parquet`` has ``round``) is
+    ``finalist`` (ran in the last round) or ``out after round k``.
     """
     cols = ["mix_id", *(["trial"] if "trial" in opt.reevaluation else []), *opt.levers]
     table = opt.reevaluation[cols].drop_duplicates("mix_id").sort_values("mix_id").reset_index(drop=True)
@@ -280,6 +282,11 @@ def mixes(opt: Optimisation) -> pd.DataFrame:
     front, candidates = set(opt.chosen["front"]), set(opt.chosen["candidates"])
     table["role"] = ["final" if m == opt.chosen["final"] else "front" if m in front else
                      "candidate" if m in candidates else "re-evaluated" for m in table["mix_id"]]
+    if "round" in opt.reevaluation and opt.chosen["final"] is not None:
+        last = opt.reevaluation.groupby("mix_id")["round"].max()
+        table["role"] = [role if role != "candidate" else "finalist" if last[m] == last.max() else
+                         f"out after round {int(last[m]) + 1}" for m, role in zip(table["mix_id"], table["role"],
+                                                                                   strict=True)]
     return table
 
 
@@ -604,12 +611,44 @@ def trials_figure(opt: Optimisation) -> Any:
     return fig
 
 
+def _span(frame: pd.DataFrame, centre: str, keep: set, pad: float) -> tuple[float, float] | None:
+    """x-limits covering the intervals of the mixes in ``keep`` (and ± ``pad``), 6 % margin; None: no data."""
+    if frame.empty or centre not in frame:
+        return None
+    part = frame[frame.index.isin(keep) & np.isfinite(frame[centre])]
+    if part.empty:
+        return None
+    low = min(float(part["ci_low"].min()), float(part[centre].min()), -pad if pad else np.inf)
+    high = max(float(part["ci_high"].max()), float(part[centre].max()), pad if pad else -np.inf)
+    margin = 0.06 * (high - low) if high > low else 0.05
+    return low - margin, high + margin
+
+
+def _interval(ax: Any, centre: float, low: float, high: float, y: float, lim: tuple[float, float] | None,
+              color: str, face: str | None = None) -> None:
+    """A point with its interval, cut at ``lim`` with an arrow where it goes beyond (a point beyond: arrow only)."""
+    if lim is None:
+        lim = (-np.inf, np.inf)
+    lo, hi = max(low, lim[0]), min(high, lim[1])
+    if lim[0] <= centre <= lim[1]:
+        ax.errorbar(centre, y, xerr=[[centre - lo], [hi - centre]], fmt="o", color=color, mfc=face or color,
+                    capsize=3, markersize=5)
+    else:
+        ax.plot([lo, hi], [y, y], color=color, linewidth=1.5)
+    for end, cut, marker in ((low, lo, "<"), (high, hi, ">")):
+        if end != cut:
+            ax.plot(cut, y, marker=marker, color=color, markersize=6, clip_on=False)
+
+
 def chosen_figure(opt: Optimisation, means: pd.DataFrame, diffs: pd.DataFrame) -> Any:
     """Chosen mixes on fresh replications: mean [95 % CI] and paired difference to the best with ±smallest effect.
 
     A row per objective. Left: the mix's re-evaluated mean with its Student-t interval.
     Right: the mix minus the best mix, paired by replication, with the grey band ±
     the smallest effect of interest; filled points are tied with the best, hollow ones not.
+    When mixes ran on different numbers of replications (a race), each label gives its runs,
+    and the axes span the intervals of the mixes with at least a quarter of the most runs:
+    wider intervals (a mix dropped after a few runs) are cut at the edge, marked by an arrow.
     """
     import matplotlib.pyplot as plt
 
@@ -618,6 +657,11 @@ def chosen_figure(opt: Optimisation, means: pd.DataFrame, diffs: pd.DataFrame) -
     figures.set_style()
     table = mixes(opt)
     labels = [f"{lab} ★" if role == "final" else lab for lab, role in zip(table["label"], table["role"], strict=True)]
+    runs = opt.reevaluation.groupby("mix_id")["replication"].count()
+    uneven = runs.min() != runs.max()
+    if uneven:
+        labels = [f"{lab}, {int(runs[m])} runs" for lab, m in zip(labels, table["mix_id"], strict=True)]
+    wide_ok = set(runs.index[runs >= max(2, runs.max() / 4)]) if uneven else set(runs.index)
     ids = list(table["mix_id"].astype(int))
     colours = mix_colours(opt)
     k = len(opt.objectives)
@@ -627,19 +671,20 @@ def chosen_figure(opt: Optimisation, means: pd.DataFrame, diffs: pd.DataFrame) -
         m = means[means["outcome"] == o.name].set_index("mix_id")
         d = diffs[diffs["outcome"] == o.name].set_index("mix_id") if not diffs.empty else pd.DataFrame()
         left, right = axes[row]
+        delta = o.smallest_effect
+        lims = [_span(m, "mean", wide_ok, pad=0.0), _span(d, "difference", wide_ok, pad=delta)]
         for y, mid in enumerate(ids):
             c = colours[mid]
             if mid in m.index and np.isfinite(m.loc[mid, "mean"]):
                 r = m.loc[mid]
-                left.errorbar(r["mean"], y, xerr=[[r["mean"] - r["ci_low"]], [r["ci_high"] - r["mean"]]], fmt="o",
-                              color=c, capsize=3, markersize=5)
+                _interval(left, r["mean"], r["ci_low"], r["ci_high"], y, lims[0], color=c)
             if mid in d.index:
                 r = d.loc[mid]
-                face = c if r["tied"] else "white"
-                right.errorbar(r["difference"], y, xerr=[[r["difference"] - r["ci_low"]],
-                                                         [r["ci_high"] - r["difference"]]],
-                               fmt="o", color=c, mfc=face, capsize=3, markersize=5)
-        delta = o.smallest_effect
+                _interval(right, r["difference"], r["ci_low"], r["ci_high"], y, lims[1], color=c,
+                          face=c if r["tied"] else "white")
+        for ax, lim in zip((left, right), lims, strict=True):
+            if lim is not None:
+                ax.set_xlim(*lim)
         right.axvspan(-delta, delta, color="0.87", zorder=0, linewidth=0)
         right.axvline(0, color="0.3", linewidth=0.8)
         _few_ticks(left)
@@ -833,7 +878,7 @@ def build(opt: Optimisation, out: Path, smallest: dict[str, float] | None = None
     sections: list[dict[str, Any]] = []
 
     # chosen mixes
-    header = ["mix", "role (chosen.json)", *opt.levers, *(f"{o.name}: mean [95 % CI] (n)" for o in opt.objectives),
+    header = ["mix", "role", *opt.levers, *(f"{o.name}: mean [95 % CI] (n)" for o in opt.objectives),
               f"{primary.name} in the search (trial mean of {reps}; optimistic)"]
     rows = []
     # reevaluation.parquet's `trial` is the trial's slot (trial numbers shift when a search is resumed)
@@ -854,7 +899,7 @@ def build(opt: Optimisation, out: Path, smallest: dict[str, float] | None = None
         rounds = opt.reevaluation.groupby("round")["mix_id"].nunique() if "round" in opt.reevaluation else None
         plan = ("; ".join(f"round {int(r) + 1}: {int(n)} mixes" for r, n in rounds.items())
                 if rounds is not None else "")
-        how = (f"The {len(table)} best trials (distinct mixes) were raced by sequential halving (Karnin, Koren & "
+        how = (f"The {len(table)} best trials (distinct mixes) were raced by sequential halving (Karnin, Koren and "
                f"Somekh 2013) on fresh replications ({span}, disjoint from the search's; common random numbers: "
                "in each round every remaining mix ran the same further replications), and after each round the "
                f"better half by mean of {primary.name} went on ({plan}). Means and 95 % Student-t intervals come "

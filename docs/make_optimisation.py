@@ -384,9 +384,11 @@ def stage_figures(out: Path, workers: int) -> None:
     # -- the searches
     names = {"tpe": "TPE", "tpe_independent": "independent TPE", "random": "random search",
              "tpe_r4": "TPE, 4 runs a trial",
-             "random_r4": "random search, 4 runs a trial"}
+             "random_r4": "random search, 4 runs a trial",
+             "tpe_r4_halving": "TPE, 4 runs a trial, halving (shipped)",
+             "random_r4_halving": "random search, 4 runs a trial, halving"}
     colours = {"tpe": "#1b9e77", "tpe_independent": "#7570b3", "random": "#d95f02", "tpe_r4": "#e7298a",
-               "random_r4": "#a6761d"}
+               "random_r4": "#a6761d", "tpe_r4_halving": "#c2185b", "random_r4_halving": "#666666"}
     rows = []
     curves = []
     finals = _final_mixes(out)
@@ -411,8 +413,11 @@ def stage_figures(out: Path, workers: int) -> None:
                      "same_as_grid_best": tuple(f[lev] for lev in levers) == best_key})
         t["runs"] = (t["duplicate_of"] < 0).cumsum() * (4 if "_r4" in kind else 2)
         t["best"] = t[f"value_{OBJECTIVE}"].cummax()
-        curves.append(t.assign(search=kind, seed=seed)[["search", "seed", "runs", "best"]])
+        if not kind.endswith("_halving") or seed in CONFIRM_SEEDS:  # seeds 0-9: the base search's own trials
+            curves.append(t.assign(search=kind, seed=seed)[["search", "seed", "runs", "best"]])
     res = pd.DataFrame(rows)
+    held = res[res["seed"].isin(CONFIRM_SEEDS)]
+    res = res[res["seed"].isin(SEEDS)]
     lines += [f"| search | seed | final mix | check mean | difference to the grid's best [95 % paired CI] | "
               f"within {sesoi} | trials (repeats) | model runs |", "|---|---|---|---|---|---|---|---|"]
     for _, r in res.iterrows():
@@ -426,12 +431,34 @@ def stage_figures(out: Path, workers: int) -> None:
                      f"seeds on the check replications ({int(part['ok30'].sum())} of {len(part)} on the 30 "
                      f"re-evaluation replications); check mean of the final mixes {part['mean'].mean():.3f}.")
     for a_, b_ in (("tpe", "random"), ("tpe", "tpe_independent"), ("tpe_independent", "random"),
-                   ("tpe_r4", "random"), ("tpe_r4", "tpe"), ("tpe_r4", "random_r4"), ("random_r4", "random")):
+                   ("tpe_r4", "random"), ("tpe_r4", "tpe"), ("tpe_r4", "random_r4"), ("random_r4", "random"),
+                   ("tpe_r4_halving", "tpe_r4"), ("tpe_r4_halving", "random_r4_halving"),
+                   ("tpe_r4_halving", "random_r4"), ("random_r4_halving", "random_r4")):
         d, dlo, dhi = _paired(by[a_]["mean"].to_numpy(), by[b_]["mean"].to_numpy())
         lines.append(f"- {names[a_]} final minus {names[b_]} final, paired by seed: {d:+.3f} [{dlo:+.3f}, {dhi:+.3f}].")
     lines += [f"- Largest number of model runs of a search, re-evaluations included: {int(res['runs'].max())} "
               f"(budget {total}).", ""]
-    res.to_csv(out / "searches.csv", index=False)
+    if len(held):
+        lines += [f"Held-out seeds {CONFIRM_SEEDS[0]}-{CONFIRM_SEEDS[-1]} (run from scratch after the halving rule "
+                  "was fixed):", "",
+                  "| search | seed | final mix | check mean | difference to the grid's best [95 % paired CI] "
+                  f"| within {sesoi} | trials | model runs |", "|---|---|---|---|---|---|---|---|"]
+        for _, r in held.iterrows():
+            lines.append(f"| {names[r['search']]} | {r['seed']} | {r['mix']} | {r['mean']:.3f} | {r['diff']:+.3f} "
+                         f"[{r['low']:+.3f}, {r['high']:+.3f}] | {'yes' if r['ok'] else 'no'} | {r['trials']} | "
+                         f"{r['runs']} |")
+        lines.append("")
+        hb = {k: held[held["search"] == k].sort_values("seed") for k in CONFIRM}
+        for k, part in hb.items():
+            lines.append(f"- {names[k]}, held-out seeds: within {sesoi} of the grid's best in {int(part['ok'].sum())} "
+                         f"of {len(part)} ({int(part['ok30'].sum())} of {len(part)} on its own fresh runs); check mean "
+                         f"of the final mixes {part['mean'].mean():.3f}.")
+        if all(len(p) == len(CONFIRM_SEEDS) for p in hb.values()):
+            d, dlo, dhi = _paired(hb[CONFIRM[0]]["mean"].to_numpy(), hb[CONFIRM[1]]["mean"].to_numpy())
+            lines.append(f"- {names[CONFIRM[0]]} final minus {names[CONFIRM[1]]} final, held-out seeds, paired by "
+                         f"seed: {d:+.3f} [{dlo:+.3f}, {dhi:+.3f}].")
+        lines.append("")
+    pd.concat([res, held]).to_csv(out / "searches.csv", index=False)
 
     # -- figure: the grid's distribution and where the searches ended
     fig, ax = plt.subplots(figsize=(8, 4.2))
@@ -455,9 +482,12 @@ def stage_figures(out: Path, workers: int) -> None:
     # -- figure: best trial value against model runs
     cur = pd.concat(curves)
     fig, ax = plt.subplots(figsize=(8, 4.2))
+    labelled = set()
     for (kind, seed), g in cur.groupby(["search", "seed"]):
         ax.step(g["runs"], g["best"], where="post", color=colours[kind], alpha=0.6, lw=1.2,
-                label=names[kind] if seed == 0 else None)
+                label=None if kind in labelled else names[kind] + (" (held-out seeds)" if seed in CONFIRM_SEEDS
+                                                                   else ""))
+        labelled.add(kind)
     ax.axhline(grid[OBJECTIVE].max(), color="0.4", linestyle=":", label="grid's best single run (replication 0)")
     ax.set_xlabel("model runs of the search")
     ax.set_ylabel("best trial value (mean of the trial's runs)")

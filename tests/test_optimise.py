@@ -401,3 +401,4 @@ def test_an_optimisation_with_halving_reports_its_race(tmp_path):
     assert report_main([str(tmp_path / "o"), "--out", str(tmp_path / "r")]) == 0
     md = (tmp_path / "r" / "report.md").read_text()
     assert "sequential halving" in md and f"mix {chosen['final']}) is the best mean of the last round" in md
+    assert "| out after round 1 |" in md and "| finalist |" in md  # five candidates: rounds of 5, 3, 2
