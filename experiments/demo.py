@@ -277,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--lang {args.lang}: must be one of {', '.join(LANGUAGES)}")
     if args.check and not args.classroom:
         parser.error("--check: only with --classroom")
+    # Ctrl-C and SIGTERM must reach the demo and the classroom whatever started them: a parent that blocked
+    # them while it started helpers (as multiprocessing's resource tracker does) passes the block on.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     if args.classroom:
         return launch.main(args)
     args.host = args.host or DEFAULT_HOST
@@ -294,9 +297,6 @@ def main(argv: list[str] | None = None) -> int:
     token = "" if local and args.token is None else (args.token or secrets.token_hex(12))
     query = f"lang={args.lang}" + (f"&token={token}" if token else "")
     proc: subprocess.Popen | None = None
-    # Ctrl-C and SIGTERM must reach this process whatever started it: a parent that blocked them while
-    # it started helpers (as multiprocessing's resource tracker does) passes the block on to its children.
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     signal.signal(signal.SIGINT, signal.default_int_handler)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:

@@ -447,3 +447,24 @@ def test_the_check_serves_a_page_and_says_what_to_do_when_no_phone_comes() -> No
     assert "this laptop itself opened the check page" in out
     for advice in ("client isolation", "hotspot", "firewall", f"sudo ufw allow {port}/tcp"):
         assert advice in out
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_classroom_stops_on_ctrl_c_even_when_started_with_the_signals_blocked(stop: str) -> None:
+    """A parent that blocked Ctrl-C and SIGTERM passes the block on; the classroom must still stop on them."""
+    import signal
+
+    from tests.test_demo_browser import start_demo
+
+    server = start_demo("--classroom", "--host", "127.0.0.1", "--lang", "en", blocked=True)
+    try:
+        assert server.url.startswith("http://127.0.0.1:"), server.output
+        number = getattr(signal, stop)
+        server.proc.send_signal(number)
+        # stopped within 30 s; after a SIGTERM uvicorn shuts down gracefully, then re-raises it (exit -15)
+        assert server.proc.wait(timeout=30) in (0, -number), server.output
+        assert "Traceback" not in server.output, server.output
+    finally:
+        if server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait(timeout=10)

@@ -74,7 +74,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_demo(*extra: str) -> DemoServer:
+def _block_stop_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def start_demo(*extra: str, blocked: bool = False) -> DemoServer:
+    """Start ``govsim-demo`` on a free loopback port; ``blocked``: as a parent that blocked Ctrl-C and SIGTERM would."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "experiments.demo", "--port", str(free_port()), *extra],
@@ -83,6 +88,7 @@ def start_demo(*extra: str) -> DemoServer:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_block_stop_signals if blocked else None,
     )
     server = DemoServer(proc)
     lines: queue.Queue[str] = queue.Queue()
