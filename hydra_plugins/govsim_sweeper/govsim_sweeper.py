@@ -35,6 +35,7 @@ class GovsimSweeper(BasicSweeper):
             jobs = sw.plan_jobs(self.config, loader, [job for batch in self.overrides for job in batch],
                                 configs=configs)
             sweep_dir, lock, code = sw.prepare_folder(self.config, jobs)
+            sw.prepare_workers(self.launcher)  # its imports overlap what is left before the first job
         except ConfigError as err:
             print(f"govsim: invalid config: {err}", file=sys.stderr)
             sys.exit(2)
@@ -62,5 +63,6 @@ class GovsimSweeper(BasicSweeper):
                 initial_idx += len(batch)
         finally:
             progress.close()
+            sw.stop_workers()
             lock.release()
         return returns
