@@ -961,11 +961,16 @@ def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: i
     running: dict[Any, tuple[int, list[str]]] = {}
     suspects: list[tuple[int, list[str]]] = []
     executor = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+    broken = False
     try:
         while todo or running or suspects:
-            while todo and not suspects and len(running) < n:
+            while todo and not suspects and not broken and len(running) < n:
                 idx, overrides = todo.popleft()
-                running[executor.submit(execute_job, idx, overrides, packed, recipe(overrides))] = (idx, overrides)
+                try:
+                    running[executor.submit(execute_job, idx, overrides, packed, recipe(overrides))] = (idx, overrides)
+                except BrokenProcessPool:  # a worker died: the jobs in flight fail next, then this one runs
+                    todo.appendleft((idx, overrides))
+                    broken = True
             if running:
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for fut in done:
@@ -983,7 +988,7 @@ def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: i
                     problem = KILLED.format(signal=sig)
                     record_death(sweep_dir / plan[idx].dir, plan[idx], problem, launcher)
                 finished(idx, problem)
-            suspects = []
+            suspects, broken = [], False
             executor = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
     finally:
         executor.shutdown(wait=True)
