@@ -916,21 +916,27 @@ def start_workers(env: dict[str, str]) -> Any:
     return ctx
 
 
-def stop_workers() -> None:
+def stop_workers(kill: bool = False) -> None:
     """Stop the workers' fork server, if this process started one, and wait for it.
 
     Waited for, the server and the workers it forked count in this process's children's
-    CPU time (``getrusage``), and none is left running after the sweep.
+    CPU time (``getrusage``), and none is left running after the sweep. With ``kill`` (a
+    sweep that runs no job) it is stopped at once, not after its imports.
     """
     if _SERVER.pop("env", None) is None:
         return
     from multiprocessing import forkserver
 
-    forkserver._forkserver._stop()  # the method multiprocessing's own tests stop the server with
+    server = forkserver._forkserver
+    pid = getattr(server, "_forkserver_pid", None)
+    if kill and pid is not None:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    server._stop()  # the method multiprocessing's own tests stop the server with
 
 
 def prepare_workers(launcher: Any) -> None:
-    """Start the joblib launcher's fork server (:func:`start_workers`) now: it imports while the sweep starts."""
+    """Start the joblib launcher's fork server (:func:`start_workers`) now: it imports while the sweep is planned."""
     if _launcher_kind(launcher) == "joblib":
         start_workers(joblib_workers(launcher)[1])
 
