@@ -117,7 +117,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.repeats, args.styles, args.replications, args.steps, args.trials = 1, 2, 2, 20, 6
     for name, low, high in (("trials", 1, None),
                             ("repeats", 1, None), ("workers", 1, None), ("styles", 1, len(STYLES)), ("seeds", 1, None),
-                            ("replications", 1, None), ("steps", 0, None)):
+                            ("replications", 1, None), ("steps", 1, None)):
         value = getattr(args, name)
         if value < low or (high is not None and value > high):
             allowed = f"{low}-{high}" if high is not None else f"at least {low}"

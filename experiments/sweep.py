@@ -23,7 +23,9 @@ On those two launchers a job costs little beyond its model runs: it gets its con
 the compositions of step 2 (:class:`JobRecipe`) instead of Hydra composing it again, runs
 in :func:`run_planned_job` (Hydra's ``run_job`` with one copy of the config instead of four,
 the same files), and records the git state and package versions found in step 4; a
-worker process sets Hydra's global state once per sweep, not once per job.
+worker process sets Hydra's global state once per sweep, not once per job. The joblib
+launcher's workers are forked from a server that imported what a job needs once
+(:func:`start_workers`), instead of each importing it as a fresh Python process.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import json
 import os
 import pickle
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -645,7 +648,7 @@ _WORKER: dict[str, Any] = {}
 
 def pack_setting(setting: JobSetting) -> tuple[str, bytes]:
     """The setting pickled once for all of a sweep's jobs, with a key that is new for every sweep."""
-    import cloudpickle  # what loky pickles its tasks with
+    import cloudpickle  # the task function is not importable by name (Hydra's decorator wraps it)
 
     return f"{os.getpid()}-{time.time_ns()}-{id(setting)}", cloudpickle.dumps(setting)
 
@@ -857,66 +860,183 @@ def _launcher_kind(launcher: Any) -> str:
 KILLED = ("its worker process was killed{signal} (as by the out-of-memory killer); "
           "rerun the sweep to retry it, with fewer parallel jobs if memory is short")
 
+_SERVER: dict[str, Any] = {}
+"""The environment the workers' fork server was started with, while it runs."""
 
-def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: int, plan: dict[int, PlannedJob],
-                   sweep_dir: Path, finished: Callable[[int, str | None], None], setting: JobSetting,
-                   recipe: Callable[[Sequence[str]], JobRecipe | None]) -> None:
-    """Run the batch on joblib's loky workers, at most ``n_jobs`` at a time, surviving worker deaths.
 
-    What the jobs share (:class:`JobSetting`, with Hydra's global state) is pickled once and
-    unpickled once per worker; each job brings its own config.
+def joblib_workers(launcher: Any) -> tuple[int, dict[str, str]]:
+    """The joblib launcher's number of workers, and the thread limits joblib gives its workers.
 
-    When a worker dies (SIGKILL, out of memory), loky fails every job in flight. Those
-    jobs are rerun one at a time: the ones that finish were bystanders; a job whose
-    worker dies again when it runs alone is recorded as killed in its ``error.json``.
+    The limits keep numerical libraries from oversubscribing the cores (``OMP_NUM_THREADS`` and
+    the like: the cores over the workers, unless set already).
     """
-    from concurrent.futures.process import BrokenProcessPool
-
-    from hydra.core.singleton import Singleton
     from joblib import effective_n_jobs
-    from joblib.externals.loky import get_reusable_executor
 
     n = max(1, effective_n_jobs(launcher.joblib.get("n_jobs", -1)))
-    packed = pack_setting(dataclasses.replace(setting, singleton_state=Singleton.get_state()))
-    try:  # the thread limits joblib gives its workers (no oversubscription of numerical libraries)
+    try:
         from joblib._parallel_backends import LokyBackend
 
         env = LokyBackend()._prepare_worker_env(n_jobs=n)
     except Exception:  # noqa: BLE001 - a private helper; without it the workers use the defaults
-        env = None
+        env = {}
+    return n, env
 
-    def pool(workers: int) -> Any:
-        return get_reusable_executor(max_workers=workers, timeout=300, env=env)
 
+def start_workers(env: dict[str, str]) -> Any:
+    """Start the fork server the sweep's workers are forked from (if not running), without waiting for it.
+
+    The server imports :mod:`experiments.sweep_worker` once (Hydra, pandas, Mesa, pyarrow, the
+    model); each worker is a fork of it, so c workers do not import all that c times, each as a fresh
+    Python process as loky's workers did. It is started with ``env`` (the workers' thread limits,
+    read by the numerical libraries when the server imports them); this process keeps its own
+    environment. :func:`stop_workers` ends it.
+
+    Returns:
+        The multiprocessing context whose processes are forked from that server.
+    """
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    ctx = multiprocessing.get_context("forkserver")
+    key = sorted(env.items())
+    if _SERVER.get("env", key) != key:  # its workers would have other thread limits
+        stop_workers()
+    ctx.set_forkserver_preload(["experiments.sweep_worker"])
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        forkserver.ensure_running()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    _SERVER["env"] = key
+    return ctx
+
+
+def stop_workers(kill: bool = False) -> None:
+    """Stop the workers' fork server, if this process started one, and wait for it.
+
+    Waited for, the server and the workers it forked count in this process's children's
+    CPU time (``getrusage``), and none is left running after the sweep. With ``kill`` (a
+    sweep that runs no job) it is stopped at once, not after its imports.
+    """
+    if _SERVER.pop("env", None) is None:
+        return
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    pid = getattr(server, "_forkserver_pid", None)
+    if kill and pid is not None:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    server._stop()  # the method multiprocessing's own tests stop the server with
+
+
+def prepare_workers(launcher: Any) -> None:
+    """Start the joblib launcher's fork server (:func:`start_workers`) now: it imports while the sweep is planned."""
+    if _launcher_kind(launcher) == "joblib":
+        start_workers(joblib_workers(launcher)[1])
+
+
+def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: int, plan: dict[int, PlannedJob],
+                   sweep_dir: Path, finished: Callable[[int, str | None], None], setting: JobSetting,
+                   recipe: Callable[[Sequence[str]], JobRecipe | None]) -> None:
+    """Run the batch on ``n_jobs`` worker processes at a time, surviving worker deaths.
+
+    The workers are forked from a server that has imported what a job needs (:func:`start_workers`),
+    with the thread limits joblib's own workers get. What the jobs share (:class:`JobSetting`, with
+    Hydra's global state) is pickled once and unpickled once per worker; each job brings its own config.
+
+    When a worker dies (SIGKILL, out of memory), the pool fails every job in flight. Those
+    jobs are rerun one at a time, each in a process of its own: the ones that finish were
+    bystanders; a job whose process dies again when it runs alone is recorded as killed in
+    its ``error.json``.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from hydra.core.singleton import Singleton
+
+    n, env = joblib_workers(launcher)
+    ctx = start_workers(env)
+    packed = pack_setting(dataclasses.replace(setting, singleton_state=Singleton.get_state()))
     todo = deque((initial_idx + k, list(o)) for k, o in enumerate(batch))
     running: dict[Any, tuple[int, list[str]]] = {}
     suspects: list[tuple[int, list[str]]] = []
-    executor = pool(n)
-    while todo or running or suspects:
-        while todo and not suspects and len(running) < n:
-            idx, overrides = todo.popleft()
-            running[executor.submit(execute_job, idx, overrides, packed, recipe(overrides))] = (idx, overrides)
-        if running:
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for fut in done:
-                idx, overrides = running.pop(fut)
+    executor = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+    broken = False
+    try:
+        while todo or running or suspects:
+            while todo and not suspects and not broken and len(running) < n:
+                idx, overrides = todo.popleft()
                 try:
-                    finished(idx, fut.result())
-                except BrokenProcessPool:
-                    suspects.append((idx, overrides))
-            continue
-        for idx, overrides in suspects:  # the pool broke: rerun the jobs it took down, alone
-            solo = pool(1)
-            try:
-                finished(idx, solo.submit(execute_job, idx, overrides, packed, recipe(overrides)).result())
-            except BrokenProcessPool as exc:
-                codes = str(exc)
-                sig = " by SIGKILL" if "SIGKILL" in codes or "-9" in codes else " by a signal"
-                what = KILLED.format(signal=sig)
-                record_death(sweep_dir / plan[idx].dir, plan[idx], what, launcher)
-                finished(idx, what)
-        suspects = []
-        executor = pool(n)
+                    running[executor.submit(execute_job, idx, overrides, packed, recipe(overrides))] = (idx, overrides)
+                except BrokenProcessPool:  # a worker died: the jobs in flight fail next, then this one runs
+                    todo.appendleft((idx, overrides))
+                    broken = True
+            if running:
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    idx, overrides = running.pop(fut)
+                    try:
+                        finished(idx, fut.result())
+                    except BrokenProcessPool:
+                        suspects.append((idx, overrides))
+                continue
+            executor.shutdown(wait=True)
+            for idx, overrides in suspects:  # the pool broke: rerun the jobs it took down, alone
+                problem, exitcode = _run_alone(ctx, idx, overrides, packed, recipe(overrides))
+                if exitcode is not None:
+                    sig = " by SIGKILL" if exitcode == -signal.SIGKILL else " by a signal"
+                    problem = KILLED.format(signal=sig)
+                    record_death(sweep_dir / plan[idx].dir, plan[idx], problem, launcher)
+                finished(idx, problem)
+            suspects, broken = [], False
+            executor = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+    finally:
+        executor.shutdown(wait=True)
+
+
+def _run_alone(ctx: Any, idx: int, overrides: Sequence[str], packed: tuple[str, bytes],
+               recipe: JobRecipe | None) -> tuple[str | None, int | None]:
+    """:func:`execute_job` in a process of its own.
+
+    Returns:
+        The job's problem (None if it had none), and None; or None and the process's exit
+        code if it died before answering (negative: the number of the signal that killed it).
+
+    Raises:
+        Exception: What the job raised.
+    """
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_answer, args=(send, idx, overrides, packed, recipe))
+    proc.start()
+    send.close()
+    try:
+        outcome, value = receive.recv()
+    except EOFError:
+        outcome, value = "died", None
+    finally:
+        receive.close()
+        proc.join()
+    if outcome == "raised":
+        raise value
+    if outcome == "died":
+        return None, proc.exitcode
+    return value, None
+
+
+def _answer(send: Any, idx: int, overrides: Sequence[str], packed: tuple[str, bytes],
+            recipe: JobRecipe | None) -> None:
+    try:
+        answer = ("done", execute_job(idx, overrides, packed, recipe))
+    except Exception as exc:  # noqa: BLE001 - handed to the sweep's process, as a pool hands it on
+        answer = ("raised", exc)
+    send.send(answer)
+    send.close()
 
 
 @dataclass

@@ -36,6 +36,9 @@ def test_the_benchmark_refuses_bad_flags_and_sweeps_the_same_jobs_it_runs_plainl
     with pytest.raises(SystemExit):
         bench.parse_args(["--workers", "0"])
     assert "--workers=0: allowed at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # run.steps must be at least 1: the planning would fail on 0
+        bench.parse_args(["--steps", "0"])
+    assert "--steps=0: allowed at least 1" in capsys.readouterr().err
     args = bench.parse_args(["--styles", "3", "--seeds", "2"])
     jobs = bench.job_overrides(args)
     assert len(jobs) == 6 and len({tuple(j) for j in jobs}) == 6

@@ -176,6 +176,22 @@ def test_a_sigkilled_joblib_worker_leaves_the_other_jobs_complete_and_is_listed(
     assert "Traceback" not in res.stderr
 
 
+def test_a_refused_joblib_sweep_stops_its_workers_server_and_writes_nothing(tmp_path: Path) -> None:
+    from experiments import sweep as sw
+
+    sweep = tmp_path / "sweep"
+    res = govsim("-m", "problem.K=2,20", *SMALL, f"hydra.sweep.dir={sweep}", "hydra/launcher=joblib",
+                 "hydra.launcher.n_jobs=2", cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.strip().splitlines() == [
+        "govsim: invalid config: problem.K=20 is not allowed: must be smaller than problem.N=10"], res.stderr[-1500:]
+    assert not sweep.exists()
+    sw.stop_workers(kill=True)  # none started in this process: nothing to stop
+    ctx = sw.start_workers({})
+    assert ctx.get_start_method() == "forkserver"
+    sw.stop_workers(kill=True)
+    assert sw._SERVER == {}
+
+
 @pytest.mark.parametrize("launcher", ["basic", "joblib"])
 def test_disk_full_and_unwritable_folders_give_one_line_each_and_the_sweep_goes_on(tmp_path: Path,
                                                                                   launcher: str) -> None:
