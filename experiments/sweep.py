@@ -891,12 +891,17 @@ def start_workers(env: dict[str, str]) -> Any:
     read by the numerical libraries when the server imports them); this process keeps its own
     environment. :func:`stop_workers` ends it.
 
+    Where there is no fork server (Windows), the workers are spawned: each a fresh Python
+    process that imports what its jobs need, as loky's workers did, with the default thread limits.
+
     Returns:
-        The multiprocessing context whose processes are forked from that server.
+        The multiprocessing context whose processes are forked from that server (or spawned).
     """
     import multiprocessing
     from multiprocessing import forkserver
 
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     key = sorted(env.items())
     if _SERVER.get("env", key) != key:  # its workers would have other thread limits

@@ -471,3 +471,25 @@ def test_jobs_record_the_code_the_sweep_found_when_it_started(tmp_path: Path) ->
     for job in ("0", "1"):
         meta = json.loads((sweep / job / "meta.json").read_text())
         assert meta["git"] == record["git"] and meta["versions"] == record["versions"]
+
+
+def test_a_joblib_sweep_where_there_is_no_fork_server_spawns_its_workers(tmp_path: Path) -> None:
+    """Windows has no fork server: the workers are spawned and the results are those of forked workers."""
+    # records the start methods the sweep asks multiprocessing for, and can hide the fork server
+    recorder = ("import atexit, multiprocessing, sys; asked = []; get = multiprocessing.get_context; "
+                "multiprocessing.get_context = lambda method=None: (asked.append(method), get(method))[1]; "
+                "atexit.register(lambda: print('start methods:', sorted(set(asked)), file=sys.stderr)); ")
+    runs = {}
+    for name, hide in (("forked", False), ("spawned", True)):
+        sweep = tmp_path / name
+        argv = ["govsim", "-m", "leadership=directive,shared", *SMALL, f"hydra.sweep.dir={sweep}",
+                "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+        code = (recorder + ("multiprocessing.get_all_start_methods = lambda: ['spawn']; " if hide else "")
+                + f"from experiments.run import main; sys.argv = {argv!r}; main()")
+        res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                             env=environment())
+        assert res.returncode == 0, res.stderr[-1500:]
+        assert f"start methods: {['spawn'] if hide else ['forkserver']}" in res.stderr, res.stderr[-1500:]
+        runs[name] = {job: pd.read_parquet(sweep / job / "timeseries.parquet") for job in ("0", "1")}
+    for job in ("0", "1"):
+        pd.testing.assert_frame_equal(runs["forked"][job], runs["spawned"][job])
