@@ -763,7 +763,7 @@ def reevaluate(mixes: pd.DataFrame, settings: Settings, evaluator: Any, outcomes
 
 def _rounds(n: int) -> int:
     """Rounds of sequential halving over ``n`` candidates: ceil(log2 n), at least one."""
-    return max(1, math.ceil(math.log2(n))) if n > 1 else 1
+    return max(1, math.ceil(math.log2(n)))
 
 
 def halving_schedule(n: int, runs: int) -> list[tuple[int, int]]:
