@@ -696,8 +696,7 @@ def chosen_figure(opt: Optimisation, means: pd.DataFrame, diffs: pd.DataFrame) -
         right.set_xlabel(f"Mix − best (mix {best}), paired 95 % CI\n"
                          f"grey: ± smallest effect {delta:g}; "
                          + ("↑ better" if o.sign > 0 else "↓ better"))
-    runs = opt.reevaluation.groupby("mix_id")["replication"].count()
-    fig.suptitle(f"Chosen mixes on {'' if runs.min() == runs.max() else f'{int(runs.min())}–'}"
+    fig.suptitle(f"Chosen mixes on {f'{int(runs.min())}–' if uneven else ''}"
                  f"{int(runs.max())} fresh replications "
                  "(★ final; filled: tied with the best)", fontsize=10)
     fig.tight_layout()
