@@ -418,13 +418,14 @@ def stage_figures(out: Path, workers: int) -> None:
     res = pd.DataFrame(rows)
     held = res[res["seed"].isin(CONFIRM_SEEDS)]
     res = res[res["seed"].isin(SEEDS)]
-    lines += [f"| search | seed | final mix | check mean | difference to the grid's best [95 % paired CI] | "
-              f"within {sesoi} | trials (repeats) | model runs |", "|---|---|---|---|---|---|---|---|"]
-    for _, r in res.iterrows():
-        lines.append(f"| {names[r['search']]} | {r['seed']} | {r['mix']} | {r['mean']:.3f} | {r['diff']:+.3f} "
-                     f"[{r['low']:+.3f}, {r['high']:+.3f}] | {'yes' if r['ok'] else 'no'} | {r['trials']} "
-                     f"({r['repeats']}) | {r['runs']} |")
-    lines.append("")
+    def table(frame: pd.DataFrame) -> list[str]:
+        head = [f"| search | seed | final mix | check mean | difference to the grid's best [95 % paired CI] | "
+                f"within {sesoi} | trials (repeats) | model runs |", "|---|---|---|---|---|---|---|---|"]
+        return head + [f"| {names[r['search']]} | {r['seed']} | {r['mix']} | {r['mean']:.3f} | {r['diff']:+.3f} "
+                       f"[{r['low']:+.3f}, {r['high']:+.3f}] | {'yes' if r['ok'] else 'no'} | {r['trials']} "
+                       f"({r['repeats']}) | {r['runs']} |" for _, r in frame.iterrows()] + [""]
+
+    lines += table(res)
     by = {k: res[res["search"] == k].sort_values("seed") for k in names}
     for k, part in by.items():
         lines.append(f"- {names[k]}: within {sesoi} of the grid's best in {int(part['ok'].sum())} of {len(part)} "
@@ -440,14 +441,7 @@ def stage_figures(out: Path, workers: int) -> None:
               f"(budget {total}).", ""]
     if len(held):
         lines += [f"Held-out seeds {CONFIRM_SEEDS[0]}-{CONFIRM_SEEDS[-1]} (run from scratch after the halving rule "
-                  "was fixed):", "",
-                  "| search | seed | final mix | check mean | difference to the grid's best [95 % paired CI] "
-                  f"| within {sesoi} | trials | model runs |", "|---|---|---|---|---|---|---|---|"]
-        for _, r in held.iterrows():
-            lines.append(f"| {names[r['search']]} | {r['seed']} | {r['mix']} | {r['mean']:.3f} | {r['diff']:+.3f} "
-                         f"[{r['low']:+.3f}, {r['high']:+.3f}] | {'yes' if r['ok'] else 'no'} | {r['trials']} | "
-                         f"{r['runs']} |")
-        lines.append("")
+                  "was fixed):", "", *table(held)]
         hb = {k: held[held["search"] == k].sort_values("seed") for k in CONFIRM}
         for k, part in hb.items():
             lines.append(f"- {names[k]}, held-out seeds: within {sesoi} of the grid's best in {int(part['ok'].sum())} "
