@@ -443,14 +443,20 @@ def test_a_job_callback_or_a_working_directory_change_runs_the_job_in_hydras_run
 
 
 def test_a_worker_sets_hydras_state_once_per_sweep() -> None:
+    from hydra.core.singleton import Singleton
+
     from experiments import sweep as sw
 
     one = sw.pack_setting(sw.JobSetting("context one", None, print, {"instances": {}, "omegaconf_resolvers": {}}))
     two = sw.pack_setting(sw.JobSetting("context two", None, print, {"instances": {}, "omegaconf_resolvers": {}}))
     assert one[0] != two[0]
-    first = sw.unpack_setting(one)
-    assert first.hydra_context == "context one" and sw.unpack_setting(one) is first
-    assert sw.unpack_setting(two).hydra_context == "context two"
+    saved = Singleton.get_state()  # unpacking sets Hydra's state (here: empty) as a worker would
+    try:
+        first = sw.unpack_setting(one)
+        assert first.hydra_context == "context one" and sw.unpack_setting(one) is first
+        assert sw.unpack_setting(two).hydra_context == "context two"
+    finally:
+        Singleton.set_state(saved)  # the tests after this one compose configs in this process
 
 
 def test_jobs_record_the_code_the_sweep_found_when_it_started(tmp_path: Path) -> None:
