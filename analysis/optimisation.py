@@ -259,10 +259,16 @@ def load_optimisation(path: Path | str) -> Optimisation:
 
 
 # ------------------------------------------------------------------ mixes
-def mix_label(mix_id: int, trial: int | None = None) -> str:
-    """How a mix is named in tables and figures: ``mix 3 (trial 17)`` or ``mix 0 (given)``."""
+def mix_label(mix_id: int, trial: int | None = None, source: str = "trial") -> str:
+    """How a mix is named in tables and figures: ``mix 3 (trial 17)`` or ``mix 0 (given)``.
+
+    A candidate the surrogate proposed is ``mix 7 (surrogate)``, or ``mix 6 (trial 52, surrogate)``
+    when the search had run it.
+    """
     if trial is None:
         return f"mix {mix_id}"
+    if source == "surrogate":
+        return f"mix {mix_id} (trial {trial}, surrogate)" if trial >= 0 else f"mix {mix_id} (surrogate)"
     return f"mix {mix_id} (trial {trial})" if trial >= 0 else f"mix {mix_id} (given)"
 
 
@@ -273,12 +279,14 @@ def mixes(opt: Optimisation) -> pd.DataFrame:
     candidate of a race by sequential halving (``reevaluation.parquet`` has ``round``) is
     ``finalist`` (ran in the last round) or ``out after round k``.
     """
-    cols = ["mix_id", *(["trial"] if "trial" in opt.reevaluation else []), *opt.levers]
+    cols = ["mix_id", *(c for c in ("trial", "source") if c in opt.reevaluation), *opt.levers]
     table = opt.reevaluation[cols].drop_duplicates("mix_id").sort_values("mix_id").reset_index(drop=True)
     if "trial" not in table:
         table["trial"] = -1
     table["trial"] = table["trial"].astype(int)
-    table["label"] = [mix_label(int(m), int(t)) for m, t in zip(table["mix_id"], table["trial"], strict=True)]
+    table["source"] = table["source"].fillna("trial").astype(str) if "source" in table else "trial"
+    table["label"] = [mix_label(int(m), int(t), s) for m, t, s in zip(table["mix_id"], table["trial"],
+                                                                       table["source"], strict=True)]
     front, candidates = set(opt.chosen["front"]), set(opt.chosen["candidates"])
     table["role"] = ["final" if m == opt.chosen["final"] else "front" if m in front else
                      "candidate" if m in candidates else "re-evaluated" for m in table["mix_id"]]
@@ -891,14 +899,20 @@ def build(opt: Optimisation, out: Path, smallest: dict[str, float] | None = None
             missing = f", {int(r['n_missing'])} undefined" if r["n_missing"] else ""
             cells.append(f"{ci_text(r['mean'], r['ci_low'], r['ci_high'])} ({int(r['n'])}{missing})")
         trial = int(mix["trial"])
-        cells.append(fmt(trial_values.get(trial, np.nan)) if trial >= 0 else "– (given)")
+        cells.append(fmt(trial_values.get(trial, np.nan)) if trial >= 0 else
+                     "– (not run in the search)" if mix["source"] == "surrogate" else "– (given)")
         rows.append(cells)
     span = f"{int(opt.reevaluation['replication'].min())}–{int(opt.reevaluation['replication'].max())}"
     if raced:
         rounds = opt.reevaluation.groupby("round")["mix_id"].nunique() if "round" in opt.reevaluation else None
         plan = ("; ".join(f"round {int(r) + 1}: {int(n)} mixes" for r, n in rounds.items())
                 if rounds is not None else "")
-        how = (f"The {len(table)} best trials (distinct mixes) were raced by sequential halving (Karnin, Koren and "
+        proposed = int((table["source"] == "surrogate").sum())
+        who = (f"The {len(table) - proposed} best trials (distinct mixes) and the {proposed} further mixes "
+               "a surrogate predicted best (a Bayesian ridge regression of every trial's value on the levers, "
+               "ranked over mixes run or not; labelled \"surrogate\")" if proposed else
+               f"The {len(table)} best trials (distinct mixes)")
+        how = (f"{who} were raced by sequential halving (Karnin, Koren and "
                f"Somekh 2013) on fresh replications ({span}, disjoint from the search's; common random numbers: "
                "in each round every remaining mix ran the same further replications), and after each round the "
                f"better half by mean of {primary.name} went on ({plan}). Means and 95 % Student-t intervals come "
@@ -1046,8 +1060,11 @@ def build(opt: Optimisation, out: Path, smallest: dict[str, float] | None = None
               f"{spec.get('status', '?')}.", f"Objectives: {objectives}.", *overridden,
               f"Levers: {', '.join(opt.levers)}.",
               f"Sampler {spec.get('sampler', '?')}, seed {spec.get('seed', '?')}; {reps} replications per trial on "
-              f"common random numbers; " + (f"the final mix raced from {len(table)} candidates by sequential "
-                                             f"halving on at most {spec.get('selection_runs')} fresh runs."
+              f"common random numbers; " + (f"the final mix raced from {len(table)} candidates"
+                                             + (f" ({spec['surrogate']} proposed by the surrogate)"
+                                                if spec.get("surrogate") else "")
+                                             + f" by sequential halving on at most {spec.get('selection_runs')} "
+                                             "fresh runs."
                                              if raced else
                                              f"{spec.get('reevaluate', fresh)} fresh replications per chosen mix.")]
     prov = [("optimisation", opt.root.name), ("experiment", spec.get("experiment")), ("case", spec.get("case")),

@@ -7,6 +7,9 @@ Stages (each resumable; results go under ``--out``, default ``outputs/optimisati
 ``reeval``    the grid's best mixes on 30 fresh replications (a disjoint seed set);
 ``search``    ten optimiser seeds (TPE that skips mixes already run), ten of Optuna's independent
               TPE and ten random-search seeds at the same budget, each ending with its final mix;
+``confirm``   the halving searches on held-out seeds 10-19;
+``heldout``   the halving searches on held-out seeds 20-29, and the surrogate's rules on their seeds
+              (each takes over the search proper of the same seed: only the choice of the final mix differs);
 ``check``     the grid's tied winners and every search's final mix on 150 further replications
               (disjoint from every replication the grid or the searches chose with), paired;
 ``pareto``    the multi-objective search against random search and the grid, by hypervolume;
@@ -44,8 +47,13 @@ OBJECTIVE = "gap_closed_auc"
 GRID_TOP = 20          # the grid's best mixes re-evaluated
 FRESH = 30             # fresh replications per re-evaluated mix
 SEEDS = range(10)      # optimiser seeds (and random-search seeds)
-CONFIRM_SEEDS = range(10, 20)  # held-out seeds: the shipped search and random search, run after the rule was fixed
+CONFIRM_SEEDS = range(10, 20)  # held-out seeds: the halving searches, run after the halving rule was fixed
 CONFIRM = ("tpe_r4_halving", "random_r4_halving")
+HELD_OUT_SEEDS = range(20, 30)  # second held-out set: run after the surrogate's rule was fixed
+SURROGATE_KINDS = ("tpe_r4_surrogate", "random_r4_surrogate")
+SWAP_KINDS = ("tpe_r4_swap", "random_r4_swap")  # the surrogate's first try, seeds 0-19 only
+SURROGATE = 5          # *_surrogate: the ten best trials and five mixes the surrogate proposes, raced on RACE_RUNS
+                       # *_swap: five best trials and five of the surrogate's, raced on RACE_RUNS
 CHECK_START, CHECK = 2000, 150  # replications 2000..2149: the check of the final mixes against the grid's best
 CHOOSE = 3             # a search's best trials re-evaluated before it names its final mix
 RACE_CHOOSE = 10       # *_halving searches: best trials raced by sequential halving ...
@@ -146,22 +154,47 @@ def search_folder(out: Path, kind: str, seed: int) -> Path:
     return out / "search" / f"{kind}-{seed}"
 
 
+def _kind_parts(kind: str) -> tuple[str, str]:
+    """A search kind's search proper (``tpe_r4``) and its rule for the final mix.
+
+    The rule is ``three`` (three best on 30 runs), ``halving``, ``surrogate`` (halving over the ten
+    best trials and the surrogate's five best proposals) or ``swap`` (halving over ten: five of each).
+    """
+    for rule in ("halving", "surrogate", "swap"):
+        if kind.endswith(f"_{rule}"):
+            return kind.removesuffix(f"_{rule}"), rule
+    return kind, "three"
+
+
+def seeds_of(kind: str) -> range:
+    """The seeds a kind of search is run on."""
+    if kind in SURROGATE_KINDS or kind in CONFIRM:
+        return range(SEEDS.start, HELD_OUT_SEEDS.stop)
+    if kind in SWAP_KINDS:
+        return range(SEEDS.start, CONFIRM_SEEDS.stop)
+    return SEEDS
+
+
 def run_search(out: Path, kind: str, seed: int, workers: int, objectives: list[str], choose: int) -> dict:
     """One search of the proof (resumable in its folder), within the budget with its re-evaluations."""
     total = budget(out)
-    base = kind.removesuffix("_halving")
-    halving = base != kind
-    search_runs = (total - (RACE_RUNS if halving else choose * FRESH)) // 2 * 2
+    base, rule = _kind_parts(kind)
+    raced = rule != "three"
+    search_runs = (total - (RACE_RUNS if raced else choose * FRESH)) // 2 * 2
     sampler = {"tpe": "tpe", "tpe_independent": "tpe", "tpe_r4": "tpe", "random_r4": "random", "random": "random",
                "nsga3": "nsga3", "mo-random": "random"}[base]
     # tpe_independent: Optuna's TPE as it comes (levers one by one, repeats allowed), the first proof's sampler
     variant = ["optimise.multivariate=false", "optimise.avoid_repeats=false"] if kind == "tpe_independent" else []
     # *_r4: four replications per trial instead of two (half as many mixes, half the trial's variance)
     replications = 4 if "_r4" in kind else 2
-    # *_halving: the final mix raced from the ten best trials by sequential halving (as optimise_mix ships)
-    selection = (["optimise.selection=halving", f"optimise.choose={RACE_CHOOSE}",
-                  f"optimise.selection_runs={RACE_RUNS}"] if halving else
-                 ["optimise.selection=all", f"optimise.choose={choose}"])
+    # *_halving: the final mix raced from the ten best trials by sequential halving;
+    # *_surrogate: raced from those ten and the surrogate's five best proposals (as optimise_mix ships);
+    # *_swap: raced from ten, five of them the surrogate's
+    choose_raced = RACE_CHOOSE + (SURROGATE if rule == "surrogate" else 0)
+    selection = (["optimise.selection=halving", f"optimise.choose={choose_raced}",
+                  f"optimise.selection_runs={RACE_RUNS}",
+                  f"optimise.surrogate={SURROGATE if rule in ('surrogate', 'swap') else 0}"] if raced else
+                 ["optimise.selection=all", f"optimise.choose={choose}", "optimise.surrogate=0"])
     overrides = [*variant, "experiment=optimise_mix", f"optimise.seed={seed}", f"optimise.sampler={sampler}",
                  f"optimise.budget={search_runs}", "optimise.trials=20000", *selection,
                  f"optimise.reevaluate={FRESH}", f"optimise.workers={workers}", f"optimise.replications={replications}",
@@ -173,35 +206,51 @@ def run_search(out: Path, kind: str, seed: int, workers: int, objectives: list[s
     meta = folder / "optimise.json"
     if meta.exists() and json.loads(meta.read_text()).get("status") == "complete":
         return json.loads(meta.read_text())
-    done = search_folder(out, base, seed) / "optimise.json"
-    if halving and not (folder / "study.journal").exists() and done.exists():
-        # The search proper is the base search's (the selection is not part of it: same seed, sampler and
-        # search budget), so its journal is taken over and the optimisation resumes from it, as after a
-        # kill; docs/optimisation.md reports a seed rerun from scratch that gives the same trials.
-        if json.loads(done.read_text()).get("status") == "complete":
-            folder.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(done.parent / "study.journal", folder / "study.journal")
+    if raced and not (folder / "study.journal").exists():
+        # The search proper is the same for every rule of the final mix (same seed, sampler and search
+        # budget), so a finished search's journal is taken over and the optimisation resumes from it into
+        # its own choice, as after a kill; docs/optimisation.md reports a seed rerun from scratch that
+        # gives the same trials.
+        for sibling in (base, f"{base}_halving", f"{base}_surrogate", f"{base}_swap"):
+            done = search_folder(out, sibling, seed) / "optimise.json"
+            if sibling != kind and done.exists() and json.loads(done.read_text()).get("status") == "complete":
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(done.parent / "study.journal", folder / "study.journal")
+                break
     final = opt.optimise(model_cfg, settings, folder, record, show_progress=True)
     if final["runs_used"] > total:
         raise SystemExit(f"{kind}-{seed} used {final['runs_used']} runs, over the budget of {total}")
     return final
 
 
-SEARCHES = ("tpe", "tpe_independent", "random", "tpe_r4", "random_r4", "tpe_r4_halving", "random_r4_halving")
+FIRST_SEARCHES = ("tpe", "tpe_independent", "random", "tpe_r4", "random_r4", "tpe_r4_halving", "random_r4_halving")
+SEARCHES = (*FIRST_SEARCHES, *SWAP_KINDS, *SURROGATE_KINDS)
 
 
 def stage_search(out: Path, workers: int) -> None:
     """Ten searches of each kind for public value, at the same budget."""
     for seed in SEEDS:
-        for kind in SEARCHES:
+        for kind in FIRST_SEARCHES:
             f = run_search(out, kind, seed, workers, [OBJECTIVE], CHOOSE)
             print(f"{kind}-{seed}: {f['runs_used']} runs", flush=True)
 
 
 def stage_confirm(out: Path, workers: int) -> None:
-    """The shipped search and random search (both with halving) on ten held-out seeds, from scratch."""
+    """The halving searches on held-out seeds, from scratch."""
     for seed in CONFIRM_SEEDS:
         for kind in CONFIRM:
+            f = run_search(out, kind, seed, workers, [OBJECTIVE], CHOOSE)
+            print(f"{kind}-{seed}: {f['runs_used']} runs", flush=True)
+
+
+def stage_heldout(out: Path, workers: int) -> None:
+    """The halving searches on the second held-out seeds, then the surrogate's rules on their seeds."""
+    for seed in HELD_OUT_SEEDS:
+        for kind in CONFIRM:
+            f = run_search(out, kind, seed, workers, [OBJECTIVE], CHOOSE)
+            print(f"{kind}-{seed}: {f['runs_used']} runs", flush=True)
+    for kind in (*SWAP_KINDS, *SURROGATE_KINDS):
+        for seed in seeds_of(kind):
             f = run_search(out, kind, seed, workers, [OBJECTIVE], CHOOSE)
             print(f"{kind}-{seed}: {f['runs_used']} runs", flush=True)
 
@@ -222,10 +271,10 @@ def _final_mixes(out: Path) -> pd.DataFrame:
     levers = space_of(case_config()).levers
     rows = []
     for kind in SEARCHES:
-        for seed in [*SEEDS, *(CONFIRM_SEEDS if kind in CONFIRM else [])]:
+        for seed in seeds_of(kind):
             folder = search_folder(out, kind, seed)
-            if seed in CONFIRM_SEEDS and not (folder / "chosen.json").exists():
-                continue  # the confirm stage has not run (yet)
+            if seed not in SEEDS and not (folder / "chosen.json").exists():
+                continue  # the confirm or held-out stage has not run (yet)
             chosen = json.loads((folder / "chosen.json").read_text())
             re = pd.read_parquet(folder / "reevaluation.parquet")
             fin = re[re["mix_id"] == chosen["final"]].iloc[0]
@@ -267,14 +316,16 @@ def main(argv: list[str] | None = None) -> None:
     """Run the stages named on the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stages", nargs="+",
-                        choices=["grid", "reeval", "search", "confirm", "check", "pareto", "figures", "all"])
+                        choices=["grid", "reeval", "search", "confirm", "heldout", "check", "pareto", "figures",
+                                 "all"])
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "optimisation_proof")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    stages = (["grid", "reeval", "search", "confirm", "check", "pareto", "figures"] if "all" in args.stages
+    stages = (["grid", "reeval", "search", "confirm", "heldout", "check", "pareto", "figures"] if "all" in args.stages
               else args.stages)
     for name in stages:
         {"grid": stage_grid, "reeval": stage_reeval, "search": stage_search, "confirm": stage_confirm,
+         "heldout": stage_heldout,
          "check": stage_check,
          "pareto": stage_pareto,
          "figures": stage_figures}[name](args.out, args.workers)

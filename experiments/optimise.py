@@ -114,6 +114,11 @@ class Settings:
         population: Population size (NSGA-II/III only).
         choose: Best trials (distinct mixes) the final mix is chosen from (single objective) /
             largest front re-evaluated (several).
+        surrogate: Of the ``choose`` candidates (one objective), how many are the mixes a surrogate
+            fitted to every complete trial predicts best, run or not (:func:`surrogate_candidates`);
+            the rest are the best trials by trial value. 0: none.
+        surrogate_pool: Mixes the surrogate ranks when the space has behaviour levers (seeded
+            draws; a space of styles alone ranks every mix up to this many, else draws as many).
         reevaluate: Fresh replications per re-evaluated mix (selection ``all``).
         selection: How the final mix is chosen from the candidates on fresh replications: ``all``
             (every candidate on ``reevaluate`` replications, the best mean wins), ``halving``
@@ -143,6 +148,8 @@ class Settings:
     avoid_repeats: bool
     population: int
     choose: int
+    surrogate: int
+    surrogate_pool: int
     reevaluate: int
     selection: str
     selection_runs: int
@@ -254,6 +261,8 @@ def settings_from(section: Mapping[str, Any] | None, organisations: Sequence[str
         avoid_repeats=_bool("optimise.avoid_repeats", s.get("avoid_repeats", True)),
         population=_int("optimise.population", s.get("population", 24), 2, 100_000),
         choose=_int("optimise.choose", s.get("choose", 5), 1, 1000),
+        surrogate=_int("optimise.surrogate", s.get("surrogate", 0), 0, 1000),
+        surrogate_pool=_int("optimise.surrogate_pool", s.get("surrogate_pool", 20_000), 1, 10_000_000),
         reevaluate=_int("optimise.reevaluate", s.get("reevaluate", 30), 2, 100_000),
         selection=selection,
         selection_runs=_int("optimise.selection_runs", s.get("selection_runs", 90), 1, 10_000_000),
@@ -269,6 +278,12 @@ def settings_from(section: Mapping[str, Any] | None, organisations: Sequence[str
     if out.avoid_repeats and out.sampler_kind == "tpe" and not out.multivariate:
         raise ConfigError("optimise.avoid_repeats", True, "needs optimise.multivariate=true (TPE must rank whole mixes "
                           "to skip those already run); set optimise.avoid_repeats=false for independent TPE")
+    if out.surrogate > out.choose:
+        raise ConfigError("optimise.surrogate", out.surrogate,
+                          f"at most optimise.choose ({out.choose}): the surrogate's mixes are part of the candidates")
+    if out.surrogate and len(out.objectives) > 1:
+        raise ConfigError("optimise.surrogate", out.surrogate, "proposes candidates for one objective; with several "
+                          "objectives set it to 0")
     if out.selection == "halving" and len(out.objectives) > 1:
         raise ConfigError("optimise.selection", "halving", "races candidates on one objective; with several "
                           "objectives use all (or auto)")
@@ -715,8 +730,77 @@ def pareto_mask(values: np.ndarray, directions: Sequence[str]) -> np.ndarray:
     return keep
 
 
+def _features(mixes: pd.DataFrame, space: MixSpace) -> np.ndarray:
+    """The surrogate's design matrix.
+
+    Per style lever one indicator per style; per behaviour lever its centred value and that
+    squared (so a best value inside [0, 1] can be predicted).
+    """
+    cols = []
+    for lever in space.levers:
+        if lever.endswith(".style"):
+            values = mixes[lever].to_numpy()
+            cols += [(values == style).astype(float) for style in space.styles]
+        else:
+            x = mixes[lever].to_numpy(dtype=float) - 0.5
+            cols += [x, x * x - 1.0 / 12.0]
+    return np.column_stack(cols)
+
+
+def surrogate_pool(settings: Settings) -> pd.DataFrame:
+    """The mixes the surrogate ranks.
+
+    Every mix of a space of styles alone (up to ``surrogate_pool`` mixes), else
+    ``surrogate_pool`` mixes drawn uniformly with a generator seeded from
+    ``(optimise.seed, "surrogate")``.
+    """
+    space = settings.space
+    if not space.behaviours and space.size <= settings.surrogate_pool:
+        return pd.DataFrame(list(space.grid()), columns=space.levers)
+    rng = np.random.default_rng(np.random.SeedSequence([settings.seed, int.from_bytes(b"surrogate", "little")]))
+    n, out = settings.surrogate_pool, {}
+    for lever in space.levers:
+        if lever.endswith(".style"):
+            out[lever] = np.asarray(space.styles, dtype=object)[rng.integers(len(space.styles), size=n)]
+        else:
+            out[lever] = rng.random(n)
+    return pd.DataFrame(out, columns=space.levers)
+
+
+def surrogate_predict(trials: pd.DataFrame, mixes: pd.DataFrame, settings: Settings) -> np.ndarray:
+    """The surrogate's prediction of the objective (one) for ``mixes``.
+
+    A Bayesian ridge regression (scikit-learn's ``BayesianRidge``: the noise and the prior spread of
+    the coefficients both estimated from the trials by maximising the evidence, MacKay 1992) of the
+    trial values, each mix once (repeats carry no new runs), on :func:`_features`: additive in the
+    levers, the simplest model that pools what every trial says about each lever value. A trial's
+    value is the mean of a few noisy runs; the surrogate ranks a mix by what all trials with its
+    lever values showed, so a mix that looked good by luck ranks lower and a good mix never run can
+    rank high (recommending by a model's mean rather than by the best noisy observation, as noisy
+    Bayesian optimisation does; Picheny, Wagner & Ginsbourger 2013).
+    """
+    from sklearn.linear_model import BayesianRidge
+
+    name = settings.objectives[0]
+    fit = trials[trials["feasible"] & (trials["duplicate_of"] < 0)]
+    y = fit[f"value_{name}"].to_numpy(dtype=float)
+    X = _features(fit, settings.space)
+    keep = np.isfinite(y)
+    X, y = X[keep], y[keep]
+    if len(y) < 2:
+        return np.full(len(mixes), y.mean() if len(y) else np.nan)
+    model = BayesianRidge().fit(X, y)
+    return model.predict(_features(mixes, settings.space))
+
+
 def candidates(trials: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """Distinct mixes to re-evaluate: the best feasible trials, or the Pareto-optimal ones."""
+    """Distinct mixes to re-evaluate: the best feasible trials, or the Pareto-optimal ones.
+
+    With one objective and ``optimise.surrogate`` = k > 0 the last k of the ``choose`` places go
+    to the mixes the surrogate predicts best among :func:`surrogate_pool` and the trials' mixes,
+    that are not candidates already (column ``source``: ``trial`` or ``surrogate``; a surrogate's
+    mix has slot and number -1, and ``predicted`` holds the surrogate's value for every candidate).
+    """
     ok = trials[trials["feasible"]].copy()
     if ok.empty:
         return ok
@@ -726,7 +810,29 @@ def candidates(trials: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     ok["_key"] = sum(s * ok[c] for s, c in zip(sign, cols, strict=True))
     ok = ok.sort_values(["_key", "number"]).drop_duplicates(subset=levers, keep="first")
     if len(settings.objectives) == 1:
-        return ok.head(settings.choose).drop(columns="_key")
+        best = ok.head(settings.choose - settings.surrogate).drop(columns="_key").assign(source="trial")
+        if not settings.surrogate:
+            return best
+        pool = pd.concat([ok[levers], surrogate_pool(settings)], ignore_index=True)
+        pool["_mix"] = [_key(m) for m in pool[levers].to_dict("records")]
+        pool = pool.drop_duplicates("_mix", keep="first")
+        pool["predicted"] = surrogate_predict(trials, pool, settings)
+        pool = pool[np.isfinite(pool["predicted"])]
+        taken = {_key(m) for m in best[levers].to_dict("records")}
+        order = np.argsort(sign[0] * pool["predicted"].to_numpy(), kind="stable")
+        picked = pool.iloc[order]
+        picked = picked[~picked["_mix"].isin(taken)].head(settings.surrogate)
+        run = ok.assign(_mix=[_key(m) for m in ok[levers].to_dict("records")]).set_index("_mix")
+        rows = []
+        for mix_key, row in picked.set_index("_mix").iterrows():
+            if mix_key in run.index:  # a trial's mix: keep its trial (slot, value) for the report
+                rows.append({**run.loc[mix_key].drop("_key").to_dict(), "source": "surrogate"})
+            else:
+                rows.append({**{lever: row[lever] for lever in levers}, "number": -1, "slot": -1,
+                             "source": "surrogate"})
+        out = pd.concat([best, pd.DataFrame(rows)], ignore_index=True)
+        out["predicted"] = surrogate_predict(trials, out, settings)
+        return out
     front = ok[pareto_mask(ok[cols].to_numpy(), settings.directions)]
     if len(front) > settings.choose:  # evenly spread along the first objective
         front = front.sort_values(cols[0])
@@ -746,7 +852,7 @@ def _run_fresh(mixes: pd.DataFrame, settings: Settings, evaluator: Any, ids: Seq
         for r in reps:
             tasks.append((mix, r))
             keys.append({"mix_id": mix_id, "trial": int(row.get("slot", -1)), **mix, "replication": r,
-                         "round": round_})
+                         "round": round_, **({"source": row["source"]} if "source" in row else {})})
     results = evaluator(tasks)
     rows = []
     for key, res in zip(keys, results, strict=True):
@@ -1019,6 +1125,7 @@ def prepare(container: Mapping[str, Any], experiment: str = "optimise") -> tuple
         "reevaluate": settings.reevaluate,
         "selection": settings.selection_kind,
         "selection_runs": settings.selection_runs if settings.selection_kind == "halving" else None,
+        "surrogate": settings.surrogate,
         "reevaluation_start": REEVALUATION_START,
         "sampler": settings.sampler_kind,
         "seed": settings.seed,

@@ -402,3 +402,95 @@ def test_an_optimisation_with_halving_reports_its_race(tmp_path):
     md = (tmp_path / "r" / "report.md").read_text()
     assert "sequential halving" in md and f"mix {chosen['final']}) is the best mean of the last round" in md
     assert "| out after round 1 |" in md and "| finalist |" in md  # five candidates: rounds of 5, 3, 2
+
+
+# ------------------------------------------------------------------------- candidates from the surrogate
+def _trials_of(settings, mixes, values) -> pd.DataFrame:
+    """A trials table as :func:`opt.trials_table` writes it, for the given mixes and objective values."""
+    return pd.DataFrame([{"number": i, "slot": i, "state": "COMPLETE", "interrupted": False, "error": None,
+                          "duplicate_of": -1, "explore": False, **m, "value_gap_closed_auc": v,
+                          "defined_gap_closed_auc": 1.0, "feasible": True}
+                         for i, (m, v) in enumerate(zip(mixes, values, strict=True))])
+
+
+def _additive(settings, seed: int = 2):
+    """An additive truth over the two organisations' styles, with its best mix."""
+    rng = np.random.default_rng(seed)
+    effect = {lever: dict(zip(settings.space.styles, rng.normal(0, 0.1, len(settings.space.styles)), strict=True))
+              for lever in settings.space.levers}
+    truth = {tuple(m.values()): sum(effect[lv][m[lv]] for lv in m) for m in settings.space.grid()}
+    return truth, max(truth, key=truth.get)
+
+
+def test_the_surrogate_proposes_the_best_mix_the_search_never_ran():
+    """Twenty noisy trials of an additive truth, none of them the best mix: the surrogate ranks it first."""
+    _, settings, _ = prepared("optimise.choose=4", "optimise.surrogate=2")
+    truth, best = _additive(settings)
+    rng = np.random.default_rng(0)
+    others = [m for m in settings.space.grid() if tuple(m.values()) != best]
+    run = [others[i] for i in rng.choice(len(others), 20, replace=False)]
+    trials = _trials_of(settings, run, [truth[tuple(m.values())] + rng.normal(0, 0.02) for m in run])
+    out = opt.candidates(trials, settings)
+    levers = settings.space.levers
+    assert list(out["source"]) == ["trial", "trial", "surrogate", "surrogate"]
+    by_value = trials.sort_values("value_gap_closed_auc", ascending=False).head(2)
+    assert [tuple(r) for r in out[levers].head(2).to_numpy()] == [tuple(r) for r in by_value[levers].to_numpy()]
+    assert out[levers].drop_duplicates().shape[0] == 4  # distinct mixes
+    first = out[out["source"] == "surrogate"].iloc[0]
+    assert tuple(first[lv] for lv in levers) == best and first["slot"] == -1  # never run, proposed first
+    # its prediction is the best of every mix in the space
+    pool = pd.DataFrame(list(settings.space.grid()))
+    assert first["predicted"] == pytest.approx(opt.surrogate_predict(trials, pool, settings).max())
+
+
+def test_without_the_surrogate_the_candidates_are_the_best_trials():
+    _, settings, _ = prepared("optimise.choose=4")
+    truth, _ = _additive(settings)
+    run = list(settings.space.grid())[:10]
+    trials = _trials_of(settings, run, [truth[tuple(m.values())] for m in run])
+    out = opt.candidates(trials, settings)
+    assert list(out["source"]) == ["trial"] * 4
+    assert list(out["value_gap_closed_auc"]) == sorted(trials["value_gap_closed_auc"], reverse=True)[:4]
+
+
+def test_the_surrogate_finds_a_behaviours_best_value_inside_its_range():
+    """A behaviour lever whose value peaks at 0.3: the quadratic term puts the proposed value near it."""
+    _, settings, _ = prepared("optimise.space.styles=[]", "optimise.space.behaviours=[convening]",
+                              "optimise.choose=2", "optimise.surrogate=1", "optimise.surrogate_pool=2000")
+    rng = np.random.default_rng(4)
+    mixes = [{lever: float(x) for lever, x in zip(settings.space.levers, rng.random(2), strict=True)}
+             for _ in range(40)]
+    trials = _trials_of(settings, mixes, [-sum((v - 0.3) ** 2 for v in m.values()) for m in mixes])
+    out = opt.candidates(trials, settings)
+    proposed = out[out["source"] == "surrogate"].iloc[0]
+    assert all(abs(proposed[lv] - 0.3) < 0.1 for lv in settings.space.levers)
+    again = opt.candidates(trials, settings)  # the drawn pool is seeded: the same proposal
+    assert again[settings.space.levers].equals(out[settings.space.levers])
+
+
+@pytest.mark.parametrize(("override", "field"), [
+    ("optimise.choose=3 optimise.surrogate=4", "optimise.surrogate"),
+    ("optimise.surrogate=1 optimise.objectives=[gap_closed_auc,production_mean]", "optimise.surrogate"),
+    ("optimise.surrogate_pool=0", "optimise.surrogate_pool"),
+])
+def test_bad_surrogate_settings_name_the_field(override, field):
+    with pytest.raises(ConfigError) as err:
+        prepared(*override.split())
+    assert err.value.field == field
+
+
+def test_an_optimisation_races_the_surrogates_mixes_and_reports_them(tmp_path):
+    from analysis.report import main as report_main
+
+    model_cfg, settings, record = prepared("optimise.trials=12", "optimise.startup=4", "optimise.selection=halving",
+                                           "optimise.choose=6", "optimise.surrogate=3", "optimise.selection_runs=36")
+    opt.optimise(model_cfg, settings, tmp_path / "o", record, show_progress=False)
+    reev = pd.read_parquet(tmp_path / "o" / "reevaluation.parquet")
+    sources = reev.drop_duplicates("mix_id").set_index("mix_id")["source"]
+    assert (sources == "surrogate").sum() == 3 and (sources == "trial").sum() == 3
+    assert report_main([str(tmp_path / "o"), "--out", str(tmp_path / "r")]) == 0
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "3 further mixes a surrogate predicted best" in md and "3 proposed by the surrogate" in md
+    unrun = reev[(reev["source"] == "surrogate") & (reev["trial"] < 0)]["mix_id"].unique()
+    for m in unrun:
+        assert f"mix {m} (surrogate)" in md
