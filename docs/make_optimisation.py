@@ -52,6 +52,7 @@ CONFIRM = ("tpe_r4_halving", "random_r4_halving")
 HELD_OUT_SEEDS = range(20, 30)  # second held-out set: run after the surrogate's rule was fixed
 SURROGATE_KINDS = ("tpe_r4_surrogate", "random_r4_surrogate")
 SWAP_KINDS = ("tpe_r4_swap", "random_r4_swap")  # the surrogate's first try, seeds 0-19 only
+SHIPPED = "tpe_r4_surrogate"  # the kind optimise_mix ships
 SURROGATE = 5          # *_surrogate: the ten best trials and five mixes the surrogate proposes, raced on RACE_RUNS
                        # *_swap: five best trials and five of the surrogate's, raced on RACE_RUNS
 CHECK_START, CHECK = 2000, 150  # replications 2000..2149: the check of the final mixes against the grid's best
@@ -190,7 +191,7 @@ def run_search(out: Path, kind: str, seed: int, workers: int, objectives: list[s
     # *_halving: the final mix raced from the ten best trials by sequential halving;
     # *_surrogate: raced from those ten and the surrogate's five best proposals (as optimise_mix ships);
     # *_swap: raced from ten, five of them the surrogate's
-    choose_raced = RACE_CHOOSE + (SURROGATE if rule == "surrogate" else 0)
+    choose_raced = RACE_CHOOSE - (SURROGATE if rule == "swap" else 0)  # best trials; the surrogate's come on top
     selection = (["optimise.selection=halving", f"optimise.choose={choose_raced}",
                   f"optimise.selection_runs={RACE_RUNS}",
                   f"optimise.surrogate={SURROGATE if rule in ('surrogate', 'swap') else 0}"] if raced else
@@ -348,6 +349,14 @@ def _tied(a: np.ndarray, b: np.ndarray) -> bool:
     return low <= 0.0 <= high
 
 
+def _wilson(hits: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95 % Wilson score interval of a rate of ``hits`` in ``n``."""
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
 def _mix_text(row: pd.Series | dict, levers: list[str]) -> str:
     short = {"directive": "dir", "transactional": "tra", "facilitative": "fac", "shared": "sha",
              "situational": "sit", "laissez_faire": "lf"}
@@ -436,10 +445,17 @@ def stage_figures(out: Path, workers: int) -> None:
     names = {"tpe": "TPE", "tpe_independent": "independent TPE", "random": "random search",
              "tpe_r4": "TPE, 4 runs a trial",
              "random_r4": "random search, 4 runs a trial",
-             "tpe_r4_halving": "TPE, 4 runs a trial, halving (shipped)",
-             "random_r4_halving": "random search, 4 runs a trial, halving"}
+             "tpe_r4_halving": "TPE, 4 runs a trial, halving",
+             "random_r4_halving": "random search, 4 runs a trial, halving",
+             "tpe_r4_swap": "TPE, 4 runs a trial, halving, 5 + 5 surrogate",
+             "random_r4_swap": "random search, 4 runs a trial, halving, 5 + 5 surrogate",
+             "tpe_r4_surrogate": "TPE, 4 runs a trial, halving, 10 + 5 surrogate",
+             "random_r4_surrogate": "random search, 4 runs a trial, halving, 10 + 5 surrogate"}
+    names[SHIPPED] += " (shipped)"
     colours = {"tpe": "#1b9e77", "tpe_independent": "#7570b3", "random": "#d95f02", "tpe_r4": "#e7298a",
-               "random_r4": "#a6761d", "tpe_r4_halving": "#c2185b", "random_r4_halving": "#666666"}
+               "random_r4": "#a6761d", "tpe_r4_halving": "#c2185b", "random_r4_halving": "#666666",
+               "tpe_r4_swap": "#66a61e", "random_r4_swap": "#bbbbbb", "tpe_r4_surrogate": "#1f4e9c",
+               "random_r4_surrogate": "#333333"}
     rows = []
     curves = []
     finals = _final_mixes(out)
@@ -464,11 +480,13 @@ def stage_figures(out: Path, workers: int) -> None:
                      "same_as_grid_best": tuple(f[lev] for lev in levers) == best_key})
         t["runs"] = (t["duplicate_of"] < 0).cumsum() * (4 if "_r4" in kind else 2)
         t["best"] = t[f"value_{OBJECTIVE}"].cummax()
-        if not kind.endswith("_halving") or seed in CONFIRM_SEEDS:  # seeds 0-9: the base search's own trials
-            curves.append(t.assign(search=kind, seed=seed)[["search", "seed", "runs", "best"]])
-    res = pd.DataFrame(rows)
-    held = res[res["seed"].isin(CONFIRM_SEEDS)]
-    res = res[res["seed"].isin(SEEDS)]
+        base = _kind_parts(kind)[0]
+        if not any(_kind_parts(k)[0] == base and seed in seeds_of(k) for k in SEARCHES[:SEARCHES.index(kind)]):
+            curves.append(t.assign(search=kind, seed=seed)[["search", "seed", "runs", "best"]])  # a search once
+    every = pd.DataFrame(rows)
+    every.to_csv(out / "searches.csv", index=False)
+    res = every[every["seed"].isin(SEEDS)]
+
     def table(frame: pd.DataFrame) -> list[str]:
         head = [f"| search | seed | final mix | check mean | difference to the grid's best [95 % paired CI] | "
                 f"within {sesoi} | trials (repeats) | model runs |", "|---|---|---|---|---|---|---|---|"]
@@ -476,50 +494,78 @@ def stage_figures(out: Path, workers: int) -> None:
                        f"[{r['low']:+.3f}, {r['high']:+.3f}] | {'yes' if r['ok'] else 'no'} | {r['trials']} "
                        f"({r['repeats']}) | {r['runs']} |" for _, r in frame.iterrows()] + [""]
 
-    lines += table(res)
-    by = {k: res[res["search"] == k].sort_values("seed") for k in names}
-    for k, part in by.items():
-        lines.append(f"- {names[k]}: within {sesoi} of the grid's best in {int(part['ok'].sum())} of {len(part)} "
-                     f"seeds on the check replications ({int(part['ok30'].sum())} of {len(part)} on the 30 "
-                     f"re-evaluation replications); check mean of the final mixes {part['mean'].mean():.3f}.")
-    for a_, b_ in (("tpe", "random"), ("tpe", "tpe_independent"), ("tpe_independent", "random"),
-                   ("tpe_r4", "random"), ("tpe_r4", "tpe"), ("tpe_r4", "random_r4"), ("random_r4", "random"),
-                   ("tpe_r4_halving", "tpe_r4"), ("tpe_r4_halving", "random_r4_halving"),
-                   ("tpe_r4_halving", "random_r4"), ("random_r4_halving", "random_r4")):
-        d, dlo, dhi = _paired(by[a_]["mean"].to_numpy(), by[b_]["mean"].to_numpy())
-        lines.append(f"- {names[a_]} final minus {names[b_]} final, paired by seed: {d:+.3f} [{dlo:+.3f}, {dhi:+.3f}].")
-    lines += [f"- Largest number of model runs of a search, re-evaluations included: {int(res['runs'].max())} "
-              f"(budget {total}).", ""]
-    if len(held):
-        lines += [f"Held-out seeds {CONFIRM_SEEDS[0]}-{CONFIRM_SEEDS[-1]} (run from scratch after the halving rule "
-                  "was fixed):", "", *table(held)]
-        hb = {k: held[held["search"] == k].sort_values("seed") for k in CONFIRM}
-        for k, part in hb.items():
-            lines.append(f"- {names[k]}, held-out seeds: within {sesoi} of the grid's best in {int(part['ok'].sum())} "
-                         f"of {len(part)} ({int(part['ok30'].sum())} of {len(part)} on its own fresh runs); check mean "
-                         f"of the final mixes {part['mean'].mean():.3f}.")
-        if all(len(p) == len(CONFIRM_SEEDS) for p in hb.values()):
-            d, dlo, dhi = _paired(hb[CONFIRM[0]]["mean"].to_numpy(), hb[CONFIRM[1]]["mean"].to_numpy())
-            lines.append(f"- {names[CONFIRM[0]]} final minus {names[CONFIRM[1]]} final, held-out seeds, paired by "
-                         f"seed: {d:+.3f} [{dlo:+.3f}, {dhi:+.3f}].")
-        lines.append("")
-    pd.concat([res, held]).to_csv(out / "searches.csv", index=False)
+    def summary(frame: pd.DataFrame, kinds: list[str], pairs: list[tuple[str, str]], where: str) -> list[str]:
+        by = {k: frame[frame["search"] == k].sort_values("seed") for k in names}
+        out_lines = [f"- {names[k]}{where}: within {sesoi} of the grid's best in {int(p['ok'].sum())} of {len(p)} "
+                     f"seeds on the check replications ({int(p['ok30'].sum())} of {len(p)} on its own fresh runs); "
+                     f"check mean of the final mixes {p['mean'].mean():.3f}." for k, p in by.items()
+                     if k in kinds and len(p)]
+        for a_, b_ in pairs:
+            common = sorted(set(by[a_]["seed"]) & set(by[b_]["seed"]))
+            if common:
+                d, dlo, dhi = _paired(by[a_].set_index("seed").loc[common, "mean"].to_numpy(),
+                                      by[b_].set_index("seed").loc[common, "mean"].to_numpy())
+                out_lines.append(f"- {names[a_]} final minus {names[b_]} final{where}, paired by seed "
+                                 f"({len(common)} seeds): {d:+.3f} [{dlo:+.3f}, {dhi:+.3f}].")
+        return out_lines
 
-    # -- figure: the grid's distribution and where the searches ended
-    fig, ax = plt.subplots(figsize=(8, 4.2))
+    lines += table(res)
+    lines += summary(res, list(names), [
+        ("tpe", "random"), ("tpe", "tpe_independent"), ("tpe_independent", "random"), ("tpe_r4", "random"),
+        ("tpe_r4", "tpe"), ("tpe_r4", "random_r4"), ("random_r4", "random"), ("tpe_r4_halving", "tpe_r4"),
+        ("tpe_r4_halving", "random_r4_halving"), ("tpe_r4_halving", "random_r4"), ("random_r4_halving", "random_r4"),
+        ("tpe_r4_swap", "tpe_r4_halving"), ("tpe_r4_surrogate", "tpe_r4_halving"),
+        ("tpe_r4_surrogate", "random_r4_surrogate"), ("random_r4_surrogate", "random_r4_halving")], "")
+    lines += [f"- Largest number of model runs of a search, re-evaluations included: {int(every['runs'].max())} "
+              f"(budget {total}).", ""]
+    key_pairs = [("tpe_r4_halving", "random_r4_halving"), ("tpe_r4_swap", "tpe_r4_halving"),
+                 ("tpe_r4_surrogate", "tpe_r4_halving"), ("tpe_r4_surrogate", "random_r4_surrogate"),
+                 ("random_r4_surrogate", "random_r4_halving")]
+    for seeds, why in ((CONFIRM_SEEDS, "run from scratch after the halving rule was fixed; the surrogate's rules "
+                        "take over their trials"),
+                       (HELD_OUT_SEEDS, "run from scratch after the surrogate's rule (10 + 5) was fixed")):
+        part = every[every["seed"].isin(seeds)]
+        if len(part):
+            where = f", seeds {seeds[0]}-{seeds[-1]}"
+            lines += [f"Held-out seeds {seeds[0]}-{seeds[-1]} ({why}):", "", *table(part),
+                      *summary(part, [k for k in names if (part["search"] == k).any()], key_pairs, where), ""]
+    lines += ["All seeds each kind ran on:", "",
+              *summary(every, [k for k in names if k in (*CONFIRM, *SWAP_KINDS, *SURROGATE_KINDS)], key_pairs,
+                       ", all its seeds"), ""]
+    for k in (*CONFIRM, *SURROGATE_KINDS):
+        p = every[every["search"] == k]
+        lo, hi = _wilson(int(p["ok"].sum()), len(p))
+        lines.append(f"- {names[k]}: {int(p['ok'].sum())} of {len(p)} seeds within {sesoi} (95 % Wilson interval "
+                     f"for the rate: {lo:.2f}-{hi:.2f}).")
+    lines.append("")
+    by = {k: every[every["search"] == k].sort_values("seed") for k in names}
+
+    # -- figure: the grid's distribution (top) and where each kind of search ended, every seed (below)
+    kinds = [k for k in names if len(by[k])]
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(9, 3.4 + 0.42 * len(kinds)),
+                                 gridspec_kw={"height_ratios": [2.6, 0.42 * len(kinds)]})
     sns.histplot(grid[OBJECTIVE], bins=60, color="0.75", ax=ax, label="all 7,776 mixes (1 run each)")
-    top_y = ax.get_ylim()[1]
-    for i, kind in enumerate(names):
-        part = by[kind]
-        ax.scatter(part["mean"], np.full(len(part), top_y * (0.92 - 0.1 * i)), color=colours[kind], s=40,
-                   label=f"{names[kind]}: final mix, check mean")
     ref_mean = ref_check.mean()
-    ax.axvline(ref_mean, color="black", linestyle="--", label="grid's best, check mean")
-    ax.axvspan(ref_mean - sesoi, ref_mean, color="black", alpha=0.08, label=f"within {sesoi}")
-    ax.set_xlabel("public value: share of the gap closed, area under the curve")
+    for a in (ax, bx):
+        a.axvline(ref_mean, color="black", linestyle="--", label="grid's best, check mean" if a is ax else None)
+        a.axvspan(ref_mean - sesoi, ref_mean, color="black", alpha=0.08, label=f"within {sesoi}" if a is ax else None)
+    jitter = np.random.default_rng(0)  # vertical jitter of the dots only
+    for i, kind in enumerate(kinds):
+        part = by[kind]
+        bx.scatter(part["mean"], i + jitter.uniform(-0.18, 0.18, len(part)), color=colours[kind], s=22, alpha=0.8)
+        bx.text(1.005, i, f"{int(part['ok'].sum())}/{len(part)}", transform=bx.get_yaxis_transform(),
+                va="center", fontsize=8)
+    bx.set_yticks(range(len(kinds)), [names[k] for k in kinds], fontsize=8)
+    bx.invert_yaxis()
+    shown = pd.concat([by[k]["mean"] for k in kinds])
+    bx.set_xlim(min(shown.min(), ref_mean - sesoi) - 0.02, shown.max() + 0.02)
+    bx.set_xlabel("final mix of each seed: check mean (150 fresh runs); shaded: within 0.05 below the grid's best")
+    ax.set_xlabel("public value: share of the gap closed, area under the curve (one run per mix)")
     ax.set_ylabel("mixes")
     ax.legend(fontsize=8, loc="upper left")
-    ax.set_title("Safety network: 7,776 leadership mixes and the searches' choices")
+    ax.set_title("Safety network: 7,776 leadership mixes, one run each", fontsize=10)
+    bx.set_title("Each search's final mix, every seed it ran (right: seeds whose final mix is within 0.05)",
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(img / "optimisation_grid.png", dpi=130)
     plt.close(fig)
@@ -530,7 +576,7 @@ def stage_figures(out: Path, workers: int) -> None:
     labelled = set()
     for (kind, seed), g in cur.groupby(["search", "seed"]):
         ax.step(g["runs"], g["best"], where="post", color=colours[kind], alpha=0.6, lw=1.2,
-                label=None if kind in labelled else names[kind] + (" (held-out seeds)" if seed in CONFIRM_SEEDS
+                label=None if kind in labelled else names[kind] + (" (held-out seeds)" if seed not in SEEDS
                                                                    else ""))
         labelled.add(kind)
     ax.axhline(grid[OBJECTIVE].max(), color="0.4", linestyle=":", label="grid's best single run (replication 0)")

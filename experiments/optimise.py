@@ -114,9 +114,9 @@ class Settings:
         population: Population size (NSGA-II/III only).
         choose: Best trials (distinct mixes) the final mix is chosen from (single objective) /
             largest front re-evaluated (several).
-        surrogate: Of the ``choose`` candidates (one objective), how many are the mixes a surrogate
-            fitted to every complete trial predicts best, run or not (:func:`surrogate_candidates`);
-            the rest are the best trials by trial value. 0: none.
+        surrogate: Further candidates (one objective; with several it is not used): the mixes a
+            surrogate fitted to every complete trial predicts best, run or not, that are not among
+            the ``choose`` best trials (:func:`candidates`). 0: none.
         surrogate_pool: Mixes the surrogate ranks when the space has behaviour levers (seeded
             draws; a space of styles alone ranks every mix up to this many, else draws as many).
         reevaluate: Fresh replications per re-evaluated mix (selection ``all``).
@@ -168,6 +168,16 @@ class Settings:
         if self.sampler != "auto":
             return self.sampler
         return "tpe" if len(self.objectives) == 1 else "nsga3"
+
+    @property
+    def surrogate_used(self) -> int:
+        """The surrogate's candidates: ``surrogate`` with one objective, none with several."""
+        return self.surrogate if len(self.objectives) == 1 else 0
+
+    @property
+    def candidate_count(self) -> int:
+        """Most candidates the final mix is chosen from (one objective: best trials and the surrogate's)."""
+        return self.choose + self.surrogate_used
 
     @property
     def selection_kind(self) -> str:
@@ -278,21 +288,16 @@ def settings_from(section: Mapping[str, Any] | None, organisations: Sequence[str
     if out.avoid_repeats and out.sampler_kind == "tpe" and not out.multivariate:
         raise ConfigError("optimise.avoid_repeats", True, "needs optimise.multivariate=true (TPE must rank whole mixes "
                           "to skip those already run); set optimise.avoid_repeats=false for independent TPE")
-    if out.surrogate > out.choose:
-        raise ConfigError("optimise.surrogate", out.surrogate,
-                          f"at most optimise.choose ({out.choose}): the surrogate's mixes are part of the candidates")
-    if out.surrogate and len(out.objectives) > 1:
-        raise ConfigError("optimise.surrogate", out.surrogate, "proposes candidates for one objective; with several "
-                          "objectives set it to 0")
     if out.selection == "halving" and len(out.objectives) > 1:
         raise ConfigError("optimise.selection", "halving", "races candidates on one objective; with several "
                           "objectives use all (or auto)")
     if out.selection_kind == "halving":
-        rounds = _rounds(out.choose)
-        if out.selection_runs < out.choose * rounds:
+        n = out.candidate_count
+        rounds = _rounds(n)
+        if out.selection_runs < n * rounds:
             raise ConfigError("optimise.selection_runs", out.selection_runs,
-                              f"sequential halving over {out.choose} candidates (optimise.choose) needs at least "
-                              f"{out.choose * rounds} runs, one per candidate in each of its {rounds} rounds")
+                              f"sequential halving over {n} candidates (optimise.choose + optimise.surrogate) needs "
+                              f"at least {n * rounds} runs, one per candidate in each of its {rounds} rounds")
     if out.robustness["points"] and not out.robustness["parameters"]:
         raise ConfigError("optimise.robustness.parameters", {},
                           "give the uncertain parameters (dotted key: [low, high])")
@@ -796,10 +801,11 @@ def surrogate_predict(trials: pd.DataFrame, mixes: pd.DataFrame, settings: Setti
 def candidates(trials: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Distinct mixes to re-evaluate: the best feasible trials, or the Pareto-optimal ones.
 
-    With one objective and ``optimise.surrogate`` = k > 0 the last k of the ``choose`` places go
-    to the mixes the surrogate predicts best among :func:`surrogate_pool` and the trials' mixes,
+    With one objective and ``optimise.surrogate`` = k > 0, the ``choose`` best trials are followed
+    by the k mixes the surrogate predicts best among :func:`surrogate_pool` and the trials' mixes
     that are not candidates already (column ``source``: ``trial`` or ``surrogate``; a surrogate's
-    mix has slot and number -1, and ``predicted`` holds the surrogate's value for every candidate).
+    mix the search never ran has slot and number -1; ``predicted`` holds the surrogate's value for
+    every candidate).
     """
     ok = trials[trials["feasible"]].copy()
     if ok.empty:
@@ -810,8 +816,8 @@ def candidates(trials: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     ok["_key"] = sum(s * ok[c] for s, c in zip(sign, cols, strict=True))
     ok = ok.sort_values(["_key", "number"]).drop_duplicates(subset=levers, keep="first")
     if len(settings.objectives) == 1:
-        best = ok.head(settings.choose - settings.surrogate).drop(columns="_key").assign(source="trial")
-        if not settings.surrogate:
+        best = ok.head(settings.choose).drop(columns="_key").assign(source="trial")
+        if not settings.surrogate_used:
             return best
         pool = pd.concat([ok[levers], surrogate_pool(settings)], ignore_index=True)
         pool["_mix"] = [_key(m) for m in pool[levers].to_dict("records")]
@@ -821,7 +827,7 @@ def candidates(trials: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         taken = {_key(m) for m in best[levers].to_dict("records")}
         order = np.argsort(sign[0] * pool["predicted"].to_numpy(), kind="stable")
         picked = pool.iloc[order]
-        picked = picked[~picked["_mix"].isin(taken)].head(settings.surrogate)
+        picked = picked[~picked["_mix"].isin(taken)].head(settings.surrogate_used)
         run = ok.assign(_mix=[_key(m) for m in ok[levers].to_dict("records")]).set_index("_mix")
         rows = []
         for mix_key, row in picked.set_index("_mix").iterrows():
@@ -1125,7 +1131,7 @@ def prepare(container: Mapping[str, Any], experiment: str = "optimise") -> tuple
         "reevaluate": settings.reevaluate,
         "selection": settings.selection_kind,
         "selection_runs": settings.selection_runs if settings.selection_kind == "halving" else None,
-        "surrogate": settings.surrogate,
+        "surrogate": settings.surrogate_used,
         "reevaluation_start": REEVALUATION_START,
         "sampler": settings.sampler_kind,
         "seed": settings.seed,

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Two organisations of a small problem, few steps: 36 mixes, a run in about 20 ms.
 TINY = ["scenario.organisations=[{name:north,size:12},{name:south,size:12}]", "problem.N=8", "problem.K=2",
         "problem.cross_boundary=0.5", "run.steps=12", "optimise.replications=2", "optimise.workers=1",
-        "optimise.reevaluate=4", "optimise.choose=3", "optimise.selection=all"]
+        "optimise.reevaluate=4", "optimise.choose=3", "optimise.selection=all", "optimise.surrogate=0"]
 
 
 def prepared(*extra: str, experiment: str = "optimise_mix"):
@@ -424,7 +424,7 @@ def _additive(settings, seed: int = 2):
 
 def test_the_surrogate_proposes_the_best_mix_the_search_never_ran():
     """Twenty noisy trials of an additive truth, none of them the best mix: the surrogate ranks it first."""
-    _, settings, _ = prepared("optimise.choose=4", "optimise.surrogate=2")
+    _, settings, _ = prepared("optimise.choose=2", "optimise.surrogate=2")
     truth, best = _additive(settings)
     rng = np.random.default_rng(0)
     others = [m for m in settings.space.grid() if tuple(m.values()) != best]
@@ -456,7 +456,7 @@ def test_without_the_surrogate_the_candidates_are_the_best_trials():
 def test_the_surrogate_finds_a_behaviours_best_value_inside_its_range():
     """A behaviour lever whose value peaks at 0.3: the quadratic term puts the proposed value near it."""
     _, settings, _ = prepared("optimise.space.styles=[]", "optimise.space.behaviours=[convening]",
-                              "optimise.choose=2", "optimise.surrogate=1", "optimise.surrogate_pool=2000")
+                              "optimise.choose=1", "optimise.surrogate=1", "optimise.surrogate_pool=2000")
     rng = np.random.default_rng(4)
     mixes = [{lever: float(x) for lever, x in zip(settings.space.levers, rng.random(2), strict=True)}
              for _ in range(40)]
@@ -469,8 +469,10 @@ def test_the_surrogate_finds_a_behaviours_best_value_inside_its_range():
 
 
 @pytest.mark.parametrize(("override", "field"), [
-    ("optimise.choose=3 optimise.surrogate=4", "optimise.surrogate"),
-    ("optimise.surrogate=1 optimise.objectives=[gap_closed_auc,production_mean]", "optimise.surrogate"),
+    ("optimise.surrogate=-1", "optimise.surrogate"),
+    ("optimise.surrogate=1.5", "optimise.surrogate"),
+    ("optimise.selection=halving optimise.choose=8 optimise.surrogate=2 optimise.selection_runs=39",
+     "optimise.selection_runs"),  # ten candidates in four rounds need 40 runs
     ("optimise.surrogate_pool=0", "optimise.surrogate_pool"),
 ])
 def test_bad_surrogate_settings_name_the_field(override, field):
@@ -483,7 +485,7 @@ def test_an_optimisation_races_the_surrogates_mixes_and_reports_them(tmp_path):
     from analysis.report import main as report_main
 
     model_cfg, settings, record = prepared("optimise.trials=12", "optimise.startup=4", "optimise.selection=halving",
-                                           "optimise.choose=6", "optimise.surrogate=3", "optimise.selection_runs=36")
+                                           "optimise.choose=3", "optimise.surrogate=3", "optimise.selection_runs=36")
     opt.optimise(model_cfg, settings, tmp_path / "o", record, show_progress=False)
     reev = pd.read_parquet(tmp_path / "o" / "reevaluation.parquet")
     sources = reev.drop_duplicates("mix_id").set_index("mix_id")["source"]
@@ -494,3 +496,10 @@ def test_an_optimisation_races_the_surrogates_mixes_and_reports_them(tmp_path):
     unrun = reev[(reev["source"] == "surrogate") & (reev["trial"] < 0)]["mix_id"].unique()
     for m in unrun:
         assert f"mix {m} (surrogate)" in md
+
+
+def test_the_surrogate_is_not_used_with_several_objectives():
+    """A surrogate set (as optimise_mix sets it) stays out of a multi-objective search: its candidates are the front's."""
+    _, settings, record = prepared("optimise.surrogate=5", "optimise.objectives=[gap_closed_auc,production_mean]")
+    assert settings.surrogate == 5 and settings.surrogate_used == 0 and record["surrogate"] == 0
+    assert settings.candidate_count == settings.choose
