@@ -634,18 +634,26 @@ def _span(frame: pd.DataFrame, centre: str, keep: set, pad: float) -> tuple[floa
 
 def _interval(ax: Any, centre: float, low: float, high: float, y: float, lim: tuple[float, float] | None,
               color: str, face: str | None = None) -> None:
-    """A point with its interval, cut at ``lim`` with an arrow where it goes beyond (a point beyond: arrow only)."""
+    """A point with its interval, cut at ``lim`` with an arrow where it goes beyond.
+
+    A point beyond ``lim`` is drawn as an arrow at that edge; a point without an interval (one
+    run: ``low``/``high`` NaN) as the point alone, or that arrow.
+    """
     if lim is None:
         lim = (-np.inf, np.inf)
+    finite = bool(np.isfinite(low) and np.isfinite(high))
+    if not finite:
+        low = high = centre
     lo, hi = max(low, lim[0]), min(high, lim[1])
     if lim[0] <= centre <= lim[1]:
-        ax.errorbar(centre, y, xerr=[[centre - lo], [hi - centre]], fmt="o", color=color, mfc=face or color,
-                    capsize=3, markersize=5)
-    else:
+        ax.errorbar(centre, y, xerr=[[centre - lo], [hi - centre]] if finite else None, fmt="o", color=color,
+                    mfc=face or color, capsize=3, markersize=5)
+    elif lo < hi:
         ax.plot([lo, hi], [y, y], color=color, linewidth=1.5)
-    for end, cut, marker in ((low, lo, "<"), (high, hi, ">")):
-        if end != cut:
-            ax.plot(cut, y, marker=marker, color=color, markersize=6, clip_on=False)
+    if low < lim[0]:
+        ax.plot(lim[0], y, marker="<", color=color, markersize=6, clip_on=False)
+    if high > lim[1]:
+        ax.plot(lim[1], y, marker=">", color=color, markersize=6, clip_on=False)
 
 
 def chosen_figure(opt: Optimisation, means: pd.DataFrame, diffs: pd.DataFrame) -> Any:
@@ -668,7 +676,8 @@ def chosen_figure(opt: Optimisation, means: pd.DataFrame, diffs: pd.DataFrame) -
     runs = opt.reevaluation.groupby("mix_id")["replication"].count()
     uneven = runs.min() != runs.max()
     if uneven:
-        labels = [f"{lab}, {int(runs[m])} runs" for lab, m in zip(labels, table["mix_id"], strict=True)]
+        labels = [f"{lab}, {int(runs[m])} run{'s' if runs[m] != 1 else ''}"
+                  for lab, m in zip(labels, table["mix_id"], strict=True)]
     wide_ok = set(runs.index[runs >= max(2, runs.max() / 4)]) if uneven else set(runs.index)
     ids = list(table["mix_id"].astype(int))
     colours = mix_colours(opt)
@@ -916,7 +925,8 @@ def build(opt: Optimisation, out: Path, smallest: dict[str, float] | None = None
                f"Somekh 2013) on fresh replications ({span}, disjoint from the search's; common random numbers: "
                "in each round every remaining mix ran the same further replications), and after each round the "
                f"better half by mean of {primary.name} went on ({plan}). Means and 95 % Student-t intervals come "
-               "from each mix's fresh runs only, so mixes dropped early have few runs and wide intervals. The final "
+               "from each mix's fresh runs only, so mixes dropped early have few runs and wide intervals (after one "
+               "run, none: shown as –). The final "
                f"mix (mix {opt.chosen['final']}) is the best mean of the last round; since it survived on these "
                "same runs, its mean is slightly favoured, and an unbiased value needs further fresh replications.")
     else:

@@ -40,14 +40,16 @@ METHOD = "t"
 
 
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Student-t confidence interval of the mean (a point when fewer than two values)."""
+    """Student-t confidence interval of the mean; undefined (NaN) from fewer than two values.
+
+    One value has no spread to build an interval on: a zero-width "interval" there would read as
+    certainty and let one run decide a comparison.
+    """
     values = np.asarray(values, dtype=float)
     n = len(values)
-    if n == 0:
+    if n < 2:
         return float("nan"), float("nan")
     mean = values.mean()
-    if n < 2:
-        return float(mean), float(mean)
     half = st.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n)
     return float(mean - half), float(mean + half)
 

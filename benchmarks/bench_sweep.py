@@ -195,7 +195,8 @@ def run_optimise(args: argparse.Namespace, folder: Path, seed: int) -> tuple[Mea
 
     overrides = ["experiment=optimise_mix", f"run.steps={args.steps}", f"optimise.trials={args.trials}",
                  f"optimise.replications={args.replications}", f"optimise.workers={args.workers}",
-                 f"optimise.batch={args.workers}", "optimise.choose=1", "optimise.selection=all", "optimise.surrogate=0",
+                 f"optimise.batch={args.workers}", "optimise.choose=1", "optimise.selection=all",
+                 "optimise.surrogate=0",
                  "optimise.reevaluate=2", f"optimise.seed={seed}"]
     cmd = [sys.executable, "-m", "experiments.optimise", *overrides, "--quiet", "--out", str(folder)]
     cpu0, t0 = children_cpu(), time.perf_counter()

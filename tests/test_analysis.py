@@ -105,6 +105,13 @@ def test_confidence_intervals_match_hand_computed_values() -> None:
     assert row["mean"] == 3 and row["n"] == 5 and row["ci_low"] == pytest.approx(3 - half, abs=1e-5)
 
 
+def test_one_value_has_no_interval() -> None:
+    """A single run (a mix dropped after one run of a race) gets no interval, so no verdict rests on it."""
+    assert all(np.isnan(t_interval(np.array([0.4]))))
+    row = mean_ci(pd.DataFrame({"c": ["a"], "v": [0.4]}), ["c"], "v").iloc[0]
+    assert row["mean"] == 0.4 and row["n"] == 1 and np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
+
+
 def test_effect_sizes_paired_by_replication() -> None:
     rng = np.random.default_rng(1)
     base = rng.normal(0, 1, 20)

@@ -499,7 +499,26 @@ def test_an_optimisation_races_the_surrogates_mixes_and_reports_them(tmp_path):
 
 
 def test_the_surrogate_is_not_used_with_several_objectives():
-    """A surrogate set (as optimise_mix sets it) stays out of a multi-objective search: its candidates are the front's."""
+    """A surrogate set (as optimise_mix sets it) stays out of a multi-objective search: the front is the candidates."""
     _, settings, record = prepared("optimise.surrogate=5", "optimise.objectives=[gap_closed_auc,production_mean]")
     assert settings.surrogate == 5 and settings.surrogate_used == 0 and record["surrogate"] == 0
     assert settings.candidate_count == settings.choose
+
+
+def test_a_mix_raced_once_gets_no_interval_and_no_verdict(tmp_path):
+    """Eight candidates on 24 runs: round one runs each once. One run has no interval, so nothing is decided on it."""
+    from analysis.report import main as report_main
+
+    model_cfg, settings, record = prepared("optimise.trials=12", "optimise.startup=4", "optimise.selection=halving",
+                                           "optimise.choose=8", "optimise.selection_runs=24")
+    opt.optimise(model_cfg, settings, tmp_path / "o", record, show_progress=False)
+    reev = pd.read_parquet(tmp_path / "o" / "reevaluation.parquet")
+    once = reev.groupby("mix_id")["replication"].count().loc[lambda c: c == 1].index
+    assert len(once) == 4
+    assert report_main([str(tmp_path / "o"), "--out", str(tmp_path / "r")]) == 0
+    md = (tmp_path / "r" / "report.md").read_text().splitlines()
+    for m in once:
+        rows = [line for line in md if line.startswith(f"| mix {m} (trial")]
+        assert len(rows) == 2  # the chosen-mixes table and the table against the best
+        assert "[–, –] (1" in rows[0]
+        assert "| no interval |" in rows[1] and "no: undecided" in rows[1]
