@@ -9,7 +9,9 @@ An optimisation (``govsim-optimise``) writes one folder:
   replications where the outcome is defined, ``defined_<name>``);
 - ``reevaluation.parquet``: one row per chosen mix and *fresh* replication (indices
   from 1000 on, the same for every mix: common random numbers, so mixes are compared
-  paired by replication);
+  paired by replication), with the mix's ``trial`` slot (-1: not a trial), its race
+  ``round`` under sequential halving, and its ``source`` (``trial``, or ``surrogate`` for
+  a mix the surrogate proposed);
 - ``chosen.json``: the final mix (single objective), the candidates and the front;
 - optionally ``robustness.parquet``: the chosen mixes over a Latin-hypercube sample of
   uncertain parameters, one row per mix, point and replication.
