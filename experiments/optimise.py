@@ -792,8 +792,8 @@ def surrogate_predict(trials: pd.DataFrame, mixes: pd.DataFrame, settings: Setti
     X = _features(fit, settings.space)
     keep = np.isfinite(y)
     X, y = X[keep], y[keep]
-    if len(y) < 2:
-        return np.full(len(mixes), y.mean() if len(y) else np.nan)
+    if len(y) < 2:  # nothing to pool: no prediction, so no proposal
+        return np.full(len(mixes), np.nan)
     model = BayesianRidge().fit(X, y)
     return model.predict(_features(mixes, settings.space))
 

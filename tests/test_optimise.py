@@ -443,6 +443,13 @@ def test_the_surrogate_proposes_the_best_mix_the_search_never_ran():
     assert first["predicted"] == pytest.approx(opt.surrogate_predict(trials, pool, settings).max())
 
 
+def test_the_surrogate_proposes_nothing_from_one_trial():
+    _, settings, _ = prepared("optimise.choose=2", "optimise.surrogate=2")
+    trials = _trials_of(settings, list(settings.space.grid())[:1], [0.4])
+    out = opt.candidates(trials, settings)
+    assert list(out["source"]) == ["trial"]
+
+
 def test_without_the_surrogate_the_candidates_are_the_best_trials():
     _, settings, _ = prepared("optimise.choose=4")
     truth, _ = _additive(settings)
