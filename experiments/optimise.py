@@ -272,7 +272,7 @@ def settings_from(section: Mapping[str, Any] | None, organisations: Sequence[str
         population=_int("optimise.population", s.get("population", 24), 2, 100_000),
         choose=_int("optimise.choose", s.get("choose", 5), 1, 1000),
         surrogate=_int("optimise.surrogate", s.get("surrogate", 0), 0, 1000),
-        surrogate_pool=_int("optimise.surrogate_pool", s.get("surrogate_pool", 20_000), 1, 10_000_000),
+        surrogate_pool=_int("optimise.surrogate_pool", s.get("surrogate_pool", 20_000), 1, 200_000),
         reevaluate=_int("optimise.reevaluate", s.get("reevaluate", 30), 2, 100_000),
         selection=selection,
         selection_runs=_int("optimise.selection_runs", s.get("selection_runs", 90), 1, 10_000_000),
