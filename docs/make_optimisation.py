@@ -521,13 +521,14 @@ def stage_figures(out: Path, workers: int) -> None:
     key_pairs = [("tpe_r4_halving", "random_r4_halving"), ("tpe_r4_swap", "tpe_r4_halving"),
                  ("tpe_r4_surrogate", "tpe_r4_halving"), ("tpe_r4_surrogate", "random_r4_surrogate"),
                  ("random_r4_surrogate", "random_r4_halving")]
-    for seeds, why in ((CONFIRM_SEEDS, "run from scratch after the halving rule was fixed; the surrogate's rules "
-                        "take over their trials"),
-                       (HELD_OUT_SEEDS, "run from scratch after the surrogate's rule (10 + 5) was fixed")):
+    for seeds, why in ((CONFIRM_SEEDS, "held out for the halving rule: run from scratch after it was fixed; the "
+                        "surrogate's rules, designed on these seeds, take over their trials"),
+                       (HELD_OUT_SEEDS, "held out for the surrogate's rule (10 + 5): run from scratch after it was "
+                        "fixed")):
         part = every[every["seed"].isin(seeds)]
         if len(part):
             where = f", seeds {seeds[0]}-{seeds[-1]}"
-            lines += [f"Held-out seeds {seeds[0]}-{seeds[-1]} ({why}):", "", *table(part),
+            lines += [f"Seeds {seeds[0]}-{seeds[-1]} ({why}):", "", *table(part),
                       *summary(part, [k for k in names if (part["search"] == k).any()], key_pairs, where), ""]
     lines += ["All seeds each kind ran on:", "",
               *summary(every, [k for k in names if k in (*CONFIRM, *SWAP_KINDS, *SURROGATE_KINDS)], key_pairs,
