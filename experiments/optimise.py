@@ -837,7 +837,8 @@ def candidates(trials: pd.DataFrame, settings: Settings) -> pd.DataFrame:
                 rows.append({**{lever: row[lever] for lever in levers}, "number": -1, "slot": -1,
                              "source": "surrogate"})
         out = pd.concat([best, pd.DataFrame(rows)], ignore_index=True)
-        out["predicted"] = surrogate_predict(trials, out, settings)
+        predicted = dict(zip(pool["_mix"], pool["predicted"], strict=True))  # every candidate is in the pool
+        out["predicted"] = [predicted.get(_key(m), np.nan) for m in out[levers].to_dict("records")]
         return out
     front = ok[pareto_mask(ok[cols].to_numpy(), settings.directions)]
     if len(front) > settings.choose:  # evenly spread along the first objective
