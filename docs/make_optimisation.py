@@ -25,6 +25,7 @@ import json
 import shutil
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -228,32 +229,28 @@ FIRST_SEARCHES = ("tpe", "tpe_independent", "random", "tpe_r4", "random_r4", "tp
 SEARCHES = (*FIRST_SEARCHES, *SWAP_KINDS, *SURROGATE_KINDS)
 
 
+def _run_searches(out: Path, workers: int, runs: Iterable[tuple[str, int]], objectives: Sequence[str] = (OBJECTIVE,),
+                  choose: int = CHOOSE) -> None:
+    """Each ``(kind, seed)`` search in order (each resumable), printing the model runs it used."""
+    for kind, seed in runs:
+        f = run_search(out, kind, seed, workers, list(objectives), choose)
+        print(f"{kind}-{seed}: {f['runs_used']} runs", flush=True)
+
+
 def stage_search(out: Path, workers: int) -> None:
     """Ten searches of each kind for public value, at the same budget."""
-    for seed in SEEDS:
-        for kind in FIRST_SEARCHES:
-            f = run_search(out, kind, seed, workers, [OBJECTIVE], CHOOSE)
-            print(f"{kind}-{seed}: {f['runs_used']} runs", flush=True)
+    _run_searches(out, workers, ((kind, seed) for seed in SEEDS for kind in FIRST_SEARCHES))
 
 
 def stage_confirm(out: Path, workers: int) -> None:
     """The halving searches on held-out seeds, from scratch."""
-    for seed in CONFIRM_SEEDS:
-        for kind in CONFIRM:
-            f = run_search(out, kind, seed, workers, [OBJECTIVE], CHOOSE)
-            print(f"{kind}-{seed}: {f['runs_used']} runs", flush=True)
+    _run_searches(out, workers, ((kind, seed) for seed in CONFIRM_SEEDS for kind in CONFIRM))
 
 
 def stage_heldout(out: Path, workers: int) -> None:
     """The halving searches on the second held-out seeds, then the surrogate's rules on their seeds."""
-    for seed in HELD_OUT_SEEDS:
-        for kind in CONFIRM:
-            f = run_search(out, kind, seed, workers, [OBJECTIVE], CHOOSE)
-            print(f"{kind}-{seed}: {f['runs_used']} runs", flush=True)
-    for kind in (*SWAP_KINDS, *SURROGATE_KINDS):
-        for seed in seeds_of(kind):
-            f = run_search(out, kind, seed, workers, [OBJECTIVE], CHOOSE)
-            print(f"{kind}-{seed}: {f['runs_used']} runs", flush=True)
+    _run_searches(out, workers, ((kind, seed) for seed in HELD_OUT_SEEDS for kind in CONFIRM))
+    _run_searches(out, workers, ((kind, seed) for kind in (*SWAP_KINDS, *SURROGATE_KINDS) for seed in seeds_of(kind)))
 
 
 def _grid_tied(out: Path) -> tuple[pd.DataFrame, int]:
@@ -307,10 +304,8 @@ def stage_check(out: Path, workers: int) -> None:
 
 def stage_pareto(out: Path, workers: int) -> None:
     """Three NSGA-III and three random multi-objective searches."""
-    for seed in MO_SEEDS:
-        for kind in ("nsga3", "mo-random"):
-            f = run_search(out, kind, seed, workers, MO_OBJECTIVES, MO_FRONT)
-            print(f"{kind}-{seed}: {f['runs_used']} runs", flush=True)
+    _run_searches(out, workers, ((kind, seed) for seed in MO_SEEDS for kind in ("nsga3", "mo-random")),
+                  MO_OBJECTIVES, MO_FRONT)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -349,12 +344,12 @@ def _tied(a: np.ndarray, b: np.ndarray) -> bool:
     return low <= 0.0 <= high
 
 
-def _wilson(hits: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """95 % Wilson score interval of a rate of ``hits`` in ``n``."""
-    p = hits / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+def _wilson(hits: int, n: int) -> tuple[float, float]:
+    """95 % Wilson score interval of a rate of ``hits`` in ``n`` (scipy's)."""
+    from scipy.stats import binomtest
+
+    ci = binomtest(hits, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def _mix_text(row: pd.Series | dict, levers: list[str]) -> str:
