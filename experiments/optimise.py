@@ -440,16 +440,22 @@ class Evaluator:
         self.outcomes = list(outcomes)
         self.workers = workers or cpu_count()
         self._pool: Any = None
-        if self.workers > 1:  # a pool of its own: loky's shared one belongs to joblib.Parallel, set up its way
-            from joblib.externals.loky import ProcessPoolExecutor
+        if self.workers > 1:  # a pool of its own, forked from a server that has imported the model once
+            from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            from experiments.sweep import start_workers, worker_env
+
+            context = start_workers(worker_env(self.workers), preload="experiments.mix_worker")
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
 
     def close(self) -> None:
-        """Stop the pool's workers."""
+        """Stop the pool's workers and their server."""
         if self._pool is not None:
+            from experiments.sweep import stop_workers
+
             self._pool.shutdown(wait=True)
             self._pool = None
+            stop_workers()
 
     def submit(self, tasks: Sequence[tuple[Mapping[str, Any], Mapping[str, Any], int]]) -> Callable[[], list[dict]]:
         """Queue ``(config, mix, replication)`` tasks; returns a call that waits for their results, in task order.

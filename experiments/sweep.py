@@ -25,7 +25,8 @@ in :func:`run_planned_job` (Hydra's ``run_job`` with one copy of the config inst
 the same files), and records the git state and package versions found in step 4; a
 worker process sets Hydra's global state once per sweep, not once per job. The joblib
 launcher's workers are forked from a server that imported what a job needs once
-(:func:`start_workers`), instead of each importing it as a fresh Python process.
+(:func:`start_workers`), instead of each importing it as a fresh Python process; on Linux the
+server is a fork of the sweep's process, so what that process imported is not imported again.
 """
 
 from __future__ import annotations
@@ -873,23 +874,49 @@ def joblib_workers(launcher: Any) -> tuple[int, dict[str, str]]:
     from joblib import effective_n_jobs
 
     n = max(1, effective_n_jobs(launcher.joblib.get("n_jobs", -1)))
+    return n, worker_env(n)
+
+
+def worker_env(n: int) -> dict[str, str]:
+    """The thread limits joblib gives each of ``n`` worker processes (the cores over ``n``, unless set already)."""
     try:
         from joblib._parallel_backends import LokyBackend
 
-        env = LokyBackend()._prepare_worker_env(n_jobs=n)
+        return LokyBackend()._prepare_worker_env(n_jobs=n)
     except Exception:  # noqa: BLE001 - a private helper; without it the workers use the defaults
-        env = {}
-    return n, env
+        return {}
 
 
-def start_workers(env: dict[str, str]) -> Any:
-    """Start the fork server the sweep's workers are forked from (if not running), without waiting for it.
+def limit_worker_threads() -> int | None:
+    """Apply the workers' thread limit (``OMP_NUM_THREADS``, set by :func:`start_workers`) to the loaded libraries.
 
-    The server imports :mod:`experiments.sweep_worker` once (Hydra, pandas, Mesa, pyarrow, the
-    model); each worker is a fork of it, so c workers do not import all that c times, each as a fresh
-    Python process as loky's workers did. It is started with ``env`` (the workers' thread limits,
-    read by the numerical libraries when the server imports them); this process keeps its own
-    environment. :func:`stop_workers` ends it.
+    A numerical library reads the variable when it is loaded; a server forked from the sweep's
+    process finds NumPy's BLAS loaded already, with that process's limits, so the server's preloaded
+    module calls this (threadpoolctl), once, and every worker forked afterwards inherits the limit.
+
+    Returns:
+        The limit applied, or None where the variable is not set to a positive whole number.
+    """
+    import threadpoolctl
+
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    if not value.isdigit() or int(value) < 1:
+        return None
+    threadpoolctl.threadpool_limits(int(value))
+    return int(value)
+
+
+def start_workers(env: dict[str, str], preload: str = "experiments.sweep_worker") -> Any:
+    """Start the fork server the workers are forked from (if not running), without waiting for it.
+
+    The server imports ``preload`` once: for a sweep :mod:`experiments.sweep_worker` (Hydra, pandas,
+    Mesa, pyarrow, the model), for an optimisation :mod:`experiments.mix_worker`. Each worker is a
+    fork of it, so c workers do not import all that c times, each as a fresh
+    Python process as loky's workers did. On Linux the server is itself a fork of this process
+    (:func:`_server_forked_from_here`), so what this process has imported is not imported again. It
+    is started with ``env`` (the workers' thread limits, which the server applies to the numerical
+    libraries, loaded before or after it started); this process keeps its own environment.
+    :func:`stop_workers` ends it.
 
     Where there is no fork server (Windows), the workers are spawned: each a fresh Python
     process that imports what its jobs need, as loky's workers did, with the default thread limits.
@@ -903,14 +930,15 @@ def start_workers(env: dict[str, str]) -> Any:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    key = sorted(env.items())
-    if _SERVER.get("env", key) != key:  # its workers would have other thread limits
+    key = [*sorted(env.items()), ("preload", preload)]
+    if _SERVER.get("env", key) != key:  # its workers would have other thread limits or other modules
         stop_workers()
-    ctx.set_forkserver_preload(["experiments.sweep_worker"])
+    ctx.set_forkserver_preload([preload])
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        forkserver.ensure_running()
+        with _server_forked_from_here():
+            forkserver.ensure_running()
     finally:
         for k, v in saved.items():
             if v is None:
@@ -919,6 +947,138 @@ def start_workers(env: dict[str, str]) -> Any:
                 os.environ[k] = v
     _SERVER["env"] = key
     return ctx
+
+
+def _can_fork_here() -> bool:
+    """Whether this process may be forked into the workers' fork server, as far as can be known before forking.
+
+    Only on Linux (``/proc/self`` lists the descriptors to release and the threads) and only while
+    no other Python thread runs: a fork copies no other thread, and a lock another thread held would
+    stay held in the copy. Threads started outside Python are checked once forked
+    (:func:`_fork_python`).
+    """
+    return sys.platform.startswith("linux") and os.path.isdir("/proc/self/task") and threading.active_count() == 1
+
+
+def _threads() -> int:
+    """The number of this process's threads, as the system counts them."""
+    return len(os.listdir("/proc/self/task"))
+
+
+@contextlib.contextmanager
+def _server_forked_from_here() -> Any:
+    """While starting the fork server, fork it from this process instead of starting a new Python.
+
+    multiprocessing starts its fork server as a fresh interpreter (``python -c "from
+    multiprocessing.forkserver import main; main(...)"``, through ``util.spawnv_passfds``), which
+    imports Python, Hydra, OmegaConf and NumPy again before the modules it preloads. A sweep's
+    process has imported all of those already when it starts the server, so here the same command
+    runs in a fork of this process (:func:`_fork_python`): measured, the server's CPU fell from about
+    1.9 s to 1.2 s. Any other process multiprocessing starts meanwhile (its resource tracker), and
+    any command of another shape, is started as before, and so is the server where this process
+    cannot be forked safely.
+    """
+    from multiprocessing import util
+
+    original = util.spawnv_passfds
+
+    def spawn(path: str, args: Sequence[str], passfds: Sequence[int]) -> int:
+        if (len(args) >= 2 and args[-2] == "-c" and args[-1].startswith("from multiprocessing.forkserver import main")
+                and _can_fork_here()):
+            pid = _fork_python(args[-1], passfds)
+            if pid is not None:
+                return pid
+        return original(path, args, passfds)
+
+    util.spawnv_passfds = spawn
+    try:
+        yield
+    finally:
+        util.spawnv_passfds = original
+
+
+def _fork_python(code: str, passfds: Sequence[int]) -> int | None:
+    """Run ``code`` in a fork of this process, as ``python -c code`` would with ``passfds`` passed.
+
+    The child first waits for the parent's word. The parent counts its threads just after the fork:
+    any thread besides its own (one started outside Python, which :func:`_can_fork_here` cannot
+    see) was not copied, and what it held may stay held in the child, so the child is told to end
+    and None is returned. (NumPy's OpenBLAS ends its threads before a fork and starts them again
+    when next needed, so they do not count.)
+
+    The child keeps standard input, output and error and ``passfds``; every other descriptor it
+    inherited is pointed at ``/dev/null`` (``dup2``), which releases what it referred to (a pipe's
+    end: the fork server sees its clients leave only when no other process holds their end) while
+    the number stays taken, so an object of this process that still holds the number cannot close or
+    write to a file the child opens later. The child's Python signal handlers are reset as in a new
+    interpreter (SIGINT's stays Python's), multiprocessing's own fork bookkeeping is done as for its
+    forked processes, and the child ends with ``code``'s exit status without running this process's
+    exit handlers.
+
+    Returns:
+        The child's process id, or None if this process was not alone in it when forked.
+    """
+    import warnings
+
+    keep = {0, 1, 2, *passfds}
+    devnull = os.open(os.devnull, os.O_RDWR)
+    word_r, word_w = os.pipe()
+    try:
+        with warnings.catch_warnings():  # Python's warning of a fork with threads: they are counted below
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+    except BaseException:
+        for fd in (devnull, word_r, word_w):
+            os.close(fd)
+        raise
+    if pid:
+        alone = _threads() == 1
+        for fd in (devnull, word_r):
+            os.close(fd)
+        os.write(word_w, b"1" if alone else b"0")
+        os.close(word_w)
+        if alone:
+            return pid
+        os.waitpid(pid, 0)
+        return None
+    status = 1
+    try:
+        os.close(word_w)
+        go = os.read(word_r, 1) == b"1"
+        os.close(word_r)
+        if not go:
+            os._exit(0)
+        for fd in [int(name) for name in os.listdir("/proc/self/fd")]:
+            if fd in keep or fd == devnull:
+                continue
+            with contextlib.suppress(OSError):  # the listing's own descriptor is closed by now
+                fcntl.fcntl(fd, fcntl.F_GETFD)
+                os.dup2(devnull, fd)
+        os.close(devnull)
+        for sig in signal.valid_signals():
+            with contextlib.suppress(OSError, ValueError):
+                handler = signal.getsignal(sig)
+                if callable(handler) and handler is not signal.default_int_handler:
+                    signal.signal(sig, signal.SIG_DFL)
+        from multiprocessing import forkserver, process, util
+
+        forkserver._forkserver._lock = threading.Lock()  # held by this process's ensure_running while it forked
+        process._children = set()
+        util._finalizer_registry.clear()
+        util._run_after_forkers()
+        exec(compile(code, "<fork server>", "exec"), {"__name__": "__main__"})  # noqa: S102 - multiprocessing's own command
+        status = 0
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    except BaseException:  # noqa: BLE001 - reported as a new interpreter would report it
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(status)
 
 
 def stop_workers(kill: bool = False) -> None:

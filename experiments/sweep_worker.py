@@ -28,7 +28,8 @@ from hydra.core.utils import run_job  # noqa: F401
 import experiments.callbacks  # noqa: F401
 import experiments.provenance  # noqa: F401
 import experiments.sensitivity  # noqa: F401
-import experiments.sweep  # noqa: F401
+import experiments.sweep
 import sim.runner  # noqa: F401
 
 Plugins.instance()  # finds and imports every Hydra plugin once
+experiments.sweep.limit_worker_threads()  # the libraries the sweep's process loaded before the server forked

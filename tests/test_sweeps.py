@@ -192,6 +192,69 @@ def test_a_refused_joblib_sweep_stops_its_workers_server_and_writes_nothing(tmp_
     assert sw._SERVER == {}
 
 
+FORK_PROBE = """
+import os, sys, threading
+def report(fd):
+    import threadpoolctl
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        target = None
+    blas = sorted({i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"})
+    return {"marker": "govsim_probe_marker" in sys.modules, "fd": target, "blas": blas,
+            "server": os.getppid()}
+"""
+
+FORK_SCRIPT = """
+import json, os, select, sys, threading, types
+import numpy  # its BLAS loaded before the server starts, without a thread limit
+sys.modules["govsim_probe_marker"] = types.ModuleType("govsim_probe_marker")  # only a fork of this process has it
+from concurrent.futures import ProcessPoolExecutor
+from experiments import sweep as sw
+import probe
+read_end, write_end = os.pipe()
+release = threading.Event()
+if sys.argv[1] == "with a thread":
+    threading.Thread(target=release.wait).start()
+elif sys.argv[1] == "with a thread outside threading":  # as a library's own thread: threading does not count it
+    import _thread
+    _thread.start_new_thread(release.wait, ())
+ctx = sw.start_workers({"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
+server = sw._SERVER and __import__("multiprocessing.forkserver").forkserver._forkserver._forkserver_pid
+os.close(write_end)  # the only holder of the pipe's write end left should be this process: EOF at once
+eof = bool(select.select([read_end], [], [], 20)[0]) and os.read(read_end, 1) == b""
+with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+    out = pool.submit(probe.report, write_end).result(timeout=120)
+sw.stop_workers()  # returns once the server has ended
+release.set()
+print(json.dumps({**out, "eof": eof, "server_is_parent": out["server"] == server}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the server is forked from the sweep only on Linux")
+def test_the_workers_server_is_a_fork_of_the_sweep_without_its_descriptors_and_with_the_thread_limit(
+        tmp_path: Path) -> None:
+    """A fork of the sweep serves the workers: no descriptor of it held, BLAS limited; a new Python if threads run."""
+    (tmp_path / "probe.py").write_text(FORK_PROBE)
+    env = {k: v for k, v in environment().items() if not k.endswith("_NUM_THREADS")}
+    env["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{env['PYTHONPATH']}"
+    seen = {}
+    for case in ("alone", "with a thread", "with a thread outside threading"):
+        res = subprocess.run([sys.executable, "-c", FORK_SCRIPT, case], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=120, env=env)
+        assert res.returncode == 0, res.stderr[-1500:]
+        seen[case] = json.loads(res.stdout.strip().splitlines()[-1])
+    forked = seen["alone"]
+    assert forked["marker"] and forked["server_is_parent"]  # a fork of the sweep's process serves the worker
+    assert forked["fd"] == "/dev/null"  # the sweep's other descriptors: released, their numbers kept taken
+    for case, out in seen.items():
+        assert out["eof"], case  # no server holds the pipe's write end
+        assert out["blas"] == [1], case  # joblib's limit, though NumPy was loaded before the server started
+        assert out["server_is_parent"], case
+        if case != "alone":  # another thread at the fork: the server is a new Python, as before
+            assert not out["marker"], case
+
+
 @pytest.mark.parametrize("launcher", ["basic", "joblib"])
 def test_disk_full_and_unwritable_folders_give_one_line_each_and_the_sweep_goes_on(tmp_path: Path,
                                                                                   launcher: str) -> None:
