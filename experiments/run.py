@@ -331,6 +331,7 @@ def cli() -> None:
     ``HYDRA_FULL_ERROR=1`` keeps Hydra's full report.
     """
     from hydra._internal import utils as hydra_utils
+    from hydra._internal.hydra import Hydra
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
@@ -355,10 +356,32 @@ def cli() -> None:
         return original(guarded)
 
     hydra_utils.run_and_report = run_and_report
+    get_mode = Hydra.get_mode
+    if multirun_asked(sys.argv[1:]):
+        Hydra.get_mode = _no_mode  # type: ignore[method-assign]
     try:
         main()
     finally:
         hydra_utils.run_and_report = original
+        Hydra.get_mode = get_mode  # type: ignore[method-assign]
+
+
+def multirun_asked(argv: list[str]) -> bool:
+    """Whether the command line asks Hydra for a multirun: ``-m``, ``--multirun`` or a prefix of it Hydra accepts."""
+    return any(arg == "-m" or (len(arg) >= 3 and "--multirun".startswith(arg)) for arg in argv)
+
+
+def _no_mode(self: Any, config_name: str | None, overrides: list[str]) -> None:
+    """Hydra's ``get_mode`` for a ``--multirun`` command: no mode, without composing the config to read it.
+
+    Hydra composes the whole config once only to read ``hydra.mode``, then again to run. With
+    ``--multirun`` it runs a multirun whatever that says, adding ``hydra.mode=MULTIRUN`` to its
+    overrides when the mode is not set (as in govsim's base config), so the first composition (about
+    0.15 s of every sweep's start) is skipped. The sweep is the same; two things differ where a
+    config sets ``hydra.mode`` itself (govsim's experiments set MULTIRUN): ``hydra.mode=MULTIRUN``
+    is listed among the sweep's Hydra overrides, and a config that sets RUN is not warned about.
+    """
+    return None
 
 
 if __name__ == "__main__":

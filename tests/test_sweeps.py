@@ -255,6 +255,53 @@ def test_the_workers_server_is_a_fork_of_the_sweep_without_its_descriptors_and_w
             assert not out["marker"], case
 
 
+def test_multirun_asked_reads_hydras_flag_and_its_abbreviations() -> None:
+    from experiments.run import multirun_asked
+
+    for argv in (["-m", "leadership=shared"], ["leadership=shared", "--multirun"], ["--multi"], ["--m"]):
+        assert multirun_asked(argv), argv
+    for argv in ([], ["leadership=shared"], ["run.name=-m"], ["-c", "job"], ["--cfg", "job"], ["--multirunx"]):
+        assert not multirun_asked(argv), argv
+
+
+COUNT_COMPOSITIONS = """
+import atexit, sys
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
+calls = []
+load = ConfigLoaderImpl.load_configuration
+def counted(self, *args, **kwargs):
+    calls.append(1)
+    return load(self, *args, **kwargs)
+ConfigLoaderImpl.load_configuration = counted
+atexit.register(lambda: print("compositions:", len(calls), file=sys.stderr))
+from experiments.run import cli
+sys.argv = ["govsim", *sys.argv[1:]]
+cli()
+"""
+
+
+@pytest.mark.parametrize("multirun", ["-m", ""])
+def test_a_sweep_composes_its_config_once_before_planning_and_records_the_multirun_mode(tmp_path: Path,
+                                                                                        multirun: str) -> None:
+    """With -m, Hydra's first composition (only to read hydra.mode) is skipped; the jobs' records are unchanged.
+
+    Without -m, an experiment that sets ``hydra.mode: MULTIRUN`` still sweeps: Hydra reads the mode as before.
+    """
+    sweep = tmp_path / "sweep"
+    args = [*([multirun] if multirun else []), "leadership=directive,shared", *SMALL, f"hydra.sweep.dir={sweep}"]
+    if not multirun:  # the mode comes from the config: an experiment's hydra.mode, set here as an override
+        args.append("hydra.mode=MULTIRUN")
+    res = subprocess.run([sys.executable, "-c", COUNT_COMPOSITIONS, *args], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300, env=environment())
+    assert res.returncode == 0, res.stderr[-1500:]
+    # the primary config, Hydra's reading of the mode (only without -m), one per group choice of the plan
+    assert f"compositions: {1 + (0 if multirun else 1) + 2}" in res.stderr, res.stderr[-800:]
+    for job in ("0", "1"):
+        hydra_cfg = (sweep / job / ".hydra" / "hydra.yaml").read_text()
+        assert "mode: MULTIRUN" in hydra_cfg and "- hydra.mode=MULTIRUN" in hydra_cfg
+        assert (sweep / job / "meta.json").exists()
+
+
 @pytest.mark.parametrize("launcher", ["basic", "joblib"])
 def test_disk_full_and_unwritable_folders_give_one_line_each_and_the_sweep_goes_on(tmp_path: Path,
                                                                                   launcher: str) -> None:
