@@ -19,6 +19,14 @@ the targets (issue 15): median ratio at most 1.18, at most 0.15 s extra CPU per 
 ratio of the CPU times (no target), which other work on a shared machine disturbs less than wall time.
 The load average is printed before each pair and at the end: the machine is shared.
 
+Both sides also count the CPU of their model runs alone (each sweep job's ``model_cpu_s`` in its
+``meta.json``; the plain processes time ``run_point`` themselves), and the same extra CPU per job is
+printed with each side's model-run CPU taken out ("beyond the model runs"), next to the same target,
+with the median ratio of the model runs' own CPU. On a shared machine the same runs' CPU varies by
+10-25 % between pairs, seconds where the sweep's own cost is tenths; taking it out leaves what the
+sweep adds around the runs. A sweep that slowed the runs themselves would show in that ratio, not in
+that line, so both are printed.
+
     .venv/bin/python benchmarks/bench_sweep.py                       # 4 styles x 10 replications, 5 pairs
     .venv/bin/python benchmarks/bench_sweep.py --workers 2 --repeats 7
     .venv/bin/python benchmarks/bench_sweep.py --quick               # a smoke run (about 15 s)
@@ -57,15 +65,18 @@ STYLES = ("directive", "transactional", "facilitative", "shared", "situational",
 # The plain worker: imports the model once, then runs one job per line of stdin (its labels and
 # model config as JSON) and answers with one line; an empty line ends it.
 PLAIN_WORKER = """
-import json, sys
+import json, sys, time
 from sim.params import build_params
 from sim.runner import run_point
 for line in sys.stdin:
     if not line.strip():
         break
     job = json.loads(line)
-    ts, summary = run_point(build_params(job["model"]), job["labels"])
-    print(json.dumps({"rows": len(ts), "replications": len(summary)}), flush=True)
+    params = build_params(job["model"])
+    cpu = time.process_time()
+    ts, summary = run_point(params, job["labels"])
+    cpu = time.process_time() - cpu
+    print(json.dumps({"rows": len(ts), "replications": len(summary), "model_cpu": cpu}), flush=True)
 """
 
 # The plain worker of --optimise: one trial (a mix on its replications) per line, with the runner the
@@ -90,6 +101,8 @@ class Measurement:
     cpu: float
     replications: int = 0
     """Replications the plain processes reported (the sweep's are checked by their files)."""
+    model_cpu: float = float("nan")
+    """CPU seconds of the model runs alone (the jobs' ``model_cpu_s``; the plain processes' own count)."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -181,10 +194,10 @@ def run_sweep(args: argparse.Namespace, folder: Path) -> Measurement:
     wall, cpu = time.perf_counter() - t0, children_cpu() - cpu0
     if res.returncode != 0:
         raise SystemExit(f"bench_sweep: the sweep failed (exit {res.returncode}): {res.stderr.strip()[-800:]}")
-    done = sorted(p.parent.name for p in folder.glob("*/meta.json"))
-    if len(done) != args.styles * args.seeds:
-        raise SystemExit(f"bench_sweep: the sweep completed {len(done)} of {args.styles * args.seeds} jobs")
-    return Measurement(wall, cpu)
+    metas = [json.loads(p.read_text()) for p in folder.glob("*/meta.json")]
+    if len(metas) != args.styles * args.seeds:
+        raise SystemExit(f"bench_sweep: the sweep completed {len(metas)} of {args.styles * args.seeds} jobs")
+    return Measurement(wall, cpu, model_cpu=sum(m["model_cpu_s"] for m in metas))
 
 
 def run_optimise(args: argparse.Namespace, folder: Path, seed: int) -> tuple[Measurement, list[dict[str, Any]]]:
@@ -231,6 +244,7 @@ def run_plain(jobs: list[dict[str, Any]], workers: int, worker: str = PLAIN_WORK
     todo = list(jobs)
     sel = selectors.DefaultSelector()
     done = replications = 0
+    model_cpu = 0.0
     try:
         for proc in procs:  # one job each to start with
             assert proc.stdin is not None and proc.stdout is not None
@@ -243,7 +257,9 @@ def run_plain(jobs: list[dict[str, Any]], workers: int, worker: str = PLAIN_WORK
                 line = proc.stdout.readline()
                 if not line:
                     raise SystemExit(f"bench_sweep: a plain worker died (exit {proc.wait()})")
-                replications += json.loads(line)["replications"]
+                answer = json.loads(line)
+                replications += answer["replications"]
+                model_cpu += answer.get("model_cpu", float("nan"))
                 done += 1
                 if todo:
                     proc.stdin.write(json.dumps(todo.pop(0)) + "\n")
@@ -259,7 +275,7 @@ def run_plain(jobs: list[dict[str, Any]], workers: int, worker: str = PLAIN_WORK
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    return Measurement(time.perf_counter() - t0, children_cpu() - cpu0, replications)
+    return Measurement(time.perf_counter() - t0, children_cpu() - cpu0, replications, model_cpu)
 
 
 def load() -> str:
@@ -268,17 +284,32 @@ def load() -> str:
 
 
 def medians(side: str, unit: str, ratios: list[float], extras: list[float],
-            cpu_ratios: list[float]) -> dict[str, float]:
-    """Print the medians of the pairs next to the targets, and the load; return (ratio, extra CPU per unit)."""
+            cpu_ratios: list[float], beyond: list[float] | None = None,
+            model_ratios: list[float] | None = None) -> dict[str, float]:
+    """Print the medians of the pairs next to the targets, and the load; return them.
+
+    ``beyond`` (sweeps only): the extra CPU per job with each side's model-run CPU taken out, and
+    ``model_ratios``: the ratio of the model runs' own CPU, sweep / plain.
+    """
     med_ratio, med_extra = statistics.median(ratios), statistics.median(extras)
     print(f"median ratio {side}/plain: {med_ratio:.3f} (target <= {TARGET_RATIO}: "
           f"{'met' if med_ratio <= TARGET_RATIO else 'MISSED'})")
     print(f"median extra CPU per {unit}: {med_extra:+.3f} s (target <= {TARGET_EXTRA_CPU} s: "
-          f"{'met' if med_extra <= TARGET_EXTRA_CPU else 'MISSED'})")
+          f"{'met' if med_extra <= TARGET_EXTRA_CPU else 'MISSED'}; pairs {min(extras):+.3f} to {max(extras):+.3f} s)")
+    out = {"ratio": med_ratio, "extra_cpu": med_extra}
+    if beyond:
+        med_beyond, med_model = statistics.median(beyond), statistics.median(model_ratios or [float("nan")])
+        print(f"median extra CPU per {unit} beyond the model runs: {med_beyond:+.3f} s "
+              f"(target <= {TARGET_EXTRA_CPU} s: {'met' if med_beyond <= TARGET_EXTRA_CPU else 'MISSED'}; "
+              f"pairs {min(beyond):+.3f} to {max(beyond):+.3f} s): the same difference with each side's model "
+              "runs' own CPU taken out, which the machine's speed moves by more than the sweep costs")
+        print(f"median CPU ratio of the model runs alone {side}/plain: {med_model:.3f} (no target; above 1 would "
+              "mean the sweep slows the runs themselves, which the line above does not count)")
+        out.update(extra_cpu_beyond_runs=med_beyond, model_cpu_ratio=med_model)
     print(f"median CPU ratio {side}/plain: {statistics.median(cpu_ratios):.3f} (no target; less sensitive than wall "
           "time to other work on the machine)")
     print(f"load average (1, 5, 15 min): {load()}")
-    return {"ratio": med_ratio, "extra_cpu": med_extra}
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -291,7 +322,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
           f"steps ({n_jobs} jobs), "
           f"{args.workers} worker(s) on {os.cpu_count()} cores, {args.repeats} pair(s)", flush=True)
     jobs = planned_jobs(args)
-    ratios, extras, cpu_ratios = [], [], []
+    ratios, extras, cpu_ratios, beyond, model_ratios = [], [], [], [], []
     work = Path(tempfile.mkdtemp(prefix="govsim-bench-sweep-"))
     try:
         for k in range(args.repeats):
@@ -306,14 +337,18 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             ratios.append(ratio)
             cpu_ratios.append(sweep.cpu / plain.cpu)
             extras.append(extra)
-            print(f"pair {k + 1}: sweep {sweep.wall:.2f} s (CPU {sweep.cpu:.2f} s), plain {plain.wall:.2f} s "
-                  f"(CPU {plain.cpu:.2f} s); ratio {ratio:.3f}, extra CPU per job {extra:+.3f} s "
+            beyond.append(((sweep.cpu - sweep.model_cpu) - (plain.cpu - plain.model_cpu)) / n_jobs)
+            model_ratios.append(sweep.model_cpu / plain.model_cpu)
+            print(f"pair {k + 1}: sweep {sweep.wall:.2f} s (CPU {sweep.cpu:.2f} s, model runs "
+                  f"{sweep.model_cpu:.2f} s), plain {plain.wall:.2f} s (CPU {plain.cpu:.2f} s, model runs "
+                  f"{plain.model_cpu:.2f} s); "
+                  f"ratio {ratio:.3f}, extra CPU per job {extra:+.3f} s, beyond the model runs {beyond[-1]:+.3f} s "
                   f"[load before {before}]", flush=True)
-            if sweep.cpu < 0.8 * plain.cpu:
-                print("  warning: the sweep's CPU is below the plain runs': its workers' CPU was not all counted")
+            if sweep.cpu < sweep.model_cpu:
+                print("  warning: the sweep's CPU is below its model runs' own: its workers' CPU was not all counted")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return medians("sweep", "job", ratios, extras, cpu_ratios)
+    return medians("sweep", "job", ratios, extras, cpu_ratios, beyond, model_ratios)
 
 
 def main_optimise(args: argparse.Namespace) -> dict[str, float]:

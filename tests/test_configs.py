@@ -115,3 +115,17 @@ def test_tiny_multirun_end_to_end(tmp_path: Path) -> None:
     meta = json.loads((jobs[0] / "meta.json").read_text())
     assert meta["seed"] == 12345 and len(meta["replication_seeds"]) == 2
     assert meta["versions"]["mesa"] and "commit" in meta["git"] and meta["params"]["problem"]["N"] == 10
+
+
+def test_a_jobs_record_counts_the_cpu_of_its_model_runs_alone(tmp_path: Path) -> None:
+    """``model_cpu_s`` grows with the runs' length; the job's file writing and log lines are not in it."""
+    cpu = {}
+    for steps in (2, 300):
+        out = tmp_path / f"steps{steps}"
+        res = govsim(f"run.steps={steps}", "run.replications=2", "problem.N=10", "problem.K=2",
+                     f"hydra.run.dir={out}", cwd=tmp_path)
+        assert res.returncode == 0, res.stderr[-2000:]
+        meta = json.loads((out / "meta.json").read_text())
+        cpu[steps] = meta["model_cpu_s"]
+        assert 0 < cpu[steps] < meta["wall_time_s"] + 0.5  # one thread's runs, inside the job's time
+    assert cpu[300] > 3 * cpu[2]  # about 12 times here
