@@ -21,4 +21,4 @@ import experiments.mixes  # noqa: F401
 import experiments.sweep
 import sim.runner  # noqa: F401
 
-experiments.sweep.limit_worker_threads()
+experiments.sweep.settle_server()  # the thread limit, and all loaded so far frozen for the garbage collector

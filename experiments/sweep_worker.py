@@ -32,4 +32,4 @@ import experiments.sweep
 import sim.runner  # noqa: F401
 
 Plugins.instance()  # finds and imports every Hydra plugin once
-experiments.sweep.limit_worker_threads()  # the libraries the sweep's process loaded before the server forked
+experiments.sweep.settle_server()  # the thread limit, and all loaded so far frozen for the garbage collector

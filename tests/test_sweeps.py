@@ -195,6 +195,7 @@ def test_a_refused_joblib_sweep_stops_its_workers_server_and_writes_nothing(tmp_
 FORK_PROBE = """
 import os, sys, threading
 def report(fd):
+    import gc
     import threadpoolctl
     try:
         target = os.readlink(f"/proc/self/fd/{fd}")
@@ -202,7 +203,7 @@ def report(fd):
         target = None
     blas = sorted({i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"})
     return {"marker": "govsim_probe_marker" in sys.modules, "fd": target, "blas": blas,
-            "server": os.getppid()}
+            "server": os.getppid(), "frozen": gc.get_freeze_count()}
 """
 
 FORK_SCRIPT = """
@@ -234,7 +235,7 @@ print(json.dumps({**out, "eof": eof, "server_is_parent": out["server"] == server
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the server is forked from the sweep only on Linux")
 def test_the_workers_server_is_a_fork_of_the_sweep_without_its_descriptors_and_with_the_thread_limit(
         tmp_path: Path) -> None:
-    """A fork of the sweep serves the workers: no descriptor of it held, BLAS limited; a new Python if threads run."""
+    """A fork of the sweep serves the workers: no descriptor held, BLAS limited, imports frozen; else a new Python."""
     (tmp_path / "probe.py").write_text(FORK_PROBE)
     env = {k: v for k, v in environment().items() if not k.endswith("_NUM_THREADS")}
     env["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{env['PYTHONPATH']}"
@@ -251,6 +252,7 @@ def test_the_workers_server_is_a_fork_of_the_sweep_without_its_descriptors_and_w
         assert out["eof"], case  # no server holds the pipe's write end
         assert out["blas"] == [1], case  # joblib's limit, though NumPy was loaded before the server started
         assert out["server_is_parent"], case
+        assert out["frozen"] > 10_000, case  # what the server loaded is out of the collector's way
         if case != "alone":  # another thread at the fork: the server is a new Python, as before
             assert not out["marker"], case
 
