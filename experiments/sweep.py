@@ -655,7 +655,14 @@ def pack_setting(setting: JobSetting) -> tuple[str, bytes]:
 
 
 def unpack_setting(packed: tuple[str, bytes]) -> JobSetting:
-    """The sweep's setting in a worker process: unpickled, and Hydra's state set, on its first job only."""
+    """The sweep's setting in a worker process: unpickled, and Hydra's state set, on its first job only.
+
+    Hydra's state is sent without its plugin registry, which ``Singleton.set_state`` builds again by
+    scanning every installed plugin (about 0.03 s). A worker forked from the server that preloaded
+    :mod:`experiments.sweep_worker` has that registry already, found in the same installation, so
+    it is kept instead.
+    """
+    from hydra.core.plugins import Plugins
     from hydra.core.singleton import Singleton
     from hydra.core.utils import setup_globals
 
@@ -663,7 +670,11 @@ def unpack_setting(packed: tuple[str, bytes]) -> JobSetting:
     if _WORKER.get("key") != key:
         setting = pickle.loads(data)
         setup_globals()
-        Singleton.set_state(setting.singleton_state)
+        state = setting.singleton_state
+        found = Singleton._instances.get(Plugins)
+        if found is not None and state is not None and Plugins not in state["instances"]:
+            state = {**state, "instances": {**state["instances"], Plugins: found}}
+        Singleton.set_state(state)
         _WORKER.clear()
         _WORKER.update(key=key, setting=setting)
     return _WORKER["setting"]

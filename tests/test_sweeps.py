@@ -563,10 +563,15 @@ def test_a_worker_sets_hydras_state_once_per_sweep() -> None:
     two = sw.pack_setting(sw.JobSetting("context two", None, print, {"instances": {}, "omegaconf_resolvers": {}}))
     assert one[0] != two[0]
     saved = Singleton.get_state()  # unpacking sets Hydra's state (here: empty) as a worker would
+    from hydra.core.plugins import Plugins
+
+    registry = Plugins.instance()  # found once, as in the workers' server
     try:
         first = sw.unpack_setting(one)
         assert first.hydra_context == "context one" and sw.unpack_setting(one) is first
+        assert Plugins.instance() is registry  # kept, not scanned again
         assert sw.unpack_setting(two).hydra_context == "context two"
+        assert Plugins.instance() is registry
     finally:
         Singleton.set_state(saved)  # the tests after this one compose configs in this process
 
