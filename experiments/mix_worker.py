@@ -3,7 +3,8 @@
 :class:`experiments.optimise.Evaluator` starts the fork server (:func:`experiments.sweep.start_workers`)
 with this module preloaded: what a run needs, the model with NumPy, pandas and Mesa. Forked from the
 optimisation's process (Linux), the server finds all of it imported already; it then applies the
-workers' thread limit to the numerical libraries loaded before it. Not :mod:`experiments.optimise`
+workers' thread limit to the numerical libraries loaded before it and freezes what it has loaded for
+the garbage collector (:func:`experiments.sweep.settle_server`). Not :mod:`experiments.optimise`
 itself: when it is the main module of a server started anew, multiprocessing runs it afresh in every
 worker (as ``__mp_main__``) and warns if the worker has imported it already.
 """
