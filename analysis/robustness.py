@@ -117,7 +117,7 @@ def discover(x: pd.DataFrame, y: np.ndarray, seed: int = 0, resamples: int = RES
                 rows.append({"input": col, "min": "", "max": "", "kept": ", ".join(sorted(map(str, lo)))})
         elif lo != full[col].iloc[0] or hi != full[col].iloc[1]:
             rows.append({"input": col, "min": float(lo), "max": float(hi), "kept": ""})
-    stability = box.resample(chosen, iterations=resamples, rng=seed)
+    stability = box.resample(chosen, iterations=resamples, rng=seed) if resamples else pd.DataFrame()
     cart_stats, cart_boxes = pd.DataFrame(), pd.DataFrame()
     if 0.05 * len(x) >= 2:  # CART's smallest leaf (5 % of the cases) must hold at least two
         c = cart.CART(x.reset_index(drop=True), y, mass_min=0.05)
@@ -186,6 +186,8 @@ def robustness_sections(res: Any, settings: Any, out: Path) -> tuple[list[dict[s
         sections.append({"title": "Feature scoring", "intro": [
             "Extra-trees feature scores (EMA Workbench) of each key outcome's per-point mean on the uncertainties, "
             "over all styles: which parts of the context move the outcome most."], "table": _table(scores, "input")})
+    if outcomes and getattr(settings, "reference", None):
+        sections += contrast_sign_sections(means, uncertainties, factor, outcomes[0], str(settings.reference))
     if settings.discover:
         outcome, op, threshold = parse_condition(settings.discover)
         if outcome not in summary:
@@ -224,6 +226,42 @@ def robustness_sections(res: Any, settings: Any, out: Path) -> tuple[list[dict[s
                                   "PRIM coverage–density trade-off",
                                   "Each point is a box on PRIM's peeling trajectory; the ringed one is reported."))
     return sections, figs
+
+
+def contrast_sign_sections(means: pd.DataFrame, uncertainties: Sequence[str], factor: str, outcome: str,
+                           reference: str) -> list[dict[str, Any]]:
+    """Where each level's contrast with the reference changes sign: PRIM on the contrast itself.
+
+    For each level, the per-point contrast (level minus reference, signed so that positive is
+    better) is computed at every sampled point; where it is positive at some points and not at
+    others, PRIM (EMA Workbench) finds the region of the uncertainties where it is not positive.
+    """
+    wide = means.pivot(index="sample_row", columns=factor, values=outcome)
+    if reference not in wide.columns:
+        return []
+    x_all = means.groupby("sample_row")[list(uncertainties)].first().astype(float)
+    sign = -1.0 if outcome in LOWER_IS_BETTER else 1.0
+    rows, sections = [], []
+    for level in [lv for lv in figures.order_of(means, factor) if lv in wide.columns and lv != reference]:
+        d = (sign * (wide[level] - wide[reference])).dropna()
+        not_better = (d <= 0).to_numpy()
+        rows.append({"level": level, "points": len(d), "better at": f"{1 - not_better.mean():.0%}",
+                     "median contrast": f"{d.median():+.3f}"})
+        if 0 < not_better.sum() < len(d) and len(uncertainties):
+            found = discover(x_all.loc[d.index], not_better, resamples=0)
+            if found["chosen"] is not None and not found["box"].empty:
+                tr = found["trajectory"].loc[found["chosen"]]
+                sections.append({"title": f"Where {level} is not better than {reference}: PRIM box", "intro": [
+                    f"PRIM on the contrast itself ({outcome}, {level} − {reference}, per-point means): the box of "
+                    f"the uncertainties where the contrast is not positive; coverage {tr['coverage']:.2f}, density "
+                    f"{tr['density']:.2f}. Valid for the sampled ranges only."],
+                    "table": _table(found["box"].set_index("input"), "input", 3)})
+    head = {"title": f"Where contrasts with {reference} change sign ({outcome})", "intro": [
+        f"For each {factor}, the share of sampled points at which it is better than {reference} on {outcome} "
+        "(per-point means, same seeds); a share strictly between 0 and 100 % means the contrast changes sign "
+        "somewhere in the sampled space, and a PRIM box below says where."],
+        "table": _table(pd.DataFrame(rows).set_index("level"), factor)}
+    return [head, *sections]
 
 
 def _save(out: Path, name: str, fig: Any, title: str, caption: str) -> dict[str, Any]:

@@ -7,8 +7,12 @@ share of the decisions at once and adds a crisis workload that fades over
 (a share of every organisation's staff; those not burnt out) are moved to the
 organisations whose own performance fell most (at most ``scenario.surge_targets`` of
 them), where they add their time and what they understand to the host's capacity, and return
-home after ``surge_duration`` steps;
-headcount is conserved throughout.
+home ``surge_duration`` steps after the shock; headcount is conserved throughout. *When* a
+member leaves is its home organisation's decision rule's (``redeploys`` in
+:mod:`sim.leadership`): at once when the leader orders it, at the next forum the
+organisation attends when the network must agree, or when the member volunteers (more
+readily the more it sees itself as a network partner); a late mover helps for less of the
+crisis.
 """
 
 from __future__ import annotations
@@ -40,6 +44,20 @@ def hardest_hit(drop: np.ndarray, share: float) -> np.ndarray:
     return fell[np.argsort(-drop[fell], kind="stable")][:keep]
 
 
+def plan_surge(
+    org_of: np.ndarray, home_org: np.ndarray, reserve: np.ndarray, targets: np.ndarray, active: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reserve members to send and where: as :func:`deploy_surge`, without moving anyone yet.
+
+    Returns:
+        ``(movers, destination)``.
+    """
+    if len(targets) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    movers = np.flatnonzero(reserve & active & (org_of == home_org) & ~np.isin(home_org, targets))
+    return movers, targets[np.arange(len(movers)) % len(targets)]
+
+
 def deploy_surge(
     org_of: np.ndarray, home_org: np.ndarray, reserve: np.ndarray, targets: np.ndarray, active: np.ndarray
 ) -> np.ndarray:
@@ -50,10 +68,8 @@ def deploy_surge(
     Returns:
         Indices of the professionals moved (``org_of`` is updated in place).
     """
-    if len(targets) == 0:
-        return np.zeros(0, dtype=np.int64)
-    movers = np.flatnonzero(reserve & active & (org_of == home_org) & ~np.isin(home_org, targets))
-    org_of[movers] = targets[np.arange(len(movers)) % len(targets)]
+    movers, destination = plan_surge(org_of, home_org, reserve, targets, active)
+    org_of[movers] = destination
     return movers
 
 

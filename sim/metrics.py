@@ -47,6 +47,22 @@ def public_value_gap_closed(model: GovernanceModel) -> float:
     return (model.public_value_raw - random_mean) / gap if gap > 0 else float("nan")
 
 
+def served_share(model: GovernanceModel) -> float:
+    """Share of this step's demand on the public organisations that was served (1 with no demand)."""
+    demand = float(model.work.demand.sum())
+    return float(model.work.served.sum()) / demand if demand > 0 else 1.0
+
+
+def value_delivered(model: GovernanceModel) -> float:
+    """Public value delivered to clients: the shared solution's quality for the clients actually served.
+
+    Public value (optimum-normalised) times the share of demand served: a client who is not
+    served gets nothing from a good policy (after the societal-value seed's "maatschappelijke
+    meerwaarde" for clients reached). The headline outcome beside public value.
+    """
+    return public_value(model) * served_share(model)
+
+
 def public_value_raw(model: GovernanceModel) -> float:
     """Collective performance: mean contribution over all N decisions, in [0, 1]."""
     return float(model.contrib.sum()) / len(model.contrib)
@@ -256,6 +272,27 @@ def forum_adopted(model: GovernanceModel) -> int:
     return model.meeting.adopted
 
 
+def network_queue(model: GovernanceModel) -> int:
+    """Proposals waiting in the network's queue at the end of the step."""
+    return len(model.queue)
+
+
+def network_wait(model: GovernanceModel) -> float:
+    """Mean steps the proposals the network decided this step had waited (NaN if it decided none)."""
+    return model.network_wait / model.network_decided if model.network_decided else float("nan")
+
+
+def proposals_lapsed(model: GovernanceModel) -> int:
+    """Referred proposals that lapsed unanswered in the queue this step."""
+    return model.lapsed
+
+
+def attention_load(model: GovernanceModel) -> float:
+    """Mean over leaders of the attention their behaviours asked for, as a share of what they have."""
+    attention = model.params.leadership.attention
+    return float(model.attention_demand.mean() / attention) if attention > 0 else float("nan")
+
+
 # ---------------------------------------------------------------- trust and network
 def mean_trust(model: GovernanceModel) -> float:
     """Mean trust between distinct organisations (off-diagonal mean)."""
@@ -350,7 +387,8 @@ _REPORTERS: tuple[Callable[[Any], Any], ...] = (
     consent_refused, adopted_cross_boundary,
     raised_minority_pc, raised_majority_pc, adopted_minority_pc, adopted_majority_pc, voice_equity,
     adoption_equity, safety, safety_minority, safety_majority, efficacy, heuristic_diversity,
-    forum_held, forum_attendance, forum_discussed, forum_adopted,
+    forum_held, forum_attendance, forum_discussed, forum_adopted, network_queue, network_wait, proposals_lapsed,
+    attention_load, served_share, value_delivered,
     mean_trust, tie_trust, cross_boundary_ties, role_strain, energy,
     burnout_rate, new_burnouts, informal_leader_share, understood_share, skill_mean, surge_deployed,
     situational_choice, realised_cross_boundary, mandate_correlation, power_spread,
@@ -513,7 +551,8 @@ def shock_response(values: np.ndarray, twin: np.ndarray | None, shock_log: list[
 
 
 SUMMARY_FINAL = (
-    "public_value", "public_value_gap_closed", "public_value_raw", "org_performance_mean", "org_performance_sd",
+    "value_delivered", "public_value", "public_value_gap_closed", "public_value_raw", "org_performance_mean",
+    "org_performance_sd",
     "mean_trust", "cross_boundary_ties", "role_strain", "energy", "burnout_rate", "voice_equity", "adoption_equity",
     "informal_leader_share", "understood_share", "skill_mean",
 )
@@ -542,6 +581,8 @@ def summarise(ts: pd.DataFrame, shock_log: list[dict[str, float]], n_professiona
     out: dict[str, float] = {f"final_{m}": float(ts[m].iloc[-1]) for m in metrics}
     out.update({f"window_{m}": float(ts[m].iloc[-w:].mean()) for m in metrics})
     out["public_value_auc"] = auc(ts["public_value"].to_numpy())
+    if "value_delivered" in ts:
+        out["value_delivered_auc"] = auc(ts["value_delivered"].to_numpy())
     gap = ts["public_value_gap_closed"].to_numpy(dtype=float) if "public_value_gap_closed" in ts else None
     if gap is not None:
         out["gap_closed_auc"] = auc(gap)

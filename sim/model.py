@@ -22,17 +22,18 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import crisis, forum, learning, metrics, trust, voice, wellbeing
+from sim import crisis, forum, information, learning, metrics, trust, voice, wellbeing
 from sim.agents import Organisation, Professional
+from sim.information import Readers, goal_weights
 from sim.landscape import NKLandscape
 from sim.leadership import LeadershipStyle, Verdict, get_style, proposer_decides
 from sim.network import build_network
 from sim.params import BEHAVIOUR_FIELDS, STYLES, ModelParams, RoleParams, WorkforceParams
-from sim.roles import effective_roles, felt_expectation, role_strain
+from sim.roles import PARTNER, effective_roles, felt_expectation, led_expectation, role_strain
 from sim.search import Proposals, make_flips, next_understood, score_proposals
 
 SeedLike = int | np.random.SeedSequence
-STREAMS = ("forum", "search", "voice", "decision", "consent", "trust", "wellbeing", "learning")
+STREAMS = ("forum", "search", "voice", "decision", "consent", "trust", "wellbeing", "learning", "crisis")
 """Named random streams of the dynamics, one per mechanism."""
 
 
@@ -139,6 +140,15 @@ class GovernanceModel(mesa.Model):
         self.behaviour_override: list[dict[str, float]] = [{} for _ in range(self.n_orgs)]
         self.trust = np.full((self.n_orgs, self.n_orgs), params.network.initial_trust)
         np.fill_diagonal(self.trust, 1.0)
+        names = [o.name for o in orgs]
+        lead = params.network.lead
+        self.lead = names.index(lead) if lead in names else int(np.argmax(self.power))
+        self.headcount = np.array([float(o.size) for o in orgs])
+        costs = params.leadership.attention_cost
+        member_facing = ("pressure", "incentive", "responsiveness", "openness", "support", "learning")
+        span = self.headcount / params.leadership.span_reference
+        self._attention_cost = np.array([costs[f] * (span if f in member_facing else np.ones(self.n_orgs))
+                                         for f in BEHAVIOUR_FIELDS]).T  # (O, 9)
 
     def _build_workforce(self, rng: np.random.Generator) -> None:
         params, wf = self.params, self.params.workforce
@@ -151,6 +161,7 @@ class GovernanceModel(mesa.Model):
         self.n_minority = int(self.minority.sum())
         self.minority_weight = self.minority.astype(float)
         self.orientation = draw_orientations(p, params.roles, rng)
+        self.trained = self.orientation.copy()
         d = min(wf.domain_size, n)
         owner = self.landscape.owner
         own_pick = np.array([rng.choice(np.flatnonzero(owner == o)) for o in self.home_org])
@@ -189,7 +200,14 @@ class GovernanceModel(mesa.Model):
         self.backlog = np.zeros(self.n_orgs)
         self.need = np.full(self.n_orgs, wf.base_demand)
         self.behaviour = np.zeros((self.n_orgs, len(BEHAVIOUR_FIELDS)))
+        self.attention_demand = np.zeros(self.n_orgs)
+        self.read_budget = np.full(self.n_orgs, np.inf)
+        self.reads_wanted = np.zeros(self.n_orgs)
+        self.reads_expected = np.zeros(self.n_orgs)
         self.meeting = forum.Meeting.none(self.n_orgs)
+        self.queue = forum.Queue.empty(self.params.problem.N)
+        self.surge_pending = np.zeros(p, dtype=bool)
+        self.surge_target = np.full(p, -1, dtype=np.int64)
         self._set_behaviour()
         self._set_roles()
         self.work = wellbeing.Work(*(np.zeros(self.n_orgs) for _ in range(4)), np.zeros(p), np.zeros(p), np.zeros(p))
@@ -212,9 +230,12 @@ class GovernanceModel(mesa.Model):
         self._diagnosis: dict[str, np.ndarray] = {}
         self._tie_trust_key: tuple | None = None
         self._mean_tie: np.ndarray = np.zeros(p)
-        self._roles_key = None
+        self._roles_key: tuple | None = None
         self._trust_version = 0
         self.choice_counts = {s: 0 for s in STYLES if not get_style(s).adaptive}
+        self.network_wait = 0.0
+        self.network_decided = 0
+        self.lapsed = 0
 
     def final_network(self) -> Any:
         """The collaboration network as a networkx graph, for figures of a run's final state.
@@ -292,25 +313,202 @@ class GovernanceModel(mesa.Model):
         return out
 
     def hear(self, props: Proposals) -> np.ndarray:
-        """Which raised proposals their organisation's leader hears (responsiveness, status discount)."""
-        discount = self.params.workforce.status_discount if self.params.mechanisms.status else 0.0
-        p = voice.hearing_probability(self.b("responsiveness")[props.org], self.minority[props.who], discount)
-        return self._hear_draws[props.who] < p
+        """Which raised proposals their organisation's leader hears and reads.
 
-    def deliberate(self, props: Proposals) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Let this step's forum discuss and decide ``props`` (see :func:`sim.forum.deliberate`)."""
-        return forum.deliberate(
-            self.meeting, props.who, props.org, props.contrib, props.mandate, props.judged, self.contrib,
-            self.mandate, self.understood, self.skill, self.trust, self.goal, self.power, self.org_masks,
-            self.params.workforce.noise, self.params.leadership, self.params.mechanisms.forum_information,
-            self.streams["forum"])
+        A leader hears a proposal with probability ``responsiveness`` (less a status discount
+        for minority proposers) and reads the heard ones, in random order, as far as its
+        attention left after its behaviours allows (``read_attention`` each); the rest go
+        unheard. Reading spends the attention.
+        """
+        discount = self.params.workforce.status_discount if self.params.mechanisms.status else 0.0
+        draws = self._hear_draws[props.who]
+        heard = draws < voice.hearing_probability(self.b("responsiveness")[props.org], self.minority[props.who],
+                                                  discount)
+        return heard & self.spend_attention(props.org, heard, draws)
+
+    def spend_attention(self, org: np.ndarray, wanted: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """Which of the ``wanted`` readings (by ``org``'s leader, in ``order``) its attention still covers."""
+        ok = wanted.copy()
+        np.add.at(self.reads_wanted, org[wanted], 1)
+        if not wanted.any() or not np.isfinite(self.read_budget).any():
+            return ok
+        rows = np.flatnonzero(wanted)
+        rows = rows[np.lexsort((order[rows], org[rows]))]
+        rank = np.arange(len(rows)) - np.searchsorted(org[rows], org[rows])
+        ok[rows[rank >= self.read_budget[org[rows]]]] = False
+        np.subtract.at(self.read_budget, org[rows[rank < self.read_budget[org[rows]]]], 1)
+        return ok
+
+    def read(self, props: Proposals, readers: Readers, draws: np.ndarray) -> np.ndarray:
+        """Readers' readings of ``props`` (row by row) through the one information model."""
+        wf, mech = self.params.workforce, self.params.mechanisms
+        return information.read(props.contrib - self.contrib[None, :], props.mandate - self.mandate[None, :], readers,
+                                self.org_masks[readers.org], self.trust[readers.org][:, self.landscape.owner],
+                                wf.noise, self.params.leadership.distance_noise,
+                                wf.strain_noise if mech.role_socialisation else 0.0, draws)
+
+    def leader_reading(self, props: Proposals, explained: np.ndarray, by: np.ndarray | None = None) -> np.ndarray:
+        """Formal leaders' readings: over their organisation's decisions plus ``explained`` ``(A, N)``.
+
+        Args:
+            props: The proposals.
+            explained: What each proposal's proposer explains (or nothing).
+            by: The organisation whose leader reads each (default: the proposer's).
+        """
+        org = props.org if by is None else by
+        n = len(props)
+        readers = Readers(org=org, seen=self.org_masks[org] | explained,
+                          domain=np.zeros((n, self.landscape.n), dtype=bool), weights=goal_weights(self.goal[org]),
+                          skill=np.full(n, self.params.leadership.leader_skill), strain=np.zeros(n))
+        return self.read(props, readers, self.streams["decision"].normal(0.0, 1.0, n))
+
+    def professional_reading(self, props: Proposals, reader: np.ndarray, explained: np.ndarray,
+                             draws: np.ndarray | None = None) -> np.ndarray:
+        """Professionals' readings by their effective roles: over what they understand plus ``explained``."""
+        readers = Readers(org=self.org_of[reader], seen=self.understood[reader] | explained, domain=self.domain[reader],
+                          weights=self.effective[reader], skill=self.skill[reader], strain=self.strain[reader])
+        if draws is None:
+            draws = self.streams["decision"].normal(0.0, 1.0, len(props))
+        return self.read(props, readers, draws)
+
+    def score(self, who: np.ndarray, org: np.ndarray, flips: np.ndarray) -> Proposals:
+        """Proposals ``flips`` by ``who`` of ``org``, scored against the current configuration."""
+        return score_proposals(self.landscape, self.config, self.contrib, self.mandate, who, org, flips, self.domain,
+                               self.understood, self.org_masks)
+
+    def packages(self, props: Proposals, reading: np.ndarray, heard: np.ndarray) -> np.ndarray:
+        """Rows of heard proposals a leader enacts as a coordinated pair (see :class:`sim.leadership.Directive`).
+
+        Per organisation, the two best-read heard proposals that change different decisions are
+        read again as one change, over the leader's decisions and what both proposers explain;
+        both are adopted when that reading is positive and above the better single reading.
+        """
+        firsts, seconds = [], []
+        for o in np.unique(props.org[heard]):
+            rows = np.flatnonzero(heard & (props.org == o))
+            if len(rows) < 2:
+                continue
+            rows = rows[np.argsort(-reading[rows], kind="stable")]
+            first = rows[0]
+            rest = rows[1:][~(props.flips[rows[1:]] & props.flips[first]).any(axis=1)]
+            if len(rest):
+                firsts.append(first)
+                seconds.append(rest[0])
+        if not firsts:
+            return np.zeros(0, dtype=np.int64)
+        a, b = np.array(firsts), np.array(seconds)
+        budget = self.spend_attention(props.org[a], np.ones(len(a), dtype=bool), np.zeros(len(a)))
+        a, b = a[budget], b[budget]
+        if len(a) == 0:
+            return a
+        pair = self.score(props.who[a], props.org[a], props.flips[a] | props.flips[b])
+        both = self.leader_reading(pair, self.understood[props.who[a]] | self.understood[props.who[b]])
+        take = (both > 0) & (both > np.maximum(reading[a], 0.0))
+        return np.concatenate([a[take], b[take]])
+
+    def extend(self, props: Proposals, rows: np.ndarray, reading: np.ndarray) -> Proposals | None:
+        """``props`` with each adopted row extended by the leader's best further change of its own decisions.
+
+        For each row, the leader reads the proposal with one more of its organisation's
+        decisions flipped, for each such decision, as far as its attention covers, and keeps
+        the extension that reads best if it reads better than the proposal alone.
+        """
+        if len(rows) == 0:
+            return None
+        own = self.org_masks[props.org[rows]] & ~props.flips[rows]
+        base, extra = np.nonzero(own)
+        if len(base) == 0:
+            return None
+        org = props.org[rows[base]]
+        ok = self.spend_attention(org, np.ones(len(base), dtype=bool), self.streams["decision"].random(len(base)))
+        base, extra, org = base[ok], extra[ok], org[ok]
+        if len(base) == 0:
+            return None
+        flips = props.flips[rows[base]].copy()
+        flips[np.arange(len(base)), extra] = True
+        who = props.who[rows[base]]
+        ext = self.score(who, org, flips)
+        read = self.leader_reading(ext, self.understood[who])
+        better = read > reading[rows[base]]
+        if not better.any():
+            return None
+        out = props.subset(np.arange(len(props)))
+        best = np.full(len(rows), -np.inf)
+        pick = np.full(len(rows), -1)
+        for i in np.flatnonzero(better):
+            if read[i] > best[base[i]]:
+                best[base[i]], pick[base[i]] = read[i], i
+        for r, i in enumerate(pick):
+            if i >= 0:
+                out.assign(np.array([rows[r]]), ext.subset(np.array([i])))
+        return out
+
+    def refer(self, props: Proposals) -> None:
+        """Refer proposals to the network: they wait in the queue until it decides them."""
+        if len(props):
+            self.queue.add(props, self.steps)
+
+    def network_decides(self) -> tuple[Proposals, np.ndarray, np.ndarray, np.ndarray]:
+        """The network works through its queue: in a forum, or (lead organisation) on the lead's desk.
+
+        Returns:
+            ``(items, adopted, answered, agreed)`` for the queued proposals it decided this step
+            (scored against the current configuration); they leave the queue, as do those that
+            waited longer than ``forum_patience`` steps (counted as lapsed).
+        """
+        q, n = self.queue, self.landscape.n
+        lp = self.params.leadership
+        lapsed = self.steps - q.since > lp.forum_patience
+        self.lapsed = int(lapsed.sum())
+        q.keep(~lapsed)
+        none = (Proposals.empty(n), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool),
+                np.zeros((0, self.n_orgs), dtype=bool))
+        if len(q) == 0:
+            return none
+        if self.params.network.governance == "lead_organisation":
+            rows = np.flatnonzero(self.spend_attention(np.full(len(q), self.lead), np.ones(len(q), dtype=bool),
+                                                       q.since.astype(float)))
+            if len(rows) == 0:
+                return none
+            items = self.score(q.who[rows], q.org[rows], q.flips[rows])
+            items.judged = q.judged[rows]
+            reading = self.leader_reading(items, self.understood[items.who], by=np.full(len(rows), self.lead))
+            adopted = reading > 0
+            agreed = np.repeat(adopted[:, None], self.n_orgs, axis=1)
+            answered = np.ones(len(rows), dtype=bool)
+        else:
+            meeting = self.meeting
+            if not meeting.held:
+                return none
+            rows = np.flatnonzero(meeting.attending[q.org])
+            if len(rows) == 0:
+                return none
+            items = self.score(q.who[rows], q.org[rows], q.flips[rows])
+            items.judged = q.judged[rows]
+            mech = self.params.mechanisms
+            adopted, answered, agreed = forum.deliberate(
+                meeting, items, self.understood, self.skill, self.strain, self.trust, self.goal, self.power,
+                self.contrib, self.mandate, meeting.capacity, lp, mech.forum_information, self.read,
+                self.streams["forum"])
+            keep = answered
+            items, adopted, answered, agreed = items.subset(keep), adopted[keep], answered[keep], agreed[keep]
+            rows = rows[keep]
+        decided = np.zeros(len(q), dtype=bool)
+        decided[rows] = True
+        self.network_wait = float((self.steps - q.since[rows]).sum())
+        self.network_decided = len(rows)
+        if self.meeting.held:
+            self.meeting.waited += int(self.network_wait)
+        q.keep(~decided)
+        return items, adopted, answered, agreed
 
     def diagnose(self, org: int) -> dict[str, float]:
         """What a situational leader of ``org`` sees at the start of a step.
 
-        ``drop`` is the fall since the end of the last step, so a shock or turbulence of
-        this step shows at once: the larger of the fall in normalised public value and
-        the relative fall in the organisation's own performance. Then the burnout rate
+        ``drop`` is the relative fall of the organisation's own performance since the end of
+        the last step (its own indicators: no leader reads the shared value), so a shock or
+        turbulence of this step shows at once; ``before`` and ``performance`` are that
+        performance then and now. Then the burnout rate
         of its home staff, the share of its demand left unserved last step (backlog), its
         mean trust in the other organisations, whether its own performance has
         stagnated, and whether its staff are ready to be delegated to (mean energy and
@@ -335,7 +533,9 @@ class GovernanceModel(mesa.Model):
         energy = np.bincount(self.home_org, self.energy, n_orgs) / heads
         skill = np.bincount(self.home_org, self.skill, n_orgs) / heads
         return {
-            "drop": np.maximum(self.pv_history[-1] - self.public_value, own_drop).astype(float),
+            "drop": own_drop.astype(float),
+            "before": before,
+            "performance": self.org_performance.copy(),
             "burnout": burnt,
             "backlog": backlog,
             "trust": trust_in_others,
@@ -434,6 +634,7 @@ class GovernanceModel(mesa.Model):
         if len(due):
             crisis.return_surge(self.org_of, self.home_org, due)
             self.surge_due[due] = -1
+            self.surge_pending[due] = False
         redraw = crisis.turbulence_redraws(land.n, self.params.problem.turbulence, land.rng)
         shock = t in self.shock_steps
         if shock:
@@ -450,8 +651,29 @@ class GovernanceModel(mesa.Model):
             span = self.params.scenario.surge_duration
             self.crisis_load_until = t + span - 1
             targets = crisis.hardest_hit(before_org - self.org_performance, self.params.scenario.surge_targets)
-            moved = crisis.deploy_surge(self.org_of, self.home_org, self.reserve, targets, self.active)
-            self.surge_due[moved] = t + span
+            movers, destination = crisis.plan_surge(self.org_of, self.home_org, self.reserve, targets, self.active)
+            self.surge_pending[movers] = True
+            self.surge_target[movers] = destination
+            self.surge_due[movers] = t + span
+
+    def _release_surge(self) -> None:
+        """Pending surge members leave when their home organisation's rule releases them (see :mod:`sim.crisis`)."""
+        pending = self.surge_pending
+        if not pending.any():
+            return
+        draws = self.streams["crisis"].random(self.n_professionals)
+        home = self.home_org
+        if self.params.mechanisms.decision_rules:
+            how = np.array([get_style_cached(self.active_style[o]).redeploys for o in range(self.n_orgs)])[home]
+        else:
+            how = np.full(self.n_professionals, "at_once")
+        forum_now = (self.meeting.attending[home] if self.meeting.held else np.zeros(len(home), dtype=bool)) \
+            | (self.params.network.governance == "lead_organisation")
+        go = pending & self.active & (
+            (how == "at_once") | ((how == "by_forum") & forum_now)
+            | ((how == "voluntary") & (draws < self.effective[:, PARTNER])))
+        self.org_of[go] = self.surge_target[go]
+        self.surge_pending[go] = False
 
     def leaders_act(self) -> None:
         """Step 1: leaders (situational ones after a diagnosis) act: behaviour, roles, convening."""
@@ -465,13 +687,37 @@ class GovernanceModel(mesa.Model):
                 self.choice_counts[chosen] += 1
         self._set_behaviour()
         self._set_roles()
-        members = [np.flatnonzero((self.org_of == o) & self.active) for o in range(self.n_orgs)]
-        if self.params.mechanisms.time_allocation:
-            self.meeting = forum.convene(self.b("convening"), self.trust, self.need, members,
-                                         self.params.leadership, self.streams["forum"])
-        else:
-            self.meeting = forum.Meeting.none(self.n_orgs)
+        self.meeting = self._convene()
+        self._release_surge()
         self.referred_to_forum = 0
+
+    def _convene(self) -> forum.Meeting:
+        """On a forum date, a forum may meet (see :mod:`sim.forum`); the meeting's capacity and cost."""
+        mech, lp, mode = self.params.mechanisms, self.params.leadership, self.params.network.governance
+        if not mech.time_allocation or (mech.collaborative_inertia and self.steps % lp.forum_interval):
+            return forum.Meeting.none(self.n_orgs)
+        convening = self.b("convening").copy()
+        if mode == "lead_organisation":
+            convening[np.arange(self.n_orgs) != self.lead] = 0.0
+        members = [np.flatnonzero((self.org_of == o) & self.active) for o in range(self.n_orgs)]
+        interest = np.ones(self.n_orgs)
+        if len(self.queue):
+            interest = (self.queue.flips.astype(np.int64) @ self.org_depends.T.astype(np.int64) > 0).mean(axis=0)
+        elif mech.collaborative_inertia:
+            interest = np.zeros(self.n_orgs)
+        meeting = forum.convene(convening, self.trust, self.need, interest, members, lp, self.streams["forum"],
+                                convened_by_network=mode == "nao")
+        draw = self.streams["forum"].random()
+        if not meeting.held:
+            return meeting
+        present = np.flatnonzero(meeting.attending)
+        sub = self.trust[np.ix_(present, present)]
+        mutual = float((sub.sum() - np.trace(sub)) / max(len(present) * (len(present) - 1), 1))
+        delay = lp.forum_party_delay if mech.collaborative_inertia else 0.0
+        meeting.capacity = forum.party_capacity(lp.forum_capacity, len(present), mutual, delay, draw)
+        if mode == "nao" and lp.read_attention > 0 and mech.attention:
+            meeting.capacity = min(meeting.capacity, int(self.params.network.nao_attention / lp.read_attention))
+        return meeting
 
     def _set_behaviour(self) -> None:
         """Behaviour of each leader in the style it acts in this step (org overrides on top)."""
@@ -483,17 +729,57 @@ class GovernanceModel(mesa.Model):
                     beh = beh.replace(**self.behaviour_override[o])
                 self._behaviour_cache[key] = np.array([getattr(beh, f) for f in BEHAVIOUR_FIELDS])
             self.behaviour[o] = self._behaviour_cache[key]
+        self._pay_attention()
+
+    def _pay_attention(self) -> None:
+        """Leaders' behaviours draw on their attention; so does reading proposals.
+
+        Each behaviour takes ``attention_cost`` per unit (member-facing ones times the span of
+        control), and reading takes ``read_attention`` per proposal, planned at the load the
+        leader expects (a running mean of the readings it was asked for, half-life one step).
+        When together they need more than ``attention``, the leader rations it in proportion:
+        each costly behaviour is carried out, and each expected reading made, only in that
+        share. This step it can read the rationed expected readings plus whatever attention the
+        behaviours leave, rounded at random.
+        """
+        lp = self.params.leadership
+        self.reads_expected = 0.5 * self.reads_expected + 0.5 * self.reads_wanted
+        self.reads_wanted = np.zeros(self.n_orgs)
+        draws = self.streams["decision"].random(self.n_orgs)
+        if not self.params.mechanisms.attention:
+            self.attention_demand = np.zeros(self.n_orgs)
+            self.read_budget = np.full(self.n_orgs, np.inf)
+            return
+        behaviours = (self.behaviour * self._attention_cost).sum(axis=1)
+        reading = lp.read_attention * self.reads_expected
+        demand = behaviours + reading
+        self.attention_demand = demand
+        scale = np.where(demand > lp.attention, lp.attention / np.maximum(demand, 1e-300), 1.0)
+        costly = self._attention_cost > 0
+        self.behaviour = np.where(costly, self.behaviour * scale[:, None], self.behaviour)
+        if lp.read_attention <= 0:
+            self.read_budget = np.full(self.n_orgs, np.inf)
+            return
+        left = np.maximum(lp.attention - demand, 0.0)
+        self.read_budget = np.floor(scale * self.reads_expected + left / lp.read_attention + draws)
 
     def _set_roles(self) -> None:
         """Roles felt (paradigm pulled by incentives), effective roles and role strain."""
-        of = self.org_of
-        incentive = self.b("incentive") if self.params.mechanisms.incentives else np.zeros(self.n_orgs)
+        of, mech, lp = self.org_of, self.params.mechanisms, self.params.leadership
+        incentive = self.b("incentive") if mech.incentives else np.zeros(self.n_orgs)
         key = (incentive.tobytes(), of.tobytes())
-        if key == getattr(self, "_roles_key", None):  # roles change only with incentives or postings
+        if not mech.role_socialisation and key == getattr(self, "_roles_key", None):  # only incentives, postings
             return
         self._roles_key = key
         felt_o = felt_expectation(self.expectation, incentive)
+        if mech.role_socialisation:
+            felt_o = led_expectation(felt_o, 1.0 - self.b("autonomy"), 0.5 * (self.b("pressure") + incentive),
+                                     0.5 * (self.b("convening") + self.b("brokering")), lp.role_pull)
         felt = felt_o[of]
+        if mech.role_socialisation and self.steps > 0:  # drift towards the expectation, held by one's training
+            anchor = self.params.roles.conformity * felt + (1.0 - self.params.roles.conformity) * self.trained
+            self.orientation += lp.socialisation * (anchor - self.orientation)
+        self.felt = felt
         self.effective = effective_roles(self.orientation, felt, self.params.roles.conformity)
         self.strain = role_strain(self.orientation, felt)
 
@@ -503,7 +789,10 @@ class GovernanceModel(mesa.Model):
         active = self.active
         self.forum_time = np.zeros(self.n_professionals)
         if self.meeting.held:
-            self.forum_time[self.meeting.delegates] = self.params.leadership.forum_time
+            lp = self.params.leadership
+            parties = int(self.meeting.attending.sum())
+            extra = lp.forum_party_time * max(parties - 2, 0) if mech.collaborative_inertia else 0.0
+            self.forum_time[self.meeting.delegates] = min(lp.forum_time + extra, 1.0)
         headcount = np.bincount(self.home_org, minlength=self.n_orgs).astype(float)
         unmet = self.unmet_need
         crisis_load = 0.0
@@ -514,11 +803,14 @@ class GovernanceModel(mesa.Model):
                                                mech.failure_demand)
         eff = wellbeing.efficiency(self.energy, wf) if mech.wellbeing else np.ones(self.n_professionals)
         capacity = np.bincount(of, np.where(active, eff, 0.0), self.n_orgs) * wf.productivity
+        if self.params.network.governance == "nao":
+            capacity = capacity * (1.0 - self.params.network.nao_levy)  # the partners pay for the NAO
         need = np.divide(demand, capacity, out=np.where(demand > 0, np.inf, 0.0), where=capacity > 0)
         need_p = np.minimum(need[of], 1e6)
         if mech.time_allocation:
+            away = self.forum_time + (wf.learning_time * self.b("learning")[of] if mech.learning else 0.0)
             problem, production, shortfall = wellbeing.allocate_time(
-                need_p, self.b("autonomy")[of], self.b("pressure")[of], self.forum_time, wf.duty)
+                need_p, self.b("autonomy")[of], self.b("pressure")[of], np.minimum(away, 1.0), wf.duty)
         else:
             problem = np.full(self.n_professionals, wf.baseline_problem_time)
             production = np.minimum(1.0 - problem, need_p)
@@ -548,9 +840,8 @@ class GovernanceModel(mesa.Model):
                                         self.attempt, params.problem.N)
         self.pointer[who] = new_pointer
         self.attempt[who] += 1
-        props = score_proposals(self.landscape, self.config, self.contrib, self.mandate, who, of[who], flips,
-                                self.domain, self.understood, self.org_masks, self.effective, self.skill, wf.noise,
-                                noise_draws)
+        props = self.score(who, of[who], flips)
+        props.judged = self.professional_reading(props, who, np.zeros_like(flips), noise_draws[who])
         made = props.subset(np.flatnonzero(props.judged > 0))
         self.contributors = made.who
         if params.mechanisms.learning:
@@ -566,9 +857,11 @@ class GovernanceModel(mesa.Model):
         return self._mean_tie
 
     def resources(self) -> np.ndarray:
-        """Job resources of each professional: mean of its leader's autonomy and support and its ties' trust."""
-        of = self.org_of
-        return (self.b("autonomy")[of] + self.b("support")[of] + self.mean_tie_trust()) / 3.0
+        """Job resources of each professional: its leader's autonomy and support and its ties' trust, weighted."""
+        of, w = self.org_of, self.params.workforce.resource_weights
+        total = w["autonomy"] + w["support"] + w["ties"]
+        return (w["autonomy"] * self.b("autonomy")[of] + w["support"] * self.b("support")[of]
+                + w["ties"] * self.mean_tie_trust()) / total
 
     def raise_voice(self, made: Proposals) -> Proposals:
         """Step 4: which proposals are raised (safety, efficacy, background, energy)."""
@@ -581,27 +874,42 @@ class GovernanceModel(mesa.Model):
         return made.subset(np.flatnonzero(draws[made.who] < p))
 
     def decide(self, raised: Proposals) -> Proposals:
-        """Steps 5-6: decision rules, consent, conflicts; enact, score, trust; answers move voice."""
+        """Steps 5-6: decision rules and the network's queue, consent, conflicts; enact, score, trust; voice.
+
+        Raised proposals meet their organisation's decision rule; proposals the network decides
+        this step (from its queue) join them. Both then need consent, overlapping ones are
+        settled, and the rest are enacted together.
+        """
         verdict = self._verdicts(raised)
-        cand_rows = np.flatnonzero(verdict.adopted)
-        ok = self._consent(raised.subset(cand_rows), verdict.agreed[cand_rows])
-        enacted_rows = self._resolve_conflicts(raised, cand_rows[ok])
-        enacted = raised.subset(enacted_rows)
-        was_enacted = np.zeros(len(raised), dtype=bool)
+        lapsed_who = self.queue.who[self.steps - self.queue.since > self.params.leadership.forum_patience]
+        items, adopted, answered, agreed = self.network_decides()
+        cands = Proposals.concat([raised, items])
+        adopted_all = np.concatenate([verdict.adopted, adopted])
+        answered_all = np.concatenate([verdict.answered, answered])
+        agreed_all = np.concatenate([verdict.agreed, agreed])
+        cand_rows = np.flatnonzero(adopted_all)
+        ok = self._consent(cands.subset(cand_rows), agreed_all[cand_rows])
+        enacted_rows = self._resolve_conflicts(cands, cand_rows[ok])
+        enacted = cands.subset(enacted_rows)
+        was_enacted = np.zeros(len(cands), dtype=bool)
         was_enacted[enacted_rows] = True
-        forum_made = verdict.agreed[enacted_rows].any(axis=1)
+        forum_made = agreed_all[enacted_rows].any(axis=1)
         self.enacted = enacted
         self._enact(enacted, forum_made)
         c = self.counts
-        c["unanswered"] = int((~(verdict.answered | was_enacted)).sum())
-        c["answered"] = int(verdict.answered.sum())
-        if self.params.mechanisms.voice_dynamics and len(raised):
-            dismissed, appreciated = voice.respond(self.safety, self.efficacy, raised.who, verdict.answered,
-                                                   was_enacted, self.b("openness")[raised.org],
-                                                   self._tone_draws[raised.who], self.params.workforce)
+        c["unanswered"] = int((~(verdict.answered | was_enacted[: len(raised)])).sum()) + len(lapsed_who)
+        c["answered"] = int(answered_all.sum())
+        who = np.concatenate([cands.who, lapsed_who])
+        if self.params.mechanisms.voice_dynamics and len(who):
+            org = self.org_of[who]
+            lapse = np.zeros(len(lapsed_who), dtype=bool)
+            dismissed, appreciated = voice.respond(self.safety, self.efficacy, who,
+                                                   np.concatenate([answered_all, lapse]),
+                                                   np.concatenate([was_enacted, lapse]), self.b("openness")[org],
+                                                   self._tone_draws[who], self.params.workforce)
             events = np.flatnonzero(dismissed | appreciated)
             if len(events):
-                voice.witness(self.safety, self._colleagues(raised.who[events], events), dismissed, appreciated,
+                voice.witness(self.safety, self._colleagues(who[events], events), dismissed, appreciated,
                               self.params.workforce)
             c["dismissed"] = int(dismissed.sum())
         self._count_voice(raised, enacted)
@@ -635,6 +943,8 @@ class GovernanceModel(mesa.Model):
             part = get_style_cached(name).decide(self, raised.subset(rows))
             verdict.adopted[rows], verdict.answered[rows], verdict.agreed[rows] = \
                 part.adopted, part.answered, part.agreed
+            if part.amended is not None:
+                raised.assign(rows, part.amended)
         return verdict
 
     def _consent(self, cand: Proposals, agreed: np.ndarray) -> np.ndarray:
@@ -644,6 +954,8 @@ class GovernanceModel(mesa.Model):
         if not self.params.mechanisms.consent or len(cand) == 0:
             return np.ones(len(cand), dtype=bool)
         touched = trust.touched_owners(cand.flips, cand.org, self.landscape.owner, self.n_orgs)
+        if self.params.network.governance == "lead_organisation":
+            return self._lead_consents(cand, agreed, touched)
         brokered = draws[:, -1] < self.b("brokering")[cand.org]
         need_contact = touched.any(axis=1) & ~brokered
         contact = None
@@ -652,6 +964,24 @@ class GovernanceModel(mesa.Model):
             rows = np.flatnonzero(need_contact)
             contact[rows] = trust.contact_trust(cand.who[rows], self.network, self.org_of, self.n_orgs)
         ok = trust.consent(touched, cand.org, self.trust, agreed, brokered, contact, draws[:, :-1])
+        self.counts["consent_refused"] = int((~ok).sum())
+        return ok
+
+    def _lead_consents(self, cand: Proposals, agreed: np.ndarray, touched: np.ndarray) -> np.ndarray:
+        """Under a lead organisation, its leader decides on changes to other partners' decisions.
+
+        It reads each one not yet agreed (over its own decisions and what the proposer
+        explains), as far as its attention goes; its yes stands for every partner's consent.
+        """
+        ok = ~touched.any(axis=1) | agreed[np.arange(len(cand)), :].any(axis=1)
+        ask = np.flatnonzero(~ok)
+        if len(ask):
+            lead = np.full(len(ask), self.lead)
+            seen = self.spend_attention(lead, np.ones(len(ask), dtype=bool), np.zeros(len(ask)))
+            ask = ask[seen]
+            if len(ask):
+                part = cand.subset(ask)
+                ok[ask] = self.leader_reading(part, self.understood[part.who], by=lead[: len(ask)]) > 0
         self.counts["consent_refused"] = int((~ok).sum())
         return ok
 

@@ -141,6 +141,9 @@ def _gib(nbytes: int) -> str:
 
 
 ROLE_NAMES = ("expert", "competitor", "partner")
+RESOURCE_NAMES = ("autonomy", "support", "ties")
+DEFAULT_RESOURCE_WEIGHTS = {"autonomy": 1.0, "support": 1.0, "ties": 1.0}
+"""Relative weights of a professional's job resources (assumption: equal)."""
 PARADIGM_NAMES = ("tpa", "npm", "npg")
 
 
@@ -427,6 +430,21 @@ profile of the style it chooses; its own row applies to nothing."""
 FORUM_RULES = ("power", "majority", "supermajority", "consensus")
 """How a forum aggregates its attendees' votes."""
 
+DEFAULT_ATTENTION_COSTS: dict[str, float] = {
+    "autonomy": 0.0, "pressure": 0.15, "incentive": 0.1, "convening": 0.3, "responsiveness": 0.15,
+    "openness": 0.1, "support": 0.2, "learning": 0.1, "brokering": 0.1,
+}
+"""Leader attention each behaviour takes per step at full strength (assumption; a share of one leader's step).
+
+Member-facing behaviours (pressure, incentive, responsiveness, openness, support, learning)
+scale with span of control (``headcount / span_reference``); convening (preparing and chairing
+a forum) and brokering (negotiating other organisations' consent) do not. Autonomy costs no
+attention: its price is production time (see :mod:`sim.wellbeing`)."""
+
+GOVERNANCE_MODES = ("participant", "lead_organisation", "nao")
+"""Modes of network governance (Provan & Kenis 2008): shared participant governance, a lead
+organisation, or a network administrative organisation."""
+
 
 @dataclass(frozen=True)
 class LeadershipParams:
@@ -457,6 +475,36 @@ class LeadershipParams:
         backlog_alarm: Share of its demand left unserved above which it calls a backlog.
         readiness: Mean energy (and skill) of its staff above which, after a calm
             ``stagnation_window``, it delegates (Hersey & Blanchard 1969).
+        hysteresis: A situational leader leaves the position a signal called for only when
+            that signal has fallen below ``(1 - hysteresis)`` of its alarm (no flapping).
+        attention: Attention of a formal leader per step (1 = a leader's whole step), the
+            budget its behaviours, reading proposals and convening draw on (Simon 1947).
+        span_reference: Headcount at which member-facing behaviours cost what
+            ``attention_cost`` says; a larger span of control costs proportionally more
+            (assumption: chosen, before any comparison of styles, so that the default profiles
+            ask about a leader's whole attention at the default size of 50; managerial work is
+            always full, Mintzberg 1973).
+        attention_cost: Attention each behaviour takes per step at full strength
+            (:data:`DEFAULT_ATTENTION_COSTS`). When the behaviours together need more than
+            ``attention``, each is carried out only in proportion (the leader cannot do it all).
+        read_attention: Attention a leader spends per proposal it reads, decides or refers.
+        forum_interval: Steps between the dates on which a forum can meet; proposals referred
+            in between wait in its queue (collaborative inertia; Huxham & Vangen 2005).
+        forum_patience: Steps a referred proposal waits in the queue before it lapses unanswered.
+        forum_party_delay: How much each further party slows a meeting down at zero trust: a
+            meeting of ``p`` parties with mean trust ``t`` gets through
+            ``forum_capacity / (1 + forum_party_delay (p - 2)(1 - t))`` items (Ansell & Gash 2008).
+        forum_party_time: Extra share of a step each delegate spends per party beyond two
+            (coordination costs grow with the number of parties).
+        distance_noise: Extra judgement noise, as a multiple, on decisions owned by another
+            organisation, scaled by ``1 - trust`` in it: a reader knows its own organisation best,
+            trusted partners next, the rest least (assumption).
+        role_pull: How far what a leader does pulls the role its staff feel expected to play
+            (targets and incentives the competitor, convening and brokering the partner,
+            direction the expert), in [0, 1] (assumption, after van Gestel).
+        socialisation: Share of the distance professionals' own role orientations move per
+            step towards the felt expectation, held back by their training (they settle at
+            ``roles.conformity`` of the way from their trained orientation; assumption).
     """
 
     style: str = "directive"
@@ -477,6 +525,18 @@ class LeadershipParams:
     burnout_alarm: float = 0.1
     backlog_alarm: float = 0.15
     readiness: float = 0.75
+    hysteresis: float = 0.3
+    attention: float = 1.0
+    span_reference: int = 25
+    attention_cost: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_ATTENTION_COSTS))
+    read_attention: float = 0.05
+    forum_interval: int = 3
+    forum_patience: int = 6
+    forum_party_delay: float = 0.5
+    forum_party_time: float = 0.05
+    distance_noise: float = 1.0
+    role_pull: float = 0.3
+    socialisation: float = 0.02
 
     def __post_init__(self) -> None:
         _check_choice("leadership.style", self.style, STYLES)
@@ -503,6 +563,22 @@ class LeadershipParams:
         _check_unit("leadership.burnout_alarm", self.burnout_alarm)
         _check_unit("leadership.backlog_alarm", self.backlog_alarm)
         _check_unit("leadership.readiness", self.readiness)
+        _check_unit("leadership.hysteresis", self.hysteresis)
+        _check_range("leadership.attention", self.attention, 0.0, 100.0)
+        _check_range("leadership.span_reference", self.span_reference, 1, 100_000, integer=True)
+        if not isinstance(self.attention_cost, Mapping) or set(self.attention_cost) != set(BEHAVIOUR_FIELDS):
+            raise ConfigError("leadership.attention_cost", self.attention_cost,
+                              "needs exactly the keys " + ", ".join(BEHAVIOUR_FIELDS))
+        for key in BEHAVIOUR_FIELDS:
+            _check_range(f"leadership.attention_cost.{key}", self.attention_cost[key], 0.0, 10.0)
+        _check_range("leadership.read_attention", self.read_attention, 0.0, 10.0)
+        _check_range("leadership.forum_interval", self.forum_interval, 1, 1000, integer=True)
+        _check_range("leadership.forum_patience", self.forum_patience, 0, 1000, integer=True)
+        _check_range("leadership.forum_party_delay", self.forum_party_delay, 0.0, 100.0)
+        _check_unit("leadership.forum_party_time", self.forum_party_time)
+        _check_range("leadership.distance_noise", self.distance_noise, 0.0, 100.0)
+        _check_unit("leadership.role_pull", self.role_pull)
+        _check_unit("leadership.socialisation", self.socialisation)
 
 
 @dataclass(frozen=True)
@@ -516,18 +592,39 @@ class NetworkParams:
             number of bridging ties added between organisations, as a share of the ties
             within them.
         initial_trust: Trust between organisations and on ties at the start.
+        governance: Mode of network governance (Provan & Kenis 2008). ``participant``: the
+            partners govern together, any leader may convene a forum, which decides by
+            ``leadership.forum_rule``. ``lead_organisation``: one partner's leader decides
+            network matters (referred proposals, and the consent to cross-boundary changes)
+            at once, within its attention. ``nao``: a network administrative organisation, a
+            facilitator with its own attention, convenes the forum on every forum date, and
+            the partners pay for it.
+        lead: Name of the lead organisation (``lead_organisation`` mode); empty: the most
+            powerful organisation.
+        nao_attention: Attention of the network administrative organisation per step.
+        nao_levy: Share of each public organisation's production capacity that pays for the
+            network administrative organisation.
     """
 
     structure: str = "small_world"
     degree: int = 6
     rewiring: float = 0.1
     initial_trust: float = 0.5
+    governance: str = "participant"
+    lead: str = ""
+    nao_attention: float = 1.0
+    nao_levy: float = 0.02
 
     def __post_init__(self) -> None:
         _check_choice("network.structure", self.structure, NETWORK_STRUCTURES)
         _check_range("network.degree", self.degree, 2, 1000, integer=True)
         _check_unit("network.rewiring", self.rewiring)
         _check_unit("network.initial_trust", self.initial_trust)
+        _check_choice("network.governance", self.governance, GOVERNANCE_MODES)
+        if not isinstance(self.lead, str):
+            raise ConfigError("network.lead", self.lead, "must be an organisation's name (or empty)")
+        _check_range("network.nao_attention", self.nao_attention, 0.0, 100.0)
+        _check_unit("network.nao_levy", self.nao_levy)
 
 
 @dataclass(frozen=True)
@@ -567,6 +664,8 @@ class WorkforceParams:
         contagion: Extra energy drain per step at a full share of burnt-out ties
             (burnout contagion; Bakker, Le Blanc & Schaufeli 2005).
         strain_load: Job demand per unit of role strain.
+        strain_noise: Extra judgement noise per unit of role strain, as a multiple (a
+            professional torn between roles judges worse; assumption).
         deployment_load: Job demand of working away from home on surge deployment.
         burnout_threshold: Energy below which a professional burns out.
         burnout_duration: Steps a burnt-out professional is absent.
@@ -578,6 +677,11 @@ class WorkforceParams:
             full investment in learning.
         practice_gain: Skill gained per step of search (practice), at full investment in
             learning, scaled by ``1 - skill``.
+        resource_weights: Weights of the leader's autonomy, the leader's support and trust on
+            one's ties in a professional's job resources (JD-R; equal weights: assumption).
+        learning_time: Share of a step each professional spends on learning (training,
+            communities of practice) at full investment in learning: time that neither the
+            shared problem nor production gets (assumption).
         majority_voice: Propensity of a majority-background professional to raise a
             proposal at full psychological safety, efficacy and energy.
         minority_voice: The same for a minority-background professional.
@@ -627,6 +731,7 @@ class WorkforceParams:
     energy_noise: float = 0.02
     contagion: float = 0.05
     strain_load: float = 1.0
+    strain_noise: float = 0.5
     deployment_load: float = 0.3
     burnout_threshold: float = 0.15
     burnout_duration: int = 6
@@ -636,6 +741,8 @@ class WorkforceParams:
     resilience_sd: float = 0.25
     learning_rate: float = 0.2
     practice_gain: float = 0.01
+    learning_time: float = 0.05
+    resource_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_RESOURCE_WEIGHTS))
     majority_voice: float = 0.9
     minority_voice: float = 0.6
     voice_energy: float = 0.5
@@ -671,15 +778,23 @@ class WorkforceParams:
         _check_range("workforce.failure_demand", self.failure_demand, 0.0, 5.0)
         _check_range("workforce.resilience_sd", self.resilience_sd, 0.0, 2.0)
         _check_range("workforce.strain_load", self.strain_load, 0.0, 10.0)
+        _check_range("workforce.strain_noise", self.strain_noise, 0.0, 10.0)
         _check_range("workforce.deployment_load", self.deployment_load, 0.0, 10.0)
         for name in ("backlog_decay", "exhaustion_cost", "energy_drain", "energy_recovery", "recovery_base",
                      "buffering", "motivation", "energy_noise", "contagion", "burnout_threshold", "return_energy",
                      "initial_energy", "initial_energy_spread", "duty", "vicarious", "learning_rate", "practice_gain",
-                     "majority_voice",
+                     "majority_voice", "learning_time",
                      "minority_voice", "voice_energy", "initial_safety", "initial_efficacy", "safety_gain",
                      "safety_loss", "efficacy_gain", "efficacy_loss", "status_discount", "standing_decay",
                      "standing_base", "baseline_problem_time"):
             _check_unit(f"workforce.{name}", getattr(self, name))
+        if not isinstance(self.resource_weights, Mapping) or set(self.resource_weights) != set(RESOURCE_NAMES):
+            raise ConfigError("workforce.resource_weights", self.resource_weights,
+                              "needs exactly the keys " + ", ".join(RESOURCE_NAMES))
+        for key in RESOURCE_NAMES:
+            _check_unit(f"workforce.resource_weights.{key}", self.resource_weights[key])
+        if sum(self.resource_weights.values()) <= 0:
+            raise ConfigError("workforce.resource_weights", dict(self.resource_weights), "needs a positive weight")
         _check_range("workforce.burnout_duration", self.burnout_duration, 0, None, integer=True)
         _check_range("workforce.standing_gain", self.standing_gain, 0.0, 100.0)
         _check_range("workforce.informal_leader_threshold", self.informal_leader_threshold, 0.0, 1000.0,
@@ -726,7 +841,8 @@ class TrustParams:
 
 MECHANISMS: tuple[str, ...] = (
     "decision_rules", "time_allocation", "forum_information", "forum_trust", "mandates", "failure_demand",
-    "voice_dynamics", "consent", "wellbeing", "learning", "status", "incentives",
+    "voice_dynamics", "consent", "wellbeing", "learning", "status", "incentives", "attention",
+    "collaborative_inertia", "role_socialisation",
 )
 """Mechanisms with an off switch, in the order of :class:`MechanismParams`."""
 
@@ -754,6 +870,13 @@ class MechanismParams:
         learning: Learning from ties, forums and practice; off: nobody learns.
         status: Status discount of minority proposals; off: none.
         incentives: Contingent reward pulls expected roles; off: it does not.
+        attention: Leaders' attention is limited and behaviours draw on it; off: unlimited.
+        collaborative_inertia: Forums meet only on forum dates, slow down with more parties
+            and less trust, and cost delegates more time per party; off: a forum can meet
+            every step and gets through its whole capacity.
+        role_socialisation: What leaders do pulls the felt role expectation, orientations
+            drift towards it and strain clouds judgement; off: the paradigm mix (and
+            incentives) alone set the expectation, orientations stay, strain adds no noise.
     """
 
     decision_rules: bool = True
@@ -768,6 +891,9 @@ class MechanismParams:
     learning: bool = True
     status: bool = True
     incentives: bool = True
+    attention: bool = True
+    collaborative_inertia: bool = True
+    role_socialisation: bool = True
 
     def __post_init__(self) -> None:
         for name in MECHANISMS:
@@ -947,6 +1073,14 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
         vtype = args[1] if len(args) == 2 else Any
         if path.endswith("behaviours"):
             return _merge_behaviours(value, path)
+        for suffix, defaults in (("attention_cost", DEFAULT_ATTENTION_COSTS),
+                                 ("resource_weights", DEFAULT_RESOURCE_WEIGHTS)):
+            if path.endswith(suffix):  # a partial mapping keeps the other defaults
+                unknown = sorted(set(value) - set(defaults))
+                if unknown:
+                    raise ConfigError(f"{path}.{unknown[0]}", value[unknown[0]],
+                                      "unknown key; known keys: " + ", ".join(defaults))
+                return {**defaults, **{str(k): v for k, v in value.items()}}
         return {str(k): _convert(vtype, v, f"{path}.{k}") for k, v in value.items()}
     if hint is int:
         return _coerce_int(path, value)

@@ -48,6 +48,29 @@ def felt_expectation(paradigm: np.ndarray, incentive: np.ndarray) -> np.ndarray:
     return (1.0 - incentive[:, None]) * paradigm + incentive[:, None] * target
 
 
+def led_expectation(felt: np.ndarray, direction: np.ndarray, targets: np.ndarray, partnering: np.ndarray,
+                    pull: float) -> np.ndarray:
+    """Role expected of staff, pulled further by what their leader does (van Gestel; assumption).
+
+    Direction (little autonomy) calls for the expert who follows the rules, targets and
+    incentives for the market competitor, convening and brokering for the network partner.
+    Each of the three signals, in [0, 1], moves ``pull`` times itself of the expectation to its
+    role (together at most all of it), so a leader who does none of these leaves the
+    expectation as it was.
+
+    Args:
+        felt: ``(O, 3)`` expectation from the paradigm mix (and incentives).
+        direction, targets, partnering: ``(O,)`` the three signals.
+        pull: ``leadership.role_pull`` in [0, 1].
+
+    Returns:
+        ``(O, 3)`` expectation (rows sum to 1).
+    """
+    signal = np.column_stack([direction, targets, partnering]) * pull
+    signal = signal / np.maximum(signal.sum(axis=1, keepdims=True), 1.0)
+    return (1.0 - signal.sum(axis=1, keepdims=True)) * felt + signal
+
+
 def role_strain(orientation: np.ndarray, expectation: np.ndarray) -> np.ndarray:
     """Total-variation distance between orientation and expectation, in [0, 1]."""
     return 0.5 * np.abs(orientation - expectation).sum(axis=1)

@@ -9,11 +9,11 @@ sizes and flips again. So every step size it carries changes where it searches
 (sizes collapse only modulo ``N``), and what it understands bounds what it can
 change.
 
-A proposal is judged by the professional's effective role: an expert by the
-contributions of its own domain, a competitor by its own organisation's measured
-performance (its mandate), a partner by the collective outcome as far as it can
-see (the decisions it understands). Judgement is noisy: the noise sd is
-``noise * (1 - skill)``. All proposals of a step are built and scored in one
+A proposal is judged by the professional's effective role through the one information
+model (:mod:`sim.information`): an expert by the contributions of its own domain, a
+competitor by its own organisation's mandate, a partner by the collective outcome as far
+as it can see (the decisions it understands), all with noise that grows with distance and
+role strain and falls with skill. All proposals of a step are built and scored in one
 numpy batch; each professional's noise is one draw of a fixed-size vector, so
 common random numbers stay aligned between conditions.
 """
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.information import masked_mean
 from sim.landscape import NKLandscape
-from sim.roles import COMPETITOR, EXPERT, PARTNER
 
 
 @dataclass
@@ -64,6 +64,17 @@ class Proposals:
     def subset(self, rows: np.ndarray) -> Proposals:
         """The proposals at ``rows``."""
         return Proposals(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
+
+    def assign(self, rows: np.ndarray, other: Proposals) -> None:
+        """Replace the proposals at ``rows`` by ``other``'s, in place (judgements are kept)."""
+        for f in self.__dataclass_fields__:
+            if f != "judged":
+                getattr(self, f)[rows] = getattr(other, f)
+
+    @classmethod
+    def concat(cls, parts: list[Proposals]) -> Proposals:
+        """The proposals of ``parts``, one after the other."""
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.__dataclass_fields__))
 
     @classmethod
     def empty(cls, n: int) -> Proposals:
@@ -140,12 +151,11 @@ def score_proposals(
     domain: np.ndarray,
     understood: np.ndarray,
     org_masks: np.ndarray,
-    roles: np.ndarray,
-    skill: np.ndarray,
-    noise: float,
-    draws: np.ndarray,
 ) -> Proposals:
-    """Score a batch of proposals and form each proposer's judgement.
+    """Score a batch of proposals: what each would do to every contribution (for bookkeeping).
+
+    The proposers' judgements are left at zero: the model forms them through the one
+    information model (:func:`sim.information.read`), as it does every other reading.
 
     Args:
         landscape: The problem.
@@ -155,10 +165,6 @@ def score_proposals(
         flips: ``(A, N)`` decisions each proposal changes.
         domain, understood: ``(P, N)`` masks of all professionals.
         org_masks: ``(O, N)`` decisions owned by each organisation.
-        roles: ``(P, 3)`` effective roles.
-        skill: ``(P,)`` judgement skill.
-        noise: Judgement noise at skill 0.
-        draws: ``(P,)`` standard normal draws of this step, one per professional.
 
     Returns:
         The scored proposals.
@@ -166,18 +172,9 @@ def score_proposals(
     candidate = config[None, :] ^ flips.astype(np.uint8)
     contrib, mandate = landscape.both_contributions(candidate)
     delta = contrib - base_contrib[None, :]
-
-    def masked_mean(d: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return (d * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
-
     own = org_masks[org]
-    g_dom = masked_mean(delta, domain[who])
     g_org = masked_mean(delta, own)
     g_man = g_org if mandate is contrib else masked_mean(mandate - base_mandate[None, :], own)
-    g_und = masked_mean(delta, understood[who])
-    g_all = delta.mean(axis=1)
-    w = roles[who]
-    true_view = w[:, EXPERT] * g_dom + w[:, COMPETITOR] * g_man + w[:, PARTNER] * g_und
-    judged = true_view + draws[who] * noise * (1.0 - skill[who])
-    return Proposals(who=who, org=org, flips=flips, gain_domain=g_dom, gain_own_org=g_org, gain_mandate=g_man,
-                     gain_understood=g_und, gain_collective=g_all, contrib=contrib, mandate=mandate, judged=judged)
+    return Proposals(who=who, org=org, flips=flips, gain_domain=masked_mean(delta, domain[who]), gain_own_org=g_org,
+                     gain_mandate=g_man, gain_understood=masked_mean(delta, understood[who]),
+                     gain_collective=delta.mean(axis=1), contrib=contrib, mandate=mandate, judged=np.zeros(len(who)))

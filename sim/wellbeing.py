@@ -9,7 +9,8 @@ following the dependency structure, since each contribution depends on other
 organisations' decisions), plus a crisis load after a shock, plus the backlog
 carried over. External partners have no production demand.
 
-**Time**: a delegate to a forum spends ``forum_time`` there. Of the rest, the leader's
+**Time**: a delegate to a forum spends ``forum_time`` there (more with more parties), and
+everyone spends ``learning_time`` times the leader's investment in learning on learning. Of the rest, the leader's
 ``autonomy`` is the room a professional may use at its discretion (the shared
 problem); if routine time does not cover the work needed per active member (demand
 over the efficiency-weighted capacity of who is present, so absent colleagues' work
@@ -109,7 +110,7 @@ def allocate_time(
     Args:
         need: ``(P,)`` share of time its organisation's work needs per active member.
         autonomy, pressure: ``(P,)`` its leader's behaviour.
-        forum_time: ``(P,)`` time in a forum this step.
+        forum_time: ``(P,)`` time away from work this step (in a forum, learning).
         duty: Share of a shortfall made up of one's own accord.
 
     Returns:

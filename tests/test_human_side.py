@@ -149,11 +149,10 @@ def test_situational_leaders_see_a_shock_in_its_own_step_and_nothing_in_calm_one
             assert all(model.diagnose(o)["drop"] == 0.0 for o in range(model.n_orgs))
         model.landscape_events(6)  # what the start of step 6 does: the shock redraws every decision
         drops = [model.diagnose(o)["drop"] for o in range(model.n_orgs)]
-        pv_drop = model.pv_history[-1] - model.public_value
-        assert min(drops) >= pv_drop - 1e-12
-        for o, d in enumerate(drops):  # own performance is read relative to its level before the shock
+        assert max(drops) > 0  # a shock redrawing every decision hurts at least one organisation at once
+        for o, d in enumerate(drops):  # own performance (its own indicators, not the shared value), relative
             before = model.org_perf_history[-1][o]
-            assert d >= (before - model.org_performance[o]) / before - 1e-12
+            assert d == pytest.approx((before - model.org_performance[o]) / before, abs=1e-12)
 
 
 def test_surge_reserve_moves_professionals_and_returns_them() -> None:

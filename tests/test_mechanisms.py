@@ -144,27 +144,27 @@ def test_forum_judges_only_what_is_voiced() -> None:
             assert not (m.voiced & ~model.understood.any(axis=0)).any()
 
 
-def test_forum_makes_mistakes_and_loses_accuracy_without_pooled_information() -> None:
+def test_forum_makes_mistakes_and_loses_accuracy_without_pooled_information(monkeypatch) -> None:
+    record: list[tuple[np.ndarray, np.ndarray]] = []
+    original = forum.deliberate
+
+    def spy(meeting, items, *args, **kwargs):
+        adopted, discussed, agreed = original(meeting, items, *args, **kwargs)
+        record.append((items.gain_collective[discussed], adopted[discussed]))
+        return adopted, discussed, agreed
+
+    monkeypatch.setattr(forum, "deliberate", spy)
+
     def accuracy(information: bool) -> tuple[float, int]:
-        right, total = 0, 0
+        record.clear()
         for seed in range(6):
-            params = small_params(leadership={"style": "facilitative"}, mechanisms={"forum_information": information},
-                                  run={"steps": 60})
+            params = small_params(leadership={"style": "facilitative", "attention": 10.0, "forum_interval": 1},
+                                  mechanisms={"forum_information": information}, run={"steps": 60})
             model = GovernanceModel(params, rng=seed)
-            original = model.deliberate
-            record: list[tuple[np.ndarray, np.ndarray]] = []
-
-            def spy(props, original=original, record=record):
-                adopted, discussed, agreed = original(props)
-                record.append((props.gain_collective[discussed], adopted[discussed]))
-                return adopted, discussed, agreed
-
-            model.deliberate = spy
             for _ in range(60):
                 model.step()
-            for gain, adopted in record:
-                right += int(((gain > 0) == adopted).sum())
-                total += len(gain)
+        right = sum(int(((gain > 0) == adopted).sum()) for gain, adopted in record)
+        total = sum(len(gain) for gain, _ in record)
         return right / total, total
 
     pooled, n_pooled = accuracy(True)
@@ -199,7 +199,7 @@ def test_attendance_follows_trust_and_free_time() -> None:
 
     def attendance(trust_level: float, need: float) -> float:
         t = np.full((4, 4), trust_level)
-        return np.mean([forum.convene(convening, t, np.full(4, need), members, lp, rng).attending[1:].mean()
+        return np.mean([forum.convene(convening, t, np.full(4, need), np.ones(4), members, lp, rng).attending[1:].mean()
                         for _ in range(400)])
 
     assert attendance(0.9, 0.2) > attendance(0.2, 0.2) > 0
@@ -311,7 +311,8 @@ def test_surge_reserve_brings_capacity_to_the_hardest_hit() -> None:
 # ----------------------------------------------------------------------------- situational and search
 class StubModel:
     def __init__(self, **diagnosis) -> None:
-        base = {"drop": 0.0, "burnout": 0.0, "backlog": 0.0, "trust": 1.0, "stagnant": False, "ready": False}
+        base = {"drop": 0.0, "burnout": 0.0, "backlog": 0.0, "trust": 1.0, "stagnant": False, "ready": False,
+                "performance": 1.0, "before": 1.0}
         self.diagnosis = {**base, **diagnosis}
         self.params = small_params()
 

@@ -9,7 +9,7 @@ import pytest
 
 from sim.leadership import REGISTRY, get_style
 from sim.model import GovernanceModel
-from sim.params import STYLES
+from sim.params import STYLES, build_params
 from sim.runner import run_point
 from tests.conftest import small_params
 
@@ -91,25 +91,27 @@ def test_directive_adopts_at_most_leader_capacity_per_organisation_laissez_faire
     assert max(np.bincount(e.org).max() for e in lf if len(e)) > 1
 
 
-def test_transactional_adopts_only_what_the_goal_indicator_scores_as_a_gain() -> None:
-    model, trans = run_steps(small_params(leadership={"style": "transactional"}), 40)
-    enacted = [e for e in trans if len(e)]
-    assert enacted
-    for e in enacted:
-        g = model.goal[e.org]
-        assert (g * e.gain_mandate + (1 - g) * e.gain_own_org > 0).all()
-    model_l, lf = run_steps(small_params(leadership={"style": "laissez_faire"}), 40)
-    readings = np.concatenate([model_l.goal[e.org] * e.gain_mandate + (1 - model_l.goal[e.org]) * e.gain_own_org
-                               for e in lf])
-    assert (readings <= 0).any()
+def test_transactional_adopts_mostly_what_the_goal_indicator_scores_as_a_gain() -> None:
+    """Its indicators (a noisy reading over its own decisions) pick gains far more often than chance."""
+    def positive_share(style: str) -> float:
+        model, enacted = run_steps(build_params({"leadership": {"style": style}}), 60)
+        e = [x for x in enacted if len(x)]
+        g = np.concatenate([model.goal[x.org] * x.gain_mandate + (1 - model.goal[x.org]) * x.gain_own_org
+                            for x in e])
+        return float((g > 0).mean())
+
+    assert positive_share("transactional") > positive_share("laissez_faire")
+    assert positive_share("transactional") > 0.6
 
 
 def test_transactional_incentives_pull_roles_towards_competitor_and_raise_strain() -> None:
-    m_t, _ = run_steps(small_params(leadership={"style": "transactional"}), 1)
-    m_l, _ = run_steps(small_params(leadership={"style": "laissez_faire"}), 1)
+    plain = {"role_socialisation": False}  # incentives alone, without the pull of other behaviours
+    m_t, _ = run_steps(small_params(leadership={"style": "transactional"}, mechanisms=plain), 1)
+    m_l, _ = run_steps(small_params(leadership={"style": "laissez_faire"}, mechanisms=plain), 1)
     assert m_t.effective[:, 1].mean() > m_l.effective[:, 1].mean() + 0.1
     assert m_t.strain.mean() > m_l.strain.mean()
-    m_off, _ = run_steps(small_params(leadership={"style": "transactional"}, mechanisms={"incentives": False}), 1)
+    m_off, _ = run_steps(small_params(leadership={"style": "transactional"},
+                                      mechanisms={**plain, "incentives": False}), 1)
     assert np.allclose(m_off.strain, m_l.strain)
 
 
@@ -125,7 +127,9 @@ def test_forum_costs_delegates_time_and_discusses_at_most_its_capacity() -> None
             held += 1
             assert m.attending.sum() >= 2
             assert (model.forum_time[m.delegates] > 0).all()
-            assert model.forum_time.sum() == pytest.approx(len(m.delegates) * params.leadership.forum_time)
+            lp = params.leadership
+            per_delegate = lp.forum_time + lp.forum_party_time * max(int(m.attending.sum()) - 2, 0)
+            assert model.forum_time.sum() == pytest.approx(len(m.delegates) * per_delegate)
     assert held > 0
     m_l, _ = run_steps(small_params(leadership={"style": "laissez_faire"}), 30)
     assert m_l.forum_time.max() == 0

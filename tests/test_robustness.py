@@ -97,7 +97,7 @@ def test_tiny_real_lhs_sweep_and_report(tmp_path: Path) -> None:
     assert len(cfg["hydra"]["sweeper"]["params"]["leadership"].split(",")) == 6
     res = subprocess.run([sys.executable, "-m", "experiments.run", "-m", "experiment=robustness_lhs",
                           "leadership=directive,laissez_faire", "+sensitivity.block=range(0,2)", "sensitivity.blocks=2",
-                          "sensitivity.samples=6", "run.replications=2", "run.steps=8", "problem.N=10",
+                          "sensitivity.samples=6", "run.replications=2", "run.steps=8",
                           "hydra/launcher=basic", f"hydra.sweep.dir={sweep}"], cwd=tmp_path, capture_output=True,
                          text=True, timeout=300, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     assert res.returncode == 0, res.stderr[-2000:]
