@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 PRIMARY = {
+    "value_delivered": "value delivered (mean over steps)",
     "public_value": "public value (mean over steps)",
     "value_work": "value work per professional",
     "failure_work": "failure work per professional",

@@ -18,7 +18,7 @@ from scipy import stats
 
 from analysis.ablation import jobs, latest_sweep
 
-STATES = {"public_value": "public value", "mean_trust": "trust", "energy": "energy", "safety": "safety",
+STATES = {"value_delivered": "value delivered", "public_value": "public value", "mean_trust": "trust", "energy": "energy", "safety": "safety",
           "voice_equity": "voice equity", "informal_leader_share": "informal leaders"}
 FLOWS = {"production": "production", "failure_work": "failure work", "burnout_rate": "burnout"}
 

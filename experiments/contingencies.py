@@ -206,12 +206,17 @@ def evaluate(seeds: int, jobs: int, only: set[str] | None = None) -> list[tuple[
     tasks = [(p.key, name, i) for p in chosen for name in p.conditions for i in range(seeds)]
     configs = {p.key: p.conditions for p in chosen}
     results: dict[str, dict[str, list]] = {p.key: {c: [None] * seeds for c in p.conditions} for p in chosen}
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        work = [(configs[k][c], seqs[i]) for k, c, i in tasks]
-        for done, ((key, name, i), out) in enumerate(zip(tasks, pool.map(_task, work, chunksize=4), strict=True), 1):
+    work = [(configs[k][c], seqs[i]) for k, c, i in tasks]
+    pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
+    try:
+        outs = pool.map(_task, work, chunksize=4) if pool else map(_task, work)
+        for done, ((key, name, i), out) in enumerate(zip(tasks, outs, strict=True), 1):
             results[key][name][i] = out
             if done % 20 == 0 or done == len(tasks):
                 print(f"contingencies: {done}/{len(tasks)} runs", file=sys.stderr, flush=True)
+    finally:
+        if pool:
+            pool.shutdown()
     found = []
     for p in chosen:
         per_seed = [{c: results[p.key][c][i] for c in p.conditions} for i in range(seeds)]

@@ -290,3 +290,16 @@ def test_value_delivered_counts_only_clients_served() -> None:
     ts = model.datacollector.get_model_vars_dataframe()
     np.testing.assert_allclose(ts.value_delivered, ts.public_value * ts.served_share)
     assert (ts.served_share.iloc[1:] < 1).any() and (ts.value_delivered <= ts.public_value + 1e-12).all()
+
+
+def test_every_declared_pattern_is_run_with_its_declared_settings() -> None:
+    """docs/patterns.md declares the patterns; experiments/contingencies.py runs exactly those."""
+    from experiments import contingencies
+
+    declared = set(re.findall(r"^## (P\d+)\b", (ROOT / "docs" / "patterns.md").read_text(), flags=re.M))
+    run = {re.match(r"P\d+", p.key).group(0) for p in contingencies.patterns()}
+    assert len(declared) >= 6 and declared == run
+    results = (ROOT / "docs" / "patterns.md").read_text().split(contingencies.MARK)
+    assert len(results) == 2 and all(f"| {p.key} " in results[1] for p in contingencies.patterns())
+    one = contingencies.evaluate(2, 1, only={"P6"})[0]
+    assert one[0].key == "P6" and len(one[1]) == 2 and np.isfinite(one[1]).all()

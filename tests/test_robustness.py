@@ -105,5 +105,6 @@ def test_tiny_real_lhs_sweep_and_report(tmp_path: Path) -> None:
     md = (tmp_path / "r" / "report.md").read_text()
     assert "## Robustness map: window_public_value_gap_closed" in md and "valid for the sampled ranges only" in \
         md.lower()
+    assert "## Where contrasts with laissez_faire change sign" in md  # PRIM on the contrast itself
     assert "Condition gap_closed_auc &gt; 0.2 holds for" in md
     assert report_main([str(sweep), "--out", str(tmp_path / "r"), "--discover", "x == 1"]) == 2
