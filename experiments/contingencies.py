@@ -199,9 +199,10 @@ def _task(args: tuple[dict, np.random.SeedSequence]) -> dict[str, float]:
     return run_condition(*args)
 
 
-def evaluate(seeds: int, jobs: int, only: set[str] | None = None) -> list[tuple[Pattern, np.ndarray, str]]:
+def evaluate(seeds: int, jobs: int, only: set[str] | None = None,
+             seed: int = SEED) -> list[tuple[Pattern, np.ndarray, str]]:
     """Run every pattern (or those in ``only``) and return each with its per-seed statistic and side note."""
-    seqs = replication_seeds(SEED, seeds)
+    seqs = replication_seeds(seed, seeds)
     chosen = [p for p in patterns() if only is None or p.key in only]
     tasks = [(p.key, name, i) for p in chosen for name in p.conditions for i in range(seeds)]
     configs = {p.key: p.conditions for p in chosen}
@@ -229,10 +230,10 @@ def evaluate(seeds: int, jobs: int, only: set[str] | None = None) -> list[tuple[
     return found
 
 
-def table(found: list[tuple[Pattern, np.ndarray, str]], seeds: int) -> str:
+def table(found: list[tuple[Pattern, np.ndarray, str]], seeds: int, seed: int = SEED, heading: str = MARK) -> str:
     """Markdown table of the results."""
-    lines = [MARK, "", f"Run by `python -m experiments.contingencies --write` ({seeds} seeds, {STEPS} steps, "
-             f"seed {SEED}); 95 % t-intervals over seeds.", "",
+    lines = [heading, "", f"Run by `python -m experiments.contingencies` ({seeds} seeds, {STEPS} steps, "
+             f"seed {seed}); 95 % t-intervals over seeds.", "",
              "| pattern | prediction | paired statistic | δ | verdict | detail |", "|---|---|---|---|---|---|"]
     for p, values, note in found:
         direction = ">" if p.sign > 0 else "<"
@@ -259,14 +260,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated pattern keys (default: all)")
     ap.add_argument("--write", action="store_true", help="write the results into docs/patterns.md")
+    ap.add_argument("--seed", type=int, default=SEED, help="experiment seed (a fresh one to re-test after a change)")
     args = ap.parse_args(argv)
     if args.seeds < 2 or args.jobs < 1:
         ap.error("--seeds must be at least 2 and --jobs at least 1")
     only = {k.strip() for k in args.only.split(",") if k.strip()} or None
-    text = table(evaluate(args.seeds, args.jobs, only), args.seeds)
+    text = table(evaluate(args.seeds, args.jobs, only, args.seed), args.seeds, args.seed)
     print(text)
-    if args.write:
+    if args.write and args.seed == SEED and only is None:
         write(text)
+    elif args.write:
+        ap.error("--write replaces the declared run's results: only with the declared seed and every pattern")
 
 
 if __name__ == "__main__":

@@ -458,6 +458,7 @@ class GovernanceModel(mesa.Model):
         """
         q, n = self.queue, self.landscape.n
         lp = self.params.leadership
+        self.network_wait, self.network_decided = 0.0, 0
         lapsed = self.steps - q.since > lp.forum_patience
         self.lapsed = int(lapsed.sum())
         q.keep(~lapsed)
