@@ -1,4 +1,4 @@
-"""One information model for every decision-maker (MODEL.md revision 3: a fair contest).
+"""One information model for every decision-maker (the fair contest; docs/ODD.md).
 
 Proposers, formal leaders, forum delegates, informal leaders and a lead organisation all read
 a proposal's effect through :func:`read`, and nothing else in the model turns a proposal into a

@@ -1,4 +1,4 @@
-"""Learning (MODEL.md step 8): communities of practice and practice.
+"""Learning (docs/ODD.md, schedule step 8): communities of practice and practice.
 
 Each active professional, with probability ``learning_rate * investment`` (the
 leader's investment in learning), turns to a random tie. If the tie is active,

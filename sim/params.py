@@ -357,7 +357,7 @@ class RoleParams:
 
 @dataclass(frozen=True)
 class Behaviour:
-    """What a formal leader does (MODEL.md step 1); any style may take any values.
+    """What a formal leader does (docs/ODD.md, schedule step 1); any style may take any values.
 
     A style is a profile over these behaviours plus its decision rule (see
     :mod:`sim.leadership`). They are actions, not climates: psychological safety,
@@ -424,7 +424,7 @@ DEFAULT_BEHAVIOURS: dict[str, Behaviour] = {
                                openness=0.0, support=0.0, learning=0.0, brokering=0.0),
 }
 """Default behaviour profile of each style (assumption, after the descriptions of each style in
-MODEL.md and its sources); a config may override any value. A situational leader acts with the
+the design brief and its sources; docs/ODD.md); a config may override any value. A situational leader acts with the
 profile of the style it chooses; its own row applies to nothing."""
 
 FORUM_RULES = ("power", "majority", "supermajority", "consensus")
@@ -803,7 +803,7 @@ class WorkforceParams:
 
 @dataclass(frozen=True)
 class TrustParams:
-    """How trust between organisations moves (MODEL.md steps 5-6).
+    """How trust between organisations moves (docs/ODD.md, schedule steps 5-6).
 
     Help and harm count alike: an organisation moves its trust in another by the
     effect of that organisation's changes on its own goal as it perceives it (with

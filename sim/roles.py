@@ -1,4 +1,4 @@
-"""Role expectations and role orientations (van Gestel; MODEL.md table).
+"""Role expectations and role orientations (van Gestel; docs/ODD.md).
 
 Three roles: *expert* (Traditional Public Administration), *market competitor*
 (New Public Management) and *network partner* (New Public Governance). An

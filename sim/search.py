@@ -1,4 +1,4 @@
-"""Search: professionals propose changes to the decisions they understand (MODEL.md step 3).
+"""Search: professionals propose changes to the decisions they understand (docs/ODD.md, schedule step 3).
 
 Each professional carries a search heuristic in the sense of Hong & Page (2004):
 an ordered tuple of ``k`` step sizes from ``1..l`` plus a search radius. Its

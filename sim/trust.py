@@ -1,4 +1,4 @@
-"""Trust between organisations: consent, help and harm, forums (MODEL.md steps 5-6).
+"""Trust between organisations: consent, help and harm, forums (docs/ODD.md, schedule steps 5-6).
 
 ``trust[a, b]`` is organisation ``a``'s trust in organisation ``b``, in [0, 1].
 

@@ -1,4 +1,4 @@
-"""Voice: raising proposals, and what the answers do to safety and efficacy (MODEL.md step 4).
+"""Voice: raising proposals, and what the answers do to safety and efficacy (docs/ODD.md, schedule step 4).
 
 Two state variables per professional move with what happens when it speaks up:
 

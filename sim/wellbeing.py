@@ -1,4 +1,4 @@
-"""Work and well-being (MODEL.md steps 2 and 7): demand, time, production, energy, burnout.
+"""Work and well-being (docs/ODD.md, schedule steps 2 and 7): demand, time, production, energy, burnout.
 
 **Demand** (per organisation, in units of one professional's full-time output):
 value demand ``base_demand`` per member, plus failure demand (Seddon 2008)
