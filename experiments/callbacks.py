@@ -146,10 +146,15 @@ class ValidateBeforeRun(Callback):
             jobs = sweep_overrides(config)
         except Exception:  # noqa: BLE001 - sweepers other than the basic one: validate per job instead
             return
+        from experiments.sweep import SweepRefused
+
         try:
             plan_jobs(config, GlobalHydra.instance().config_loader(), jobs)
         except ConfigError as err:
             fail(err)
+        except SweepRefused as exc:  # jobs sharing a folder or writing outside the sweep's, or no jobs
+            print(f"govsim: {exc}", file=sys.stderr)
+            sys.exit(2)
 
 
 class FailureSummary(Callback):
@@ -170,6 +175,8 @@ class FailureSummary(Callback):
                     complete += 1
                 elif status == "failed":
                     failed.append((job.dir, job.overrides, self._error(state.sweep_dir / job.dir)))
+                elif job.num in state.extra.get("problems", {}):  # it failed before it could write error.json
+                    failed.append((job.dir, job.overrides, (state.extra["problems"][job.num], [])))
                 else:
                     missing.append((job.dir, job.overrides))
             took = sw._duration(time.time() - state.started)

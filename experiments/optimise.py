@@ -441,12 +441,10 @@ class Evaluator:
         self.workers = workers or cpu_count()
         self._pool: Any = None
         if self.workers > 1:  # a pool of its own, forked from a server that has imported the model once
-            from concurrent.futures import ProcessPoolExecutor
-
-            from experiments.sweep import start_workers, worker_env
+            from experiments.sweep import start_workers, worker_env, worker_pool
 
             context = start_workers(worker_env(self.workers), preload="experiments.mix_worker")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._pool = worker_pool(self.workers, context)  # workers and server die with this process
 
     def close(self) -> None:
         """Stop the pool's workers and their server."""
