@@ -41,6 +41,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from experiments import sensitivity
+from experiments.guard import allowed, check_run_folder
 from experiments.provenance import git_state, provenance
 from experiments.sweep import FolderLock, SweepRefused, describe_os_error, fsync_dir, write_json
 from sim.params import ConfigError, ModelParams, build_params, params_to_dict
@@ -54,8 +55,9 @@ MODEL_SECTIONS = ("problem", "scenario", "roles", "leadership", "network", "work
                   "run")
 RESULT_SECTIONS = ("sensitivity", "docking")
 """Sections beside the model's that change what a job computes (and so its config hash)."""
-OTHER_SECTIONS = ("experiment", "report", *RESULT_SECTIONS)
-"""Sections that do not change results: ``report`` holds what govsim-report shows (key outcomes, reference)."""
+OTHER_SECTIONS = ("experiment", "report", "allow", *RESULT_SECTIONS)
+"""Sections that do not change results: ``report`` holds what govsim-report shows (key outcomes, reference),
+``allow`` the refusals lifted from the command line (:mod:`experiments.guard`)."""
 
 
 def model_config(cfg: DictConfig) -> dict[str, Any]:
@@ -290,6 +292,7 @@ def main(cfg: DictConfig) -> None:
     if not multirun:  # a sweep's folder is locked by the sweeper; a run's folder here
         try:
             FolderLock(out_dir).acquire()  # held until this process ends
+            check_run_folder(out_dir, digest, overrides, allowed(OmegaConf.to_container(cfg), "overwrite"))
         except SweepRefused as exc:
             print(f"govsim: {exc}", file=sys.stderr)
             sys.exit(2)

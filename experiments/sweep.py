@@ -153,6 +153,9 @@ class JobConfigs:
         if gkey not in self.bases:
             full = self.loader.load_configuration(config_name=self.config_name,
                                                   overrides=self.hydra_overrides + list(gkey), run_mode=_run_mode())
+            from experiments.guard import check_choices
+
+            check_choices(full.hydra.runtime.choices)
             plain = OmegaConf.to_container(full, resolve=False)
             assert isinstance(plain, dict)
             del plain["hydra"]
