@@ -185,3 +185,40 @@ def check_run_folder(out_dir: Path, digest: str, overrides: list[str], overwrite
             kind = "results" if name == "meta.json" else "a failed run"
             raise SweepRefused(f"hydra.run.dir={out_dir} holds {kind} of another config ({name}); choose another "
                                "folder, or give allow.overwrite=true to replace them")
+
+
+def group_options(config_dir: Path, group: str) -> list[str]:
+    """The options of a config group: the names of the YAML files in its folder."""
+    return sorted(p.stem for p in (Path(config_dir) / group).glob("*.yaml"))
+
+
+def check_group_overrides(arguments: list[str], config_dir: Path | str) -> None:
+    """Refuse a config group set to null on the command line (``run=null``, ``-m leadership=shared,null``).
+
+    Hydra fails on it with a 28-line traceback (``Config group override must be a string or a
+    list``). Arguments that are options (``-m``) or that Hydra cannot parse are left to Hydra.
+
+    Raises:
+        ConfigError: Naming the group and its options.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    parser = OverridesParser.create()
+    for argument in arguments:
+        if argument.startswith("-"):
+            continue
+        try:
+            override = parser.parse_override(argument)
+        except HydraException:
+            continue
+        group = override.key_or_group
+        if override.is_hydra_override() or override.is_delete() or not (Path(config_dir) / group).is_dir():
+            continue
+        value = override.value()
+        values = list(override.sweep_iterator()) if override.is_sweep_override() else (
+            value if isinstance(value, list) else [value])
+        if any(v is None for v in values):
+            raise ConfigError(group, "null", "a config group needs one of its options: "
+                              + ", ".join(group_options(Path(config_dir), group)))
+

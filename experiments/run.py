@@ -367,6 +367,13 @@ def cli() -> None:
                 sys.exit(1)
         return original(guarded)
 
+    from experiments.guard import check_group_overrides
+
+    try:
+        check_group_overrides(sys.argv[1:], CONFIG_DIR)
+    except ConfigError as err:
+        print(f"govsim: invalid config: {err}", file=sys.stderr)
+        sys.exit(2)
     hydra_utils.run_and_report = run_and_report
     get_mode = Hydra.get_mode
     if multirun_asked(sys.argv[1:]):

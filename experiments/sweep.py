@@ -1274,6 +1274,22 @@ def stop_workers(kill: bool = False) -> None:
     server._stop()  # the method multiprocessing's own tests stop the server with
 
 
+def check_launcher(launcher: Any) -> None:
+    """Refuse a joblib launcher whose ``n_jobs`` joblib cannot use (0, not a whole number).
+
+    Raises:
+        SweepRefused: Naming the value and what is allowed.
+    """
+    if _launcher_kind(launcher) != "joblib":
+        return
+    value = launcher.joblib.get("n_jobs", -1)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value == 0:
+        raise SweepRefused(f"hydra.launcher.n_jobs={value} is not allowed: a whole number of parallel jobs, not 0 "
+                           "(-1: one per core, -2: all cores but one)")
+
+
 def prepare_workers(launcher: Any) -> None:
     """Start the joblib launcher's fork server (:func:`start_workers`) now: it imports while the sweep is planned."""
     if _launcher_kind(launcher) == "joblib":
