@@ -202,6 +202,7 @@ def check_group_overrides(arguments: list[str], config_dir: Path | str) -> None:
         ConfigError: Naming the group and its options.
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ChoiceSweep
     from hydra.errors import HydraException
 
     parser = OverridesParser.create()
@@ -216,8 +217,12 @@ def check_group_overrides(arguments: list[str], config_dir: Path | str) -> None:
         if override.is_hydra_override() or override.is_delete() or not (Path(config_dir) / group).is_dir():
             continue
         value = override.value()
-        values = list(override.sweep_iterator()) if override.is_sweep_override() else (
-            value if isinstance(value, list) else [value])
+        if isinstance(value, ChoiceSweep):
+            values = list(value.list)
+        elif override.is_sweep_override():  # glob(...), ranges: no null among them
+            continue
+        else:
+            values = value if isinstance(value, list) else [value]
         if any(v is None for v in values):
             raise ConfigError(group, "null", "a config group needs one of its options: "
                               + ", ".join(group_options(Path(config_dir), group)))
