@@ -380,6 +380,11 @@ def cli() -> None:
         Hydra.get_mode = _no_mode  # type: ignore[method-assign]
     try:
         main()
+    except ValueError as exc:  # Hydra's own usage errors (-m with --cfg): the task's errors never reach here
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"govsim: {(str(exc).strip().splitlines() or [type(exc).__name__])[0]}", file=sys.stderr)
+        sys.exit(2)
     finally:
         hydra_utils.run_and_report = original
         Hydra.get_mode = get_mode  # type: ignore[method-assign]
