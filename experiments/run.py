@@ -43,7 +43,7 @@ from omegaconf import DictConfig, OmegaConf
 from experiments import sensitivity
 from experiments.guard import allowed, check_run_folder
 from experiments.provenance import git_state, provenance
-from experiments.sweep import FolderLock, SweepRefused, describe_os_error, fsync_dir, write_json
+from experiments.sweep import FolderLock, SweepRefused, describe_os_error, fsync_dir, removed_on_failure, write_json
 from sim.params import ConfigError, ModelParams, build_params, params_to_dict
 
 if TYPE_CHECKING:
@@ -126,9 +126,10 @@ def _fsync(path: Path) -> None:
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write a Parquet file atomically: to a temporary name, flushed to disk, then renamed."""
     tmp = path.with_name(path.name + ".tmp")
-    frame.to_parquet(tmp, index=False)
-    _fsync(tmp)
-    os.replace(tmp, path)
+    with removed_on_failure(tmp):
+        frame.to_parquet(tmp, index=False)
+        _fsync(tmp)
+        os.replace(tmp, path)
     fsync_dir(path.parent)
 
 
@@ -176,8 +177,9 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], digest: str | 
 
                 cpu = time.process_time()
                 tmp = out_dir / "network.graphml.tmp"
-                nx.write_graphml(model.final_network(), tmp)
-                os.replace(tmp, out_dir / "network.graphml")
+                with removed_on_failure(tmp):
+                    nx.write_graphml(model.final_network(), tmp)
+                    os.replace(tmp, out_dir / "network.graphml")
                 aside[0] += time.process_time() - cpu
 
         cpu = time.process_time()

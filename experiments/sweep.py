@@ -476,12 +476,24 @@ def fsync_dir(path: Path) -> None:
 def write_json(data: dict[str, Any], path: Path) -> None:
     """Write JSON atomically: to a temporary name, flushed to disk, then renamed (and the folder flushed)."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
-        fh.write(json.dumps(data, indent=2, default=str))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    with removed_on_failure(tmp):
+        with open(tmp, "w") as fh:
+            fh.write(json.dumps(data, indent=2, default=str))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def removed_on_failure(tmp: Path) -> Any:
+    """Remove the temporary file ``tmp`` if the block writing (and renaming) it fails (a full disk leaves none)."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 class FolderLock:
