@@ -634,7 +634,9 @@ def write_report(res: Results, out: Path, settings: Settings | None = None, netw
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point of ``govsim-report``."""
-    parser = argparse.ArgumentParser(prog="govsim-report", description=__doc__.splitlines()[0])
+    from experiments.guard import OneLineParser
+
+    parser = OneLineParser(prog="govsim-report", description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path, help="a job directory, a sweep directory, a folder of sweeps, or an "
                         "optimisation folder (holding optimise.json)")
     parser.add_argument("--out", type=Path, default=None,

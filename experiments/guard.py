@@ -11,6 +11,7 @@ command line, through the config's ``allow`` section (``configs/config.yaml``):
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from collections.abc import Mapping
@@ -226,4 +227,12 @@ def check_group_overrides(arguments: list[str], config_dir: Path | str) -> None:
         if any(v is None for v in values):
             raise ConfigError(group, "null", "a config group needs one of its options: "
                               + ", ".join(group_options(Path(config_dir), group)))
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (argparse's own print the usage first), exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """Print ``<prog>: <message> (see <prog> --help)`` on stderr and exit with code 2."""
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 

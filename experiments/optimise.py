@@ -38,7 +38,6 @@ uncertain parameters.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
@@ -1200,8 +1199,12 @@ def prepare(container: Mapping[str, Any], experiment: str = "optimise") -> tuple
     container = dict(container)
     section = container.pop("optimise", None)
     container.pop("hydra", None)
+    from experiments.guard import check_names, check_size
+
     model_cfg = model_sections(container)
+    check_names(model_cfg)
     params = build_params(model_cfg)
+    check_size(params, container)  # one run's size; the search makes optimise.trials x replications of them
     orgs = [o.name for o in params.scenario.organisations]
     settings = settings_from(section, orgs)
     check_robustness(model_cfg, settings)
@@ -1249,7 +1252,9 @@ def default_folder(record: Mapping[str, Any]) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """The ``govsim-optimise`` command."""
-    parser = argparse.ArgumentParser(
+    from experiments.guard import OneLineParser
+
+    parser = OneLineParser(
         prog="govsim-optimise",
         description="Search the best leadership mix of a case (Optuna, ask and tell); "
                     "config overrides as for govsim, e.g. optimise.trials=200 scenario=safety_network")
