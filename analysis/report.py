@@ -681,17 +681,6 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"govsim-report: {problem}", file=sys.stderr)
         return 2
-    job_dir = inside_job(out)
-    if job_dir is not None:
-        print(f"govsim-report: --out {out} is inside the job folder {job_dir}; the report never writes into a job "
-              "(choose another folder)", file=sys.stderr)
-        return 2
-    try:
-        check_writable(out)
-    except OSError as err:
-        print(f"govsim-report: cannot write the report to {out}: {getattr(err, 'strerror', None) or err}",
-              file=sys.stderr)
-        return 2
     settings = settings_for(res, args)
     if settings.discover:
         from analysis.robustness import parse_condition
@@ -704,7 +693,19 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [o for o in settings.outcomes if o not in res.summary]
     if unknown and args.outcomes:
         print(f"govsim-report: --outcomes: {', '.join(unknown)} not in the results; outcomes: "
-              + ", ".join(c for c in res.summary.columns if c not in ("replication", "seed", "job")), file=sys.stderr)
+              + ", ".join(c for c in res.summary.columns if c not in (*parameter_names(res.summary), "replication",
+                                                                      "seed", "job")), file=sys.stderr)
+        return 2
+    job_dir = inside_job(out)
+    if job_dir is not None:
+        print(f"govsim-report: --out {out} is inside the job folder {job_dir}; the report never writes into a job "
+              "(choose another folder)", file=sys.stderr)
+        return 2
+    try:
+        check_writable(out)
+    except OSError as err:
+        print(f"govsim-report: cannot write the report to {out}: {getattr(err, 'strerror', None) or err}",
+              file=sys.stderr)
         return 2
     return _written(out, lambda: write_report(res, out, settings, args.network_job))
 
