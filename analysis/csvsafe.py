@@ -35,7 +35,7 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """``frame`` as CSV (no index), its text cells neutralised (:func:`neutralise_frame`).
+    r"""``frame`` as CSV (no index), its text cells neutralised (:func:`neutralise_frame`).
 
     Lines end in CRLF (RFC 4180), so a cell holding a carriage return is quoted too: with pandas'
     default ``\n`` only a cell holding ``\n`` would be, and a lone ``\r`` would split the row.

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sim.params import ConfigError, ModelParams
+from sim.params import MEMORY_ENV, ConfigError, ModelParams, memory_limit
 
 SECONDS_PER_PROFESSIONAL_STEP = 6e-6
 """CPU seconds one professional costs per step of one replication (default scenario, measured on a 2-core laptop)."""
@@ -48,14 +47,6 @@ def allowed(container: Mapping[str, Any], what: str) -> bool:
     return bool(section.get(what, False))
 
 
-def memory_limit() -> int:
-    """Half of this machine's physical memory, in bytes (8 GiB where the system does not say)."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
-    except (ValueError, OSError, AttributeError):
-        return 8 * 2**30
-
-
 def estimate(params: ModelParams, points: int = 1) -> tuple[float, int]:
     """A job's CPU seconds and peak memory in bytes, roughly (within a factor of a few), before it runs.
 
@@ -75,7 +66,10 @@ def estimate(params: ModelParams, points: int = 1) -> tuple[float, int]:
 
 
 def check_size(params: ModelParams, container: Mapping[str, Any], points: int = 1) -> None:
-    """Refuse a job whose estimate (:func:`estimate`) exceeds a day of CPU or half the memory.
+    """Refuse a job whose estimate (:func:`estimate`) exceeds a day of CPU or the memory one job may use.
+
+    The memory limit is the model's own (:func:`sim.params.memory_limit`, which its landscape check uses):
+    ``GOVSIM_MAX_JOB_MEMORY_GB``, else half the machine's memory.
 
     Raises:
         ConfigError: Naming the estimate, the limit and how to lift it (``allow.large=true``).
@@ -92,7 +86,8 @@ def check_size(params: ModelParams, container: Mapping[str, Any], points: int = 
     if memory > limit:
         raise ConfigError("run", size + (" with run.collect_agents" if params.run.collect_agents else ""),
                           f"estimated at {_human_bytes(memory)} of memory per job, beyond the limit of "
-                          f"{_human_bytes(limit)} (half this machine's memory); lower run.replications or run.steps"
+                          f"{_human_bytes(limit)} ({MEMORY_ENV}, else half this machine's memory); lower "
+                          "run.replications or run.steps"
                           + (", or set run.collect_agents=false" if params.run.collect_agents else "")
                           + ", or give allow.large=true")
 
