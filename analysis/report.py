@@ -30,7 +30,7 @@ import pandas as pd
 
 from analysis import figures
 from analysis.csvsafe import csv_bytes
-from analysis.load import REPORT_MARKER, Results, ResultsError, load_results, varied_parameters
+from analysis.load import ALIASES, REPORT_MARKER, Results, ResultsError, load_results, varied_parameters
 from analysis.stats import all_pairs, bonferroni_level, mean_ci, paired_differences
 
 DEFAULT_OUTCOMES = ("window_public_value_gap_closed", "gap_closed_auc", "steps_to_half_gap", "production_mean",
@@ -677,6 +677,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"govsim-report: no complete jobs in {res.root}", file=sys.stderr)
         return 1
     out = args.out or default_out(res.root)
+    if args.factor in ALIASES and args.factor not in res.summary:  # --factor problem.K: the column K
+        args.factor = ALIASES[args.factor]
     problem = results_problem(res, args, out)
     if problem:
         print(f"govsim-report: {problem}", file=sys.stderr)

@@ -261,6 +261,10 @@ def test_a_sweep_over_a_groups_field_reports(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr[-800:]
     assert report_main([str(tmp_path / "S")]) == 0
     assert (tmp_path / "S" / "report" / "differences.csv").exists()
+    # the swept field names the group's column, which the report compares
+    assert report_main([str(tmp_path / "S"), "--factor", "leadership.style", "--reference", "shared",
+                        "--out", str(tmp_path / "r")]) == 0
+    assert "reference: shared" in (tmp_path / "r" / "report.md").read_text()
 
 
 def test_the_report_leaves_out_a_job_holding_another_configs_results(name_sweep: Path, tmp_path: Path) -> None:
