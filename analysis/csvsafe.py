@@ -28,8 +28,9 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells and column names are :func:`neutralise` d."""
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or isinstance(out[column].dtype, pd.StringDtype):
-            out[column] = out[column].map(neutralise)
+        kind = out[column].dtype
+        if not (pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_datetime64_any_dtype(kind)):
+            out[column] = out[column].astype(object).map(neutralise)  # text, mixed and categorical columns
     out.columns = [neutralise(c) for c in out.columns]
     return out
 

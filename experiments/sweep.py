@@ -1208,6 +1208,7 @@ def _fork_python(code: str, passfds: Sequence[int]) -> int | None:
         sys.stdout.flush()
         sys.stderr.flush()
     devnull = os.open(os.devnull, os.O_RDWR)
+    parent = os.getpid()
     word_r, word_w = os.pipe()
     try:
         with warnings.catch_warnings():  # Python's warning of a fork with threads: they are counted below
@@ -1234,6 +1235,7 @@ def _fork_python(code: str, passfds: Sequence[int]) -> int | None:
         os.close(word_r)
         if not go:
             os._exit(0)
+        die_with_parent(parent)  # here too, not only when it preloads (a module imported already is not run)
         for fd in [int(name) for name in os.listdir("/proc/self/fd")]:
             if fd in keep or fd == devnull:
                 continue

@@ -151,6 +151,30 @@ def test_a_killed_sweeps_workers_and_server_die_with_it_and_write_nothing_after(
     assert not list(sweep.glob("*/meta.json")) and not list(sweep.glob("*/*.tmp"))
 
 
+POOL_SCRIPT = """
+import os, sys, time
+from experiments.sweep import start_workers, worker_pool
+pool = worker_pool(2, start_workers({}, preload="experiments.mix_worker"))  # as the optimiser's Evaluator
+print(sorted({f.result() for f in [pool.submit(os.getpid) for _ in range(8)]}), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="Linux only (parent-death signal)")
+def test_the_optimisers_pool_dies_with_its_process(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", POOL_SCRIPT], cwd=tmp_path, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    workers = json.loads(proc.stdout.readline())  # type: ignore[union-attr]
+    family = _descendants(proc.pid)
+    assert workers and set(workers) <= set(family)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while any(_alive(p) for p in family):
+        assert time.monotonic() < deadline, [p for p in family if _alive(p)]
+        time.sleep(0.1)
+
+
 # ------------------------------------------------------------------ 6: a failing job folder
 def test_a_job_folder_whose_log_cannot_be_opened_fails_that_job_only(tmp_path: Path) -> None:
     sweep = tmp_path / "S"
@@ -211,6 +235,8 @@ def test_cells_a_spreadsheet_would_run_are_prefixed_and_numbers_kept() -> None:
     assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "'-2+3+cmd|calc!A0", "'+1", "'@SUM(A1)", "'\tx", "'\rx",
                                         "ok", "a=b"]
     assert [r[1] for r in rows[1:]][:2] == ["-1.5", "2.0"]
+    categories = pd.DataFrame({"level": pd.Categorical(["=1+1", "b"]), "mixed": ["-x", 3]})
+    assert csv_bytes(categories).decode().splitlines()[1:] == ["'=1+1,'-x", "b,3"]
     assert neutralise(-3) == -3 and neutralise("=1") == "'=1"
 
 
