@@ -254,6 +254,24 @@ def read_job(job: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     return ts, summary, meta
 
 
+def check_recorded(meta: dict[str, Any], overrides: list[str], config_hash: Any) -> None:
+    """Check that a job's results are of the config ``sweep.json`` records for it.
+
+    A job folder can hold another run's results (written there by hand, or by a govsim older
+    than the checks that refuse it); they are left out of the sweep's report, named.
+
+    Raises:
+        ValueError: Saying what the job's ``meta.json`` records instead.
+    """
+    ran = meta.get("overrides")
+    if isinstance(ran, list) and [str(o) for o in ran] != overrides:
+        raise ValueError(f"left out: its results are another config's (meta.json records '{' '.join(map(str, ran))}'"
+                         f", sweep.json this job as '{' '.join(overrides)}')")
+    if config_hash and meta.get("config_hash") not in (None, config_hash):
+        raise ValueError(f"left out: its results are another config's (config hash {meta.get('config_hash')}, "
+                         f"sweep.json records {config_hash})")
+
+
 def _error_line(job: Path) -> str:
     try:
         err = json.loads((job / "error.json").read_text())
@@ -281,6 +299,7 @@ def load_results(path: Path | str, progress: bool = False) -> Results:
     notes: list[str] = []
     record: dict[str, Any] = {}
     expected: list[tuple[str, list[str]]] = []
+    recorded_hash: dict[str, Any] = {}
     if _exists(root / "meta.json") or _exists(root / "error.json"):
         jobs = [(root.name, root, [])]
     else:
@@ -290,6 +309,8 @@ def load_results(path: Path | str, progress: bool = False) -> Results:
             notes.append(f"sweep.json is damaged ({_first_line(err)}); expected jobs rebuilt from multirun.yaml")
         if record:
             expected = [(str(j["dir"]), [str(o) for o in j.get("overrides") or []]) for j in record["jobs"]]
+            hashes = record.get("config_hash") if isinstance(record.get("config_hash"), dict) else {}
+            recorded_hash = {str(j["dir"]): hashes.get(str(j.get("num"))) for j in record["jobs"]}
         else:
             if not notes:
                 notes.append("no sweep.json (a sweep from an older govsim): expected jobs rebuilt from Hydra's "
@@ -315,6 +336,8 @@ def load_results(path: Path | str, progress: bool = False) -> Results:
         if _exists(job / "meta.json"):
             try:
                 ts, summary, meta = read_job(job)
+                if record:
+                    check_recorded(meta, overrides, recorded_hash.get(name))
             except (OSError, ValueError) as err:
                 unreadable.append(f"{label}: {err}")
             else:
@@ -370,8 +393,10 @@ def parameter_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in cols[:stop] if c not in NON_PARAMETER]
 
 
-ALIASES = {"problem.N": "N", "problem.K": "K", "problem.cross_boundary": "cross_boundary"}
-"""Dotted override names that duplicate a main parameter column."""
+ALIASES = {"problem.N": "N", "problem.K": "K", "problem.cross_boundary": "cross_boundary",
+           "leadership.style": "leadership", "scenario.name": "scenario", "roles.name": "roles",
+           "network.structure": "network"}
+"""Dotted override names that duplicate a main parameter column (a swept field of a group, a swept name)."""
 
 
 def drop_aliases(frame: pd.DataFrame) -> pd.DataFrame:

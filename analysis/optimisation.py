@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.csvsafe import csv_bytes
 from analysis.load import ResultsError
 from analysis.stats import mean_ci, paired_differences
 
@@ -1059,11 +1060,11 @@ def build(opt: Optimisation, out: Path, smallest: dict[str, float] | None = None
         keep("robustness", robustness_figure(opt, rob, sf), "Robustness of the chosen mixes",
              "Share of Latin-hypercube points where each mix stays within the smallest effect of interest of the "
              "point's best mix, and each point's shortfall.")
-    _atomic_write(out / "reevaluated_means.csv", means.to_csv(index=False).encode())
+    _atomic_write(out / "reevaluated_means.csv", csv_bytes(means))
     if not diffs.empty:
-        _atomic_write(out / "differences.csv", diffs.to_csv(index=False).encode())
+        _atomic_write(out / "differences.csv", csv_bytes(diffs))
     if not rob.empty:
-        _atomic_write(out / "robustness.csv", rob.to_csv(index=False).encode())
+        _atomic_write(out / "robustness.csv", csv_bytes(rob))
     for fig in made:
         fig["src"] = "data:image/png;base64," + base64.b64encode(fig["path"].read_bytes()).decode()
 

@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from analysis import figures
-from analysis.load import REPORT_MARKER, Results, ResultsError, load_results, varied_parameters
+from analysis.csvsafe import csv_bytes
+from analysis.load import ALIASES, REPORT_MARKER, Results, ResultsError, load_results, varied_parameters
 from analysis.stats import all_pairs, bonferroni_level, mean_ci, paired_differences
 
 DEFAULT_OUTCOMES = ("window_public_value_gap_closed", "gap_closed_auc", "steps_to_half_gap", "production_mean",
@@ -294,7 +295,8 @@ def differences_table(summary: pd.DataFrame, hue: str, col: str | None, settings
                                    precision=settings.precision.get(o), levels=[a], expected=expected,
                                    pair_on=["replication", *pooled])
             frames.append(t)
-    table = pd.concat([f for f in frames if not f.empty], ignore_index=True) if frames else pd.DataFrame()
+    kept = [f for f in frames if not f.empty]  # none where no stratum holds two levels of the factor
+    table = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()
     table.attrs["pooled"] = pooled
     if not table.empty:
         table["comparison"] = [f"{r[hue]} − {r['reference']}" + (f" ({r[col]})" if col else "")
@@ -385,7 +387,7 @@ def make_figures(res: Results, out: Path, hue: str | None, col: str | None, vari
 
         for name, (fig, table) in indices_from_results(res).items():
             keep(name, fig, name.replace("_", " ").capitalize())
-            _atomic_write(out / f"{name}.csv", table.to_csv(index=False).encode())
+            _atomic_write(out / f"{name}.csv", csv_bytes(table))
             if sections is not None:
                 sections.append({"title": f"Sensitivity indices ({method})", "intro": [
                     f"Per outcome, averaged over replications; 95 % CIs from SALib (also in {name}.csv)."],
@@ -622,7 +624,7 @@ def write_report(res: Results, out: Path, settings: Settings | None = None, netw
         _atomic_parquet(res.summary, out / "summary.parquet")
     data = build(res, out, settings, network_job)
     if not data["diffs"].empty:
-        _atomic_write(out / "differences.csv", data["diffs"].to_csv(index=False).encode())
+        _atomic_write(out / "differences.csv", csv_bytes(data["diffs"]))
     html_text, md_text = render(data)
     _atomic_write(out / "report.md", md_text.encode())
     html_path = out / "report.html"
@@ -632,7 +634,9 @@ def write_report(res: Results, out: Path, settings: Settings | None = None, netw
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point of ``govsim-report``."""
-    parser = argparse.ArgumentParser(prog="govsim-report", description=__doc__.splitlines()[0])
+    from experiments.guard import OneLineParser
+
+    parser = OneLineParser(prog="govsim-report", description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path, help="a job directory, a sweep directory, a folder of sweeps, or an "
                         "optimisation folder (holding optimise.json)")
     parser.add_argument("--out", type=Path, default=None,
@@ -646,15 +650,10 @@ def main(argv: list[str] | None = None) -> int:
                         help='scenario discovery on a robustness sweep, e.g. "window_public_value_gap_closed < 0.5"')
     parser.add_argument("--network-job", help="the job whose recorded final network is drawn (default: the first)")
     args = parser.parse_args(argv)
-    for item in args.smallest_effect or []:
-        key, sep, value = item.partition("=")
-        try:
-            float(value)
-        except ValueError:
-            sep = ""
-        if not sep or not key:
-            print(f"govsim-report: --smallest-effect {item!r} must be OUTCOME=NUMBER", file=sys.stderr)
-            return 2
+    problem = argument_problem(args)
+    if problem:
+        print(f"govsim-report: {problem}", file=sys.stderr)
+        return 2
     from analysis.optimisation import optimisation_folder
 
     if optimisation_folder(args.path) is not None:
@@ -678,16 +677,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"govsim-report: no complete jobs in {res.root}", file=sys.stderr)
         return 1
     out = args.out or default_out(res.root)
-    job_dir = inside_job(out)
-    if job_dir is not None:
-        print(f"govsim-report: --out {out} is inside the job folder {job_dir}; the report never writes into a job "
-              "(choose another folder)", file=sys.stderr)
-        return 2
-    try:
-        check_writable(out)
-    except OSError as err:
-        print(f"govsim-report: cannot write the report to {out}: {getattr(err, 'strerror', None) or err}",
-              file=sys.stderr)
+    if args.factor in ALIASES and args.factor not in res.summary:  # --factor problem.K: the column K
+        args.factor = ALIASES[args.factor]
+    problem = results_problem(res, args, out)
+    if problem:
+        print(f"govsim-report: {problem}", file=sys.stderr)
         return 2
     settings = settings_for(res, args)
     if settings.discover:
@@ -701,9 +695,73 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [o for o in settings.outcomes if o not in res.summary]
     if unknown and args.outcomes:
         print(f"govsim-report: --outcomes: {', '.join(unknown)} not in the results; outcomes: "
-              + ", ".join(c for c in res.summary.columns if c not in ("replication", "seed", "job")), file=sys.stderr)
+              + ", ".join(c for c in res.summary.columns if c not in (*parameter_names(res.summary), "replication",
+                                                                      "seed", "job")), file=sys.stderr)
+        return 2
+    job_dir = inside_job(out)
+    if job_dir is not None:
+        print(f"govsim-report: --out {out} is inside the job folder {job_dir}; the report never writes into a job "
+              "(choose another folder)", file=sys.stderr)
+        return 2
+    try:
+        check_writable(out)
+    except OSError as err:
+        print(f"govsim-report: cannot write the report to {out}: {getattr(err, 'strerror', None) or err}",
+              file=sys.stderr)
         return 2
     return _written(out, lambda: write_report(res, out, settings, args.network_job))
+
+
+def argument_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the command line on its own (before any results are read), or None."""
+    for item in args.smallest_effect or []:
+        key, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not key.strip():
+            return f"--smallest-effect {item!r} must be OUTCOME=NUMBER"
+        if not np.isfinite(number) or number < 0:
+            return f"--smallest-effect {item!r}: needs a finite number >= 0 (in the outcome's units)"
+    for name in ("outcomes", "factor", "reference", "discover", "network_job"):
+        value = getattr(args, name, None)
+        if value is not None and not value.strip(" ,"):
+            return f"--{name.replace('_', '-')} {value!r} names nothing"
+    return None
+
+
+def results_problem(res: Results, args: argparse.Namespace, out: Path) -> str | None:
+    """What in the command line does not fit these results (or where the report would go), or None."""
+    root, where = res.root.resolve(), Path(out).resolve()
+    if where == root or root.is_relative_to(where):
+        return (f"--out {out} would put the report among the results it reads ({res.root}); choose another folder "
+                "(the default is <sweep>/report)")
+    outcomes = [c for c in res.summary.columns if c not in parameter_names(res.summary) and c not in
+                ("replication", "seed", "job")]
+    for item in args.smallest_effect or []:
+        key = item.partition("=")[0].strip()
+        if key not in outcomes:
+            return f"--smallest-effect {key!r}: not an outcome of these results; outcomes: {', '.join(outcomes)}"
+    varied = varied_parameters(res.summary)
+    if args.factor and args.factor not in varied:
+        return (f"--factor {args.factor!r}: not a parameter that varies in these results; varied: "
+                + (", ".join(varied) or "none (a single condition)"))
+    if args.reference:
+        hue = design(res.summary, args.factor)[0]
+        if hue is None:
+            return f"--reference {args.reference!r}: these results compare no factor (nothing varies)"
+        levels = [str(v) for v in figures.order_of(res.summary, hue)]
+        if args.reference not in levels:
+            return f"--reference {args.reference!r}: not a level of {hue}; levels: {', '.join(levels)}"
+    return None
+
+
+def parameter_names(summary: pd.DataFrame) -> list[str]:
+    """The parameter columns of a summary (those before ``replication``)."""
+    from analysis.load import parameter_columns
+
+    return parameter_columns(summary)
 
 
 def _written(out: Path, write: Any) -> int:

@@ -36,6 +36,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from analysis.csvsafe import csv_bytes  # noqa: E402
 from experiments import optimise as opt  # noqa: E402
 from experiments.mixes import REEVALUATION_START, MixSpace, evaluate_rows  # noqa: E402
 
@@ -479,7 +480,7 @@ def stage_figures(out: Path, workers: int) -> None:
         if not any(_kind_parts(k)[0] == base and seed in seeds_of(k) for k in SEARCHES[:SEARCHES.index(kind)]):
             curves.append(t.assign(search=kind, seed=seed)[["search", "seed", "runs", "best"]])  # a search once
     every = pd.DataFrame(rows)
-    every.to_csv(out / "searches.csv", index=False)
+    (out / "searches.csv").write_bytes(csv_bytes(every))
     res = every[every["seed"].isin(SEEDS)]
 
     def table(frame: pd.DataFrame) -> list[str]:
@@ -607,7 +608,7 @@ def stage_figures(out: Path, workers: int) -> None:
             hv = _hypervolume(pts, dirs, lo, hi)
             hv_rows.append({"front": name, "hv": hv})
             lines.append(f"| {name} | {len(pts)} | {int(opt.pareto_mask(pts, dirs).sum())} | {hv:.4f} |")
-        pd.DataFrame(hv_rows).to_csv(out / "hypervolume.csv", index=False)
+        (out / "hypervolume.csv").write_bytes(csv_bytes(pd.DataFrame(hv_rows)))
         lines.append("")
         fig, axes = plt.subplots(1, 3, figsize=(12, 4))
         pairs = [("production_mean", "gap_closed_auc"), ("burnout_rate_mean", "gap_closed_auc"),

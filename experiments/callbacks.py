@@ -65,10 +65,14 @@ def validate_container(container: dict[str, Any]) -> str:
         ConfigError: On the first bad value.
     """
     from experiments import sensitivity
+    from experiments.guard import allowed, check_names, check_size
     from experiments.run import container_hash, model_sections
 
     model_cfg = model_sections(container)
-    build_params(model_cfg)
+    allowed(container, "large")  # the allow section's keys and values
+    check_names(model_cfg)
+    params = build_params(model_cfg)
+    points = 1
     if container.get("docking") is not None:
         from experiments.docking import docking_params
 
@@ -78,9 +82,10 @@ def validate_container(container: dict[str, Any]) -> str:
         if not isinstance(spec, dict):
             raise ConfigError("sensitivity", spec, "must be a mapping")
         if "block" in spec:
-            sensitivity.points(model_cfg, spec)
+            points = len(sensitivity.points(model_cfg, spec))
         else:
             sensitivity.sample(spec)
+    check_size(params, container, points)
     return container_hash(container)
 
 
@@ -107,6 +112,30 @@ def fail(err: ConfigError) -> None:
     sys.exit(2)
 
 
+def check_folder_before_run(config: DictConfig) -> None:
+    """Refuse a single run's existing folder that is not its own (:func:`experiments.guard.check_run_folder`).
+
+    Here, before Hydra writes the run's ``.hydra`` files and log into the folder; the run checks
+    again once it holds the folder's lock.
+    """
+    from experiments.guard import allowed, check_run_folder
+    from experiments.run import config_hash
+    from experiments.sweep import SweepRefused
+
+    out_dir = Path(str(config.hydra.run.dir))
+    if not out_dir.exists():
+        return
+    task = config.copy()
+    with open_dict(task):
+        del task["hydra"]
+    try:
+        check_run_folder(out_dir, config_hash(task), [str(o) for o in config.hydra.overrides.task],
+                         allowed(OmegaConf.to_container(task), "overwrite"))
+    except SweepRefused as exc:
+        print(f"govsim: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
 def sweep_overrides(config: DictConfig) -> list[list[str]]:
     """Overrides of every job the basic sweeper would launch for this multirun config (Hydra's own expansion)."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
@@ -131,10 +160,14 @@ class ValidateBeforeRun(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Validate a single run's config."""
+        from experiments.guard import check_choices
+
         try:
+            check_choices(config.hydra.runtime.choices)
             validate(config)
         except ConfigError as err:
             fail(err)
+        check_folder_before_run(config)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Compose and validate every point of the sweep (unless govsim's sweeper does it)."""
@@ -146,10 +179,15 @@ class ValidateBeforeRun(Callback):
             jobs = sweep_overrides(config)
         except Exception:  # noqa: BLE001 - sweepers other than the basic one: validate per job instead
             return
+        from experiments.sweep import SweepRefused
+
         try:
             plan_jobs(config, GlobalHydra.instance().config_loader(), jobs)
         except ConfigError as err:
             fail(err)
+        except SweepRefused as exc:  # jobs sharing a folder or writing outside the sweep's, or no jobs
+            print(f"govsim: {exc}", file=sys.stderr)
+            sys.exit(2)
 
 
 class FailureSummary(Callback):
@@ -170,6 +208,8 @@ class FailureSummary(Callback):
                     complete += 1
                 elif status == "failed":
                     failed.append((job.dir, job.overrides, self._error(state.sweep_dir / job.dir)))
+                elif job.num in state.extra.get("problems", {}):  # it failed before it could write error.json
+                    failed.append((job.dir, job.overrides, (state.extra["problems"][job.num], [])))
                 else:
                     missing.append((job.dir, job.overrides))
             took = sw._duration(time.time() - state.started)

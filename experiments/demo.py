@@ -25,7 +25,6 @@ check are switched off: the demo sends nothing anywhere.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib.metadata
 import ipaddress
@@ -261,7 +260,9 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point of ``govsim-demo``."""
-    parser = argparse.ArgumentParser(prog="govsim-demo", description=__doc__.splitlines()[0])
+    from experiments.guard import OneLineParser
+
+    parser = OneLineParser(prog="govsim-demo", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=None,
                         help=f"address to listen on (default {DEFAULT_HOST}; with --classroom 0.0.0.0)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")

@@ -38,12 +38,12 @@ uncertain parameters.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
 import logging
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Collection, Container, Mapping, Sequence
@@ -441,12 +441,10 @@ class Evaluator:
         self.workers = workers or cpu_count()
         self._pool: Any = None
         if self.workers > 1:  # a pool of its own, forked from a server that has imported the model once
-            from concurrent.futures import ProcessPoolExecutor
-
-            from experiments.sweep import start_workers, worker_env
+            from experiments.sweep import start_workers, worker_env, worker_pool
 
             context = start_workers(worker_env(self.workers), preload="experiments.mix_worker")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._pool = worker_pool(self.workers, context)  # workers and server die with this process
 
     def close(self) -> None:
         """Stop the pool's workers and their server."""
@@ -939,14 +937,37 @@ def choose(reeval: pd.DataFrame, settings: Settings) -> dict[str, Any]:
     return {"final": None, "candidates": ids, "front": [i for i, m in zip(ids, mask, strict=True) if m]}
 
 
+def robustness_spec(settings: Settings) -> dict[str, Any]:
+    """The Latin hypercube of the robustness check, as a sensitivity section of one block."""
+    return {"method": "lhs", "seed": settings.robustness["seed"], "samples": settings.robustness["points"],
+            "parameters": settings.robustness["parameters"], "blocks": 1, "block": 0}
+
+
+def check_robustness(model_cfg: Mapping[str, Any], settings: Settings) -> None:
+    """Build every point of the robustness check now, so a bad parameter stops the command before the search.
+
+    Raises:
+        ConfigError: Naming the bad parameter (or range) and what is allowed.
+    """
+    if not settings.robustness["points"]:
+        return
+    from experiments.sensitivity import points
+
+    try:
+        points(model_cfg, robustness_spec(settings))
+    except ConfigError:
+        raise
+    except (ValueError, TypeError, KeyError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ConfigError("optimise.robustness.parameters", settings.robustness["parameters"], first) from None
+
+
 def robustness(mixes: pd.DataFrame, config: Mapping[str, Any], settings: Settings,
                evaluator: Evaluator) -> pd.DataFrame:
     """The mixes over a Latin hypercube of uncertain parameters (common random numbers across mixes)."""
     from experiments.sensitivity import points
 
-    spec = {"method": "lhs", "seed": settings.robustness["seed"], "samples": settings.robustness["points"],
-            "parameters": settings.robustness["parameters"], "blocks": 1, "block": 0}
-    pts = points(config, spec)
+    pts = points(config, robustness_spec(settings))
     levers = settings.space.levers
     reps = list(range(REEVALUATION_START, REEVALUATION_START + settings.robustness["replications"]))
     keys, tasks = [], []
@@ -975,14 +996,77 @@ def digest(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+JOURNAL_GRACE_SECONDS = 10
+"""Optuna's grace period for the journal's lock file: a lock not renewed for this long is broken."""
+
+
+class JournalDamaged(Exception):
+    """A line of ``study.journal`` other than the last cannot be read (one line, exit code 2)."""
+
+
+def repair_journal(path: Path) -> str | None:
+    """Drop a truncated or unreadable last line of an Optuna journal (what a kill while writing leaves).
+
+    Optuna appends each batch of its log lines with one write; a process killed during that write
+    leaves a last line without its newline (or with one but cut JSON). Optuna would read past it and
+    fail with a ``JSONDecodeError`` once the next line is appended after it. That last line recorded
+    nothing complete, so it is cut off here, before the study is opened.
+
+    Returns:
+        A warning saying what was dropped, or None if the journal was whole (or does not exist).
+
+    Raises:
+        JournalDamaged: If a line before the last cannot be read.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    lines = data.split(b"\n")
+    tail = lines.pop()  # after the last newline: empty when the journal ends with a whole line
+    for number, line in enumerate(lines, start=1):
+        try:
+            json.loads(line)
+        except ValueError:
+            if number < len(lines):
+                raise JournalDamaged(f"{path} is damaged at line {number} of {len(lines)} (not JSON); it cannot "
+                                     "be resumed: choose another --out") from None
+            tail, lines = line + b"\n" + tail, lines[:-1]
+            break
+    if not tail:
+        return None
+    keep = sum(len(line) + 1 for line in lines)
+    with open(path, "r+b") as fh:
+        fh.truncate(keep)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return (f"ignored the truncated last line of {path.name} ({len(tail)} bytes, as left by a kill while it was "
+            "written); the trial it began is run again")
+
+
 def open_study(folder: Path, settings: Settings, name: str) -> Any:
-    """The study in ``folder/study.journal``, created or loaded."""
+    """The study in ``folder/study.journal``, created or loaded; the caller holds the folder's lock.
+
+    The journal and its lock file are named by absolute paths (a relative lock target left by a kill
+    resolved nowhere, and Optuna then waited for it for ever). Under the folder's lock no other
+    process writes the journal, so a lock file found now was left by a killed process and is removed;
+    a truncated last line is dropped (:func:`repair_journal`).
+    """
     import optuna
     from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
+    from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = JournalStorage(JournalFileBackend(str(folder / "study.journal")))
+    journal = (folder / "study.journal").absolute()
+    stale = journal.with_name(journal.name + ".lock")
+    if stale.is_symlink() or stale.exists():
+        stale.unlink()
+        log.warning("removed %s, left by an optimisation that was killed", stale.name)
+    warning = repair_journal(journal)
+    if warning:
+        log.warning(warning)
+    lock = JournalFileOpenLock(str(journal), grace_period=JOURNAL_GRACE_SECONDS)
+    storage = JournalStorage(JournalFileBackend(str(journal), lock_obj=lock))
     return optuna.create_study(storage=storage, study_name=name, directions=settings.directions,
                                sampler=make_sampler(settings, 0), load_if_exists=True)
 
@@ -1001,6 +1085,7 @@ def optimise(model_cfg: Mapping[str, Any], settings: Settings, folder: Path, rec
         SweepRefused: another process writes into the folder, or it holds another optimisation.
     """
     started = time.perf_counter()
+    folder = folder.absolute()
     folder.mkdir(parents=True, exist_ok=True)
     lock = FolderLock(folder)
     lock.acquire()
@@ -1114,10 +1199,15 @@ def prepare(container: Mapping[str, Any], experiment: str = "optimise") -> tuple
     container = dict(container)
     section = container.pop("optimise", None)
     container.pop("hydra", None)
+    from experiments.guard import check_names, check_size
+
     model_cfg = model_sections(container)
+    check_names(model_cfg)
     params = build_params(model_cfg)
+    check_size(params, container)  # one run's size; the search makes optimise.trials x replications of them
     orgs = [o.name for o in params.scenario.organisations]
     settings = settings_from(section, orgs)
+    check_robustness(model_cfg, settings)
     for lever in settings.space.levers:  # every value of every lever makes a valid model
         if lever.endswith(".style"):
             for style in settings.space.styles:
@@ -1162,7 +1252,9 @@ def default_folder(record: Mapping[str, Any]) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """The ``govsim-optimise`` command."""
-    parser = argparse.ArgumentParser(
+    from experiments.guard import OneLineParser
+
+    parser = OneLineParser(
         prog="govsim-optimise",
         description="Search the best leadership mix of a case (Optuna, ask and tell); "
                     "config overrides as for govsim, e.g. optimise.trials=200 scenario=safety_network")
@@ -1175,9 +1267,12 @@ def main(argv: list[str] | None = None) -> int:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from experiments.guard import check_group_overrides
+    from experiments.run import CONFIG_DIR
     from experiments.sweep import hydra_error_line
 
     try:
+        check_group_overrides(args.overrides, CONFIG_DIR)
         model_cfg, settings, record = prepare(compose(args.overrides), experiment_of(args.overrides))
     except ConfigError as err:
         print(f"govsim-optimise: invalid config: {err}", file=sys.stderr)
@@ -1187,8 +1282,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     folder = args.out or default_folder(record)
     try:
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(f"{folder} is not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # /dev/null, a path under /proc, a file, no permission
+        from experiments.sweep import describe_os_error
+
+        print(f"govsim-optimise: --out {folder}: {describe_os_error(err) if err.errno else err}; nothing was run",
+              file=sys.stderr)
+        return 2
+    try:
         final = optimise(model_cfg, settings, folder, record, show_progress=not args.quiet)
-    except SweepRefused as err:
+    except (SweepRefused, JournalDamaged) as err:
         print(f"govsim-optimise: {err}", file=sys.stderr)
         return 2
     print(f"govsim-optimise: {final['trials_complete']} trials complete, {final['trials_failed']} failed, "

@@ -41,8 +41,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from experiments import sensitivity
+from experiments.guard import allowed, check_run_folder
 from experiments.provenance import git_state, provenance
-from experiments.sweep import FolderLock, SweepRefused, describe_os_error, fsync_dir, write_json
+from experiments.sweep import FolderLock, SweepRefused, describe_os_error, fsync_dir, removed_on_failure, write_json
 from sim.params import ConfigError, ModelParams, build_params, params_to_dict
 
 if TYPE_CHECKING:
@@ -54,8 +55,9 @@ MODEL_SECTIONS = ("problem", "scenario", "roles", "leadership", "network", "work
                   "run")
 RESULT_SECTIONS = ("sensitivity", "docking")
 """Sections beside the model's that change what a job computes (and so its config hash)."""
-OTHER_SECTIONS = ("experiment", "report", *RESULT_SECTIONS)
-"""Sections that do not change results: ``report`` holds what govsim-report shows (key outcomes, reference)."""
+OTHER_SECTIONS = ("experiment", "report", "allow", *RESULT_SECTIONS)
+"""Sections that do not change results: ``report`` holds what govsim-report shows (key outcomes, reference),
+``allow`` the refusals lifted from the command line (:mod:`experiments.guard`)."""
 
 
 def model_config(cfg: DictConfig) -> dict[str, Any]:
@@ -124,9 +126,10 @@ def _fsync(path: Path) -> None:
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write a Parquet file atomically: to a temporary name, flushed to disk, then renamed."""
     tmp = path.with_name(path.name + ".tmp")
-    frame.to_parquet(tmp, index=False)
-    _fsync(tmp)
-    os.replace(tmp, path)
+    with removed_on_failure(tmp):
+        frame.to_parquet(tmp, index=False)
+        _fsync(tmp)
+        os.replace(tmp, path)
     fsync_dir(path.parent)
 
 
@@ -174,8 +177,9 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str], digest: str | 
 
                 cpu = time.process_time()
                 tmp = out_dir / "network.graphml.tmp"
-                nx.write_graphml(model.final_network(), tmp)
-                os.replace(tmp, out_dir / "network.graphml")
+                with removed_on_failure(tmp):
+                    nx.write_graphml(model.final_network(), tmp)
+                    os.replace(tmp, out_dir / "network.graphml")
                 aside[0] += time.process_time() - cpu
 
         cpu = time.process_time()
@@ -290,6 +294,7 @@ def main(cfg: DictConfig) -> None:
     if not multirun:  # a sweep's folder is locked by the sweeper; a run's folder here
         try:
             FolderLock(out_dir).acquire()  # held until this process ends
+            check_run_folder(out_dir, digest, overrides, allowed(OmegaConf.to_container(cfg), "overwrite"))
         except SweepRefused as exc:
             print(f"govsim: {exc}", file=sys.stderr)
             sys.exit(2)
@@ -364,12 +369,24 @@ def cli() -> None:
                 sys.exit(1)
         return original(guarded)
 
+    from experiments.guard import check_group_overrides
+
+    try:
+        check_group_overrides(sys.argv[1:], CONFIG_DIR)
+    except ConfigError as err:
+        print(f"govsim: invalid config: {err}", file=sys.stderr)
+        sys.exit(2)
     hydra_utils.run_and_report = run_and_report
     get_mode = Hydra.get_mode
     if multirun_asked(sys.argv[1:]):
         Hydra.get_mode = _no_mode  # type: ignore[method-assign]
     try:
         main()
+    except ValueError as exc:  # Hydra's own usage errors (-m with --cfg): the task's errors never reach here
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"govsim: {(str(exc).strip().splitlines() or [type(exc).__name__])[0]}", file=sys.stderr)
+        sys.exit(2)
     finally:
         hydra_utils.run_and_report = original
         Hydra.get_mode = get_mode  # type: ignore[method-assign]

@@ -153,6 +153,9 @@ class JobConfigs:
         if gkey not in self.bases:
             full = self.loader.load_configuration(config_name=self.config_name,
                                                   overrides=self.hydra_overrides + list(gkey), run_mode=_run_mode())
+            from experiments.guard import check_choices
+
+            check_choices(full.hydra.runtime.choices)
             plain = OmegaConf.to_container(full, resolve=False)
             assert isinstance(plain, dict)
             del plain["hydra"]
@@ -277,7 +280,45 @@ def plan_jobs(config: DictConfig, loader: Any, jobs: Sequence[Sequence[str]],
                 full.hydra.job.id = f"{full.hydra.job.name}_{num}"
             job_dir = str(OmegaConf.select(full, "hydra.sweep.subdir"))
         planned.append(PlannedJob(num, job_dir, list(overrides), digest))
+    check_job_dirs(Path(str(config.hydra.sweep.dir)), planned)
     return planned
+
+
+RESERVED_DIRS = ("report", ".hydra")
+"""Names a job folder's first part may not take: govsim-report's default output, Hydra's own files."""
+
+
+def check_job_dirs(sweep_dir: Path, jobs: Sequence[PlannedJob]) -> None:
+    """Refuse a sweep without jobs, or whose jobs' folders are not distinct folders inside ``sweep_dir``.
+
+    Each job folder is resolved (``..`` and symbolic links followed) and must lie strictly inside
+    the resolved sweep folder, the one the sweep locks; no job folder may be another's or lie
+    inside another's, so no job writes over another job's results or outside the locked folder.
+
+    Raises:
+        SweepRefused: Naming the first offending job and its folder.
+    """
+    if not jobs:
+        raise SweepRefused("the sweep has no jobs (an empty sweep, e.g. range(0,0)); nothing to run")
+    root = sweep_dir.resolve()
+    seen: dict[Path, PlannedJob] = {}
+    above: dict[Path, PlannedJob] = {}  # the folders that hold a job's folder, up to the sweep folder
+    for job in jobs:
+        where = (root / job.dir).resolve()
+        if where == root or not where.is_relative_to(root):
+            raise SweepRefused(f"job {job.num}'s folder hydra.sweep.subdir={job.dir} lies outside the sweep folder "
+                               f"{sweep_dir}; a job folder must be a folder inside it")
+        if where.relative_to(root).parts[0] in RESERVED_DIRS:
+            raise SweepRefused(f"job {job.num}'s folder hydra.sweep.subdir={job.dir} is reserved (report and .hydra "
+                               "are govsim-report's and Hydra's); choose another subdir")
+        parents = list(where.parents)[:len(where.relative_to(root).parts) - 1]
+        other = seen.get(where) or above.get(where) or next((seen[p] for p in parents if p in seen), None)
+        if other is not None:
+            raise SweepRefused(f"jobs {other.num} and {job.num} would share a folder (hydra.sweep.subdir gives "
+                               f"{other.dir} and {job.dir}); each job needs a folder of its own, e.g. "
+                               "hydra.sweep.subdir=${hydra.job.num}")
+        seen[where] = job
+        above.update((p, job) for p in parents)
 
 
 def _plain_change(override: Any, plain: Any) -> bool:
@@ -435,12 +476,24 @@ def fsync_dir(path: Path) -> None:
 def write_json(data: dict[str, Any], path: Path) -> None:
     """Write JSON atomically: to a temporary name, flushed to disk, then renamed (and the folder flushed)."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
-        fh.write(json.dumps(data, indent=2, default=str))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    with removed_on_failure(tmp):
+        with open(tmp, "w") as fh:
+            fh.write(json.dumps(data, indent=2, default=str))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def removed_on_failure(tmp: Path) -> Any:
+    """Remove the temporary file ``tmp`` if the block writing (and renaming) it fails (a full disk leaves none)."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 class FolderLock:
@@ -456,20 +509,52 @@ class FolderLock:
         Raises:
             SweepRefused: If another process holds it.
         """
-        fh = open(self.path, "a+")
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.seek(0)
-            other = fh.read().strip() or "another process"
-            fh.close()
-            raise SweepRefused(f"another govsim ({other}) is writing into {self.path.parent}; wait for it to "
-                               "finish or choose another folder") from None
+        for _ in range(20):
+            fh = open(self.path, "a+")
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                fh.seek(0)
+                other = fh.read().strip() or "another process"
+                fh.close()
+                raise SweepRefused(f"another govsim ({other}) is writing into {self.path.parent}; wait for it to "
+                                   "finish or choose another folder") from None
+            if self._still_the_file(fh):
+                break
+            fh.close()  # its holder removed the file after we opened it: lock the file now at that name
+        else:
+            raise SweepRefused(f"the lock {self.path} keeps being replaced; another govsim is starting there")
         fh.seek(0)
         fh.truncate()
         fh.write(f"pid {os.getpid()}")
         fh.flush()
         self.fh = fh
+
+    def _still_the_file(self, fh: TextIO) -> bool:
+        """Whether the file locked through ``fh`` is still the one at :attr:`path` (not removed or replaced)."""
+        try:
+            here = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(fh.fileno())
+        return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
+
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock."""
+        return self.fh is not None
+
+    def remove(self) -> None:
+        """Remove the lock file and release the lock; only its holder may (a no-op for anyone else).
+
+        Removed while still held: a process that opened the file meanwhile finds, once it has the
+        lock, that the file is no longer at its name (:meth:`_still_the_file`) and locks the new one.
+        """
+        if self.fh is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        self.release()
 
     def release(self) -> None:
         """Release the lock."""
@@ -497,10 +582,11 @@ def prepare_folder(config: DictConfig, jobs: list[PlannedJob]) -> tuple[Path, Fo
         lock.acquire()
         record = check_folder(sweep_dir, jobs)  # again, under the lock
     except SweepRefused:
-        if created:
+        if created and lock.held:  # only the lock's holder removes it, with the folder it created
+            lock.remove()
             with contextlib.suppress(OSError):
-                (sweep_dir / LOCK).unlink()
                 sweep_dir.rmdir()
+        lock.release()
         raise
     git, versions = git_state(), package_versions()
     if record is None:
@@ -722,11 +808,28 @@ def execute_job(idx: int, overrides: Sequence[str], setting: JobSetting | tuple[
                 status, value = ret.status, ret._return_value
     except OSError as exc:
         return describe_os_error(exc)
+    except Exception as exc:  # noqa: BLE001 - Hydra's own steps for this job (its log handler, its files) failed
+        return job_setup_problem(exc)
     if status == JobStatus.FAILED:
         if isinstance(value, OSError):
             return describe_os_error(value)
         return f"{type(value).__name__}: {value}"
     return None
+
+
+def job_setup_problem(exc: BaseException) -> str:
+    """One line for a failure of Hydra's steps around a job (the task's own exceptions are caught inside them).
+
+    Logging's ``Unable to configure handler 'file'`` is a ValueError whose cause is the
+    OSError of the job's log file: the OSError is described instead (``not writable (...)``).
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return describe_os_error(seen)
+        seen = seen.__cause__ or seen.__context__
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def plain_job(config: DictConfig, hydra_context: Any) -> bool:
@@ -818,6 +921,9 @@ def launch_isolated(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: 
     def finished(idx: int, problem: str | None) -> None:
         if problem is not None:
             print(f"govsim: job {idx}: {problem}; the sweep goes on with the other jobs", file=sys.stderr)
+            state = STATE.get("sweep")
+            if state is not None:  # for the summary, when the job could not even write its error.json
+                state.extra.setdefault("problems", {})[idx] = problem
         job = plan.get(idx)
         failed = problem is not None or (job is not None and job_status(sweep_dir, job) != "complete")
         progress.job_finished(idx, failed)
@@ -917,6 +1023,53 @@ def limit_worker_threads() -> int | None:
     return int(value)
 
 
+PARENT_ENV = "GOVSIM_WORKERS_PARENT"
+"""The process id of the sweep (or optimisation) that started the workers' server, in the server's environment."""
+
+
+def die_with_parent(parent: int | None) -> None:
+    """Have the kernel kill this process (SIGKILL) when its parent ends; end now if it has ended already.
+
+    Linux's parent-death signal (``prctl(PR_SET_PDEATHSIG)``): the workers' server asks for it
+    against the sweep's process, each worker against the server, so a sweep killed with SIGKILL
+    takes its server and workers with it at once and none of them writes into the folder after the
+    sweep is gone (a resume may then take the folder). Where the parent ended before the signal was
+    asked for, its pid is no longer this process's parent, and this process ends at once. A no-op
+    elsewhere than on Linux, and when ``parent`` is None.
+    """
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0) != 0:
+        return
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _server_pid() -> int | None:
+    """The workers' fork server's process id, while it runs (multiprocessing keeps it on its server object)."""
+    from multiprocessing import forkserver
+
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    return pid if isinstance(pid, int) else None
+
+
+def _worker_started(server: int | None) -> None:
+    """A pool worker's first step: die with the server it was forked from (:func:`die_with_parent`)."""
+    die_with_parent(server)
+
+
+def worker_pool(n: int, ctx: Any) -> Any:
+    """A ``ProcessPoolExecutor`` of ``n`` workers from ``ctx`` (:func:`start_workers`), each dying with its server."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    server = _server_pid() if ctx.get_start_method() == "forkserver" else os.getpid()
+    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_started, initargs=(server,))
+
+
 def settle_server() -> None:
     """End a workers' server's preloading: the thread limit applied, and what it has loaded frozen for the collector.
 
@@ -929,6 +1082,8 @@ def settle_server() -> None:
     """
     import gc
 
+    parent = os.environ.get(PARENT_ENV, "")
+    die_with_parent(int(parent) if parent.isdigit() else None)
     limit_worker_threads()
     gc.freeze()
 
@@ -961,6 +1116,7 @@ def start_workers(env: dict[str, str], preload: str = "experiments.sweep_worker"
     if _SERVER.get("env", key) != key:  # its workers would have other thread limits or other modules
         stop_workers()
     ctx.set_forkserver_preload([preload])
+    env = {**env, PARENT_ENV: str(os.getpid())}  # the server dies with this process (settle_server)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -1052,6 +1208,7 @@ def _fork_python(code: str, passfds: Sequence[int]) -> int | None:
         sys.stdout.flush()
         sys.stderr.flush()
     devnull = os.open(os.devnull, os.O_RDWR)
+    parent = os.getpid()
     word_r, word_w = os.pipe()
     try:
         with warnings.catch_warnings():  # Python's warning of a fork with threads: they are counted below
@@ -1078,6 +1235,7 @@ def _fork_python(code: str, passfds: Sequence[int]) -> int | None:
         os.close(word_r)
         if not go:
             os._exit(0)
+        die_with_parent(parent)  # here too, not only when it preloads (a module imported already is not run)
         for fd in [int(name) for name in os.listdir("/proc/self/fd")]:
             if fd in keep or fd == devnull:
                 continue
@@ -1130,6 +1288,22 @@ def stop_workers(kill: bool = False) -> None:
     server._stop()  # the method multiprocessing's own tests stop the server with
 
 
+def check_launcher(launcher: Any) -> None:
+    """Refuse a joblib launcher whose ``n_jobs`` joblib cannot use (0, not a whole number).
+
+    Raises:
+        SweepRefused: Naming the value and what is allowed.
+    """
+    if _launcher_kind(launcher) != "joblib":
+        return
+    value = launcher.joblib.get("n_jobs", -1)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value == 0:
+        raise SweepRefused(f"hydra.launcher.n_jobs={value} is not allowed: a whole number of parallel jobs, not 0 "
+                           "(-1: one per core, -2: all cores but one)")
+
+
 def prepare_workers(launcher: Any) -> None:
     """Start the joblib launcher's fork server (:func:`start_workers`) now: it imports while the sweep is planned."""
     if _launcher_kind(launcher) == "joblib":
@@ -1150,7 +1324,6 @@ def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: i
     bystanders; a job whose process dies again when it runs alone is recorded as killed in
     its ``error.json``.
     """
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     from hydra.core.singleton import Singleton
@@ -1161,7 +1334,7 @@ def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: i
     todo = deque((initial_idx + k, list(o)) for k, o in enumerate(batch))
     running: dict[Any, tuple[int, list[str]]] = {}
     suspects: list[tuple[int, list[str]]] = []
-    executor = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+    executor = worker_pool(n, ctx)
     broken = False
     try:
         while todo or running or suspects:
@@ -1190,7 +1363,7 @@ def _launch_joblib(launcher: Any, batch: Sequence[Sequence[str]], initial_idx: i
                     record_death(sweep_dir / plan[idx].dir, plan[idx], problem, launcher)
                 finished(idx, problem)
             suspects, broken = [], False
-            executor = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+            executor = worker_pool(n, ctx)
     finally:
         executor.shutdown(wait=True)
 
@@ -1207,7 +1380,8 @@ def _run_alone(ctx: Any, idx: int, overrides: Sequence[str], packed: tuple[str, 
         Exception: What the job raised.
     """
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_answer, args=(send, idx, overrides, packed, recipe))
+    server = _server_pid() if ctx.get_start_method() == "forkserver" else os.getpid()
+    proc = ctx.Process(target=_answer, args=(send, idx, overrides, packed, recipe, server))
     proc.start()
     send.close()
     try:
@@ -1225,7 +1399,8 @@ def _run_alone(ctx: Any, idx: int, overrides: Sequence[str], packed: tuple[str, 
 
 
 def _answer(send: Any, idx: int, overrides: Sequence[str], packed: tuple[str, bytes],
-            recipe: JobRecipe | None) -> None:
+            recipe: JobRecipe | None, server: int | None = None) -> None:
+    die_with_parent(server)
     try:
         answer = ("done", execute_job(idx, overrides, packed, recipe))
     except Exception as exc:  # noqa: BLE001 - handed to the sweep's process, as a pool hands it on

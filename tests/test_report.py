@@ -121,7 +121,8 @@ def write_sweep(root: Path, styles: tuple[str, ...] = ("directive", "shared", "l
     jobs = []
     for i, style in enumerate(styles):
         write_job(root / str(i), style, **kw)  # type: ignore[arg-type]
-        jobs.append({"num": i, "dir": str(i), "overrides": [f"leadership={style}"]})
+        # the job's overrides as it recorded them: the report checks each job against its record
+        jobs.append({"num": i, "dir": str(i), "overrides": kw.get("overrides") or [f"leadership={style}"]})
     (root / "sweep.json").write_text(json.dumps({"jobs": jobs, "overrides": ["leadership=" + ",".join(styles)]}))
     return root
 

@@ -21,6 +21,11 @@ class GovsimSweeper(BasicSweeper):
         from experiments import sweep as sw
 
         assert self.config is not None and self.launcher is not None and self.hydra_context is not None
+        try:
+            sw.check_launcher(self.launcher)
+        except sw.SweepRefused as exc:
+            print(f"govsim: {exc}", file=sys.stderr)
+            sys.exit(2)
         sw.prepare_workers(self.launcher)  # the joblib workers' imports overlap the planning
         try:
             configs, jobs, sweep_dir, lock, code = self._plan(arguments)
