@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from analysis.outcomes import OUTCOMES  # noqa: E402
 from analysis.palette import STYLE_ORDER, colours_for  # noqa: E402
 
 PALETTE = "colorblind"
@@ -67,6 +68,7 @@ LABELS: dict[str, str] = {
     "scenario": "Scenario",
     "network": "Network",
 }
+LABELS.update({o.name: o.label for o in OUTCOMES})  # an outcome's label is declared once, in its table row
 KEY_TRAJECTORIES = ("public_value_gap_closed", "mean_trust", "production", "burnout_rate")
 KEY_OUTCOMES = ("window_public_value_gap_closed", "gap_closed_auc", "steps_to_half_gap", "production_mean",
                 "window_mean_trust", "burnout_rate_mean", "window_voice_equity")

@@ -32,11 +32,13 @@ import numpy as np
 import pandas as pd
 
 from analysis import figures
+from analysis.outcomes import OUTCOMES
 from analysis.palette import SEQUENTIAL
 
-LOWER_IS_BETTER = {"steps_to_half_gap", "burnout_rate_mean", "person_steps_lost", "shock_drop",
-                   "shock_recovery_steps", "final_burnout_rate", "window_burnout_rate", "final_role_strain",
-                   "window_role_strain", "final_org_performance_sd", "window_org_performance_sd"}
+LOWER_IS_BETTER = {o.name for o in OUTCOMES if o.direction == "lower"} | {
+    "final_burnout_rate", "window_burnout_rate", "final_role_strain", "window_role_strain",
+    "final_org_performance_sd", "window_org_performance_sd"}
+"""Outcomes where lower is better: the outcome table's, and window/final metrics not (yet) in it."""
 CONDITION = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|<|>)\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)\s*$")
 RESAMPLES = 10
 

@@ -195,3 +195,22 @@ def test_report_md_has_no_html_entities(tmp_path: Path) -> None:
     md = (out / "report.md").read_text()
     assert not re.search(r"&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);", md)
     assert r"gap closed \< 0.5 \& trust \> 0.4 \<b\>raw\</b\>" in md and r"[x\](javascript:y)" in md
+
+
+def test_shipped_experiments_declare_what_their_reports_need() -> None:
+    import yaml
+
+    from analysis.outcomes import BY_NAME
+    from tests.conftest import CONFIGS
+
+    main = yaml.safe_load((CONFIGS / "experiment" / "leadership_styles.yaml").read_text())
+    assert main["report"]["facet"] in main["hydra"]["sweeper"]["params"]  # the main study shows goal orientation
+    crisis = yaml.safe_load((CONFIGS / "experiment" / "crisis_aftershock.yaml").read_text())
+    assert crisis["report"]["outcomes"][0] == "shock_drop_share" and crisis["run"]["replications"] >= 20
+    for path in sorted((CONFIGS / "experiment").glob("*.yaml")):
+        cfg = yaml.safe_load(path.read_text()) or {}
+        report = cfg.get("report") or {}
+        assert set(report.get("outcomes") or []) <= set(BY_NAME), path.name  # every outcome declared once
+        folder = ((cfg.get("hydra") or {}).get("sweep") or {}).get("dir")
+        if folder:  # the unique suffix the README promises
+            assert folder.endswith("_${govsim_uid:}"), path.name
