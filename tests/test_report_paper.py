@@ -214,3 +214,19 @@ def test_shipped_experiments_declare_what_their_reports_need() -> None:
         folder = ((cfg.get("hydra") or {}).get("sweep") or {}).get("dir")
         if folder:  # the unique suffix the README promises
             assert folder.endswith("_${govsim_uid:}"), path.name
+
+
+def test_a_citable_release_license_and_version_agree() -> None:
+    import tomllib
+
+    import yaml
+
+    from analysis.report import govsim_version
+    from tests.conftest import ROOT
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]  # SPDX, no deprecated table
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0" and citation["license"] == "MIT" and citation["authors"]
+    assert citation["version"] == project["version"] == govsim_version()
