@@ -304,7 +304,7 @@ def paired_differences(frame: pd.DataFrame, factor: str, reference: str, value: 
                        level: float = 0.95, family_size: int = 1, smallest_effect: float | None = None,
                        precision: float | None = None, levels: Sequence[str] | None = None,
                        expected: int | None = None, pair_on: Sequence[str] = ("replication",),
-                       spec: Outcome | None = None, seed: int = BOOTSTRAP_SEED) -> pd.DataFrame:
+                       spec: Outcome | None = None, seed: int = BOOTSTRAP_SEED, method: str = METHOD) -> pd.DataFrame:
     """Each level of ``factor`` minus ``reference``: paired difference in outcome units with an interval.
 
     Pairs are formed by ``pair_on`` (the replication, or the seed: the same seed in
@@ -331,6 +331,8 @@ def paired_differences(frame: pd.DataFrame, factor: str, reference: str, value: 
             independent: average within the seed first (:func:`seed_means`) instead.
         spec: The outcome's declaration (default: looked up in :mod:`analysis.outcomes`).
         seed: Seed of the bootstrap.
+        method: ``"auto"`` (by the outcome's kind) or ``"t"`` (paired t always, as the optimisation
+            report documents).
 
     Returns:
         A row per level and stratum: ``difference``, ``ci_low``, ``ci_high``, ``level``
@@ -339,7 +341,12 @@ def paired_differences(frame: pd.DataFrame, factor: str, reference: str, value: 
         ``n_needed`` and ``more_needed`` (units for the target half-width, given only
         where the verdict is inconclusive), ``d_av`` and ``d_av_note``, ``paired``.
     """
+    if method not in ("t", "auto"):
+        raise ValueError(f"method={method!r}: 'auto' (by the outcome's kind) or 't'")
     spec = spec or outcome(value)
+    if method == "t":  # a continuous, unbounded declaration: the t interval, whatever the outcome
+        spec = Outcome(spec.name, spec.label, spec.unit, spec.direction, "continuous", spec.smallest,
+                       sd_floor=spec.sd_floor)
     adjusted = bonferroni_level(level, family_size)
     target = precision if precision is not None else (smallest_effect / 2 if smallest_effect else None)
     rows = []
