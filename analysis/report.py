@@ -229,7 +229,7 @@ def condition_section(summary: pd.DataFrame, by: list[str], outcomes: list[str],
     return {"title": "Conditions", "intro": intro, "table": {"header": header, "rows": rows}, "name": "conditions"}
 
 
-INTERVAL_RULE = ("Intervals by the outcome's kind (outcome table below): Student's t for continuous outcomes, "
+INTERVAL_RULE = ("Intervals by the outcome's kind (see the Outcomes table): Student's t for continuous outcomes, "
                  f"a seeded BCa bootstrap ({BOOTSTRAP_RESAMPLES} resamples) for bounded shares, counts and censored "
                  "times, Wilson for a 0/1 event per run; none where every value is the same.")
 
@@ -682,15 +682,17 @@ def outcome_section(outcomes: list[str]) -> dict:
     for name in outcomes:
         o = outcome(name)
         lo, hi = o.bounds
-        bounds = f"[{fmt(lo, 3) if np.isfinite(lo) else '−∞'}, {fmt(hi, 3) if np.isfinite(hi) else '∞'}]"
+        bounds = (f"{'(−∞' if not np.isfinite(lo) else f'[{lo:g}'}, "
+                  f"{'∞)' if not np.isfinite(hi) else f'{hi:g}]'}")
         rows.append([name, o.label, o.unit, f"{o.direction} is better", KIND_NAMES[o.kind], bounds,
                      fmt(o.smallest, 3) if o.smallest is not None else "–", f"{o.sd_floor:g}"])
     header = ["outcome", "label", "unit", "direction", "kind", "bounds", "govsim's smallest effect",
               "sd floor for d_av"]
     return {"title": "Outcomes", "intro": [
-        "Each outcome as govsim declares it (analysis/outcomes.py); its kind chooses its interval. " + INTERVAL_RULE
-        + " The smallest effects the report uses are listed under Design and settings (an experiment may declare "
-        "its own)."], "table": {"header": header, "rows": rows}, "name": "outcomes"}
+        "Each outcome as govsim declares it (analysis/outcomes.py); its kind chooses its interval: Student's t for "
+        "continuous outcomes, a seeded BCa bootstrap for bounded shares, counts and censored times, Wilson for a "
+        "0/1 event per run. The smallest effects the report uses are listed under Design and settings (an "
+        "experiment may declare its own)."], "table": {"header": header, "rows": rows}, "name": "outcomes"}
 
 
 def _levels_text(summary: pd.DataFrame, column: str) -> str:
