@@ -105,14 +105,29 @@ def shared_seed_effect_go(point: dict, r: int) -> float:
     return shared_seed_effect({**point, "G": point["scenario.goal_orientation"]}, r)
 
 
-def test_methods_paragraph_names_every_design_element(tmp_path: Path) -> None:
+HOSTILE_CASE = {"name": "fixture_case", "description": "gap closed < 0.5 & trust > 0.4 <b>raw</b> [x](javascript:y)"}
+
+
+def three_styles(point: dict, r: int) -> float:
+    return 0.3 + 0.1 * (point["leadership"] == "shared") + 0.01 * r + 0.02 * SEED_EFFECT[r] * (point["K"] == 3)
+
+
+@pytest.fixture(scope="module")
+def paper_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One report of a 3 styles x 2 K design on 7 seeds (with a scenario text full of markup), shared by the
+    tests of the methods paragraph, the tables and the Markdown."""
+    tmp = tmp_path_factory.mktemp("paper")
+    sweep = write_design(tmp / "s", {"leadership": ["directive", "shared", "laissez_faire"], "K": [1, 3]},
+                         three_styles, seeds=7, steps=9, scenario=HOSTILE_CASE)
+    out = tmp / "r"
+    assert report_main([str(sweep), "--out", str(out), "--outcomes", f"{GAP},person_steps_lost"]) == 0
+    return out
+
+
+def test_methods_paragraph_names_every_design_element(paper_report: Path) -> None:
     from analysis.report import govsim_version
 
-    sweep = write_design(tmp_path / "s", {"leadership": ["directive", "shared", "laissez_faire"], "K": [1, 3]},
-                         lambda p, r: 0.3 + 0.1 * (p["leadership"] == "shared") + 0.01 * r, seeds=7, steps=9)
-    out = tmp_path / "r"
-    assert report_main([str(sweep), "--out", str(out), "--outcomes", f"{GAP},person_steps_lost"]) == 0
-    methods = (out / "methods.md").read_text()
+    methods = (paper_report / "methods.md").read_text()
     for element in ("fixture_case", "leadership (3 levels: directive, shared, laissez_faire)", "K (2 levels: 1, 3)",
                     "6 conditions", "6 of 6 jobs", "9 steps", "same 7 seeds", "experiment seed 4242",
                     "common random numbers", "against laissez_faire", "within each level of K", GAP,
@@ -120,17 +135,13 @@ def test_methods_paragraph_names_every_design_element(tmp_path: Path) -> None:
                     "smallest effect of interest ±20", "BCa", "Student-t", "m = 8", "Bonferroni",
                     f"govsim {govsim_version()}", "mesa 3.5.1", "Python 3.12.1", "0123456789ab", "CITATION.cff"):
         assert element in methods, element
-    assert methods.strip() in (out / "report.md").read_text()
+    assert methods.strip() in (paper_report / "report.md").read_text()
 
 
-def test_every_table_is_also_csv_and_booktabs_latex(tmp_path: Path) -> None:
-    sweep = write_design(tmp_path / "s", {"leadership": ["shared", "laissez_faire"], "K": [1, 3]},
-                         shared_seed_effect_k)
-    out = tmp_path / "r"
-    assert report_main([str(sweep), "--out", str(out)]) == 0
-    md = (out / "report.md").read_text()
+def test_every_table_is_also_csv_and_booktabs_latex(paper_report: Path) -> None:
+    md = (paper_report / "report.md").read_text()
     tables = md.count("\n|---")
-    csvs = sorted((out / "tables").glob("*.csv"))
+    csvs = sorted((paper_report / "tables").glob("*.csv"))
     assert tables >= 4 and len(csvs) == tables - 1  # the provenance table is not a result
     for csv in csvs:
         tex = csv.with_suffix(".tex").read_text()
@@ -138,8 +149,14 @@ def test_every_table_is_also_csv_and_booktabs_latex(tmp_path: Path) -> None:
         frame = pd.read_csv(csv)
         assert tex.count(r" \\") == len(frame) + 1  # header + one line per row
         assert "_" not in re.sub(r"\\_", "", tex)  # every underscore escaped
-    diffs = pd.read_csv(out / "tables" / "differences.csv")
+    diffs = pd.read_csv(paper_report / "tables" / "differences.csv")
     assert "shared − laissez_faire (K = 1)" in set(diffs["comparison"])
+
+
+def test_report_md_has_no_html_entities(paper_report: Path) -> None:
+    md = (paper_report / "report.md").read_text()
+    assert not re.search(r"&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);", md)
+    assert r"gap closed \< 0.5 \& trust \> 0.4 \<b\>raw\</b\>" in md and r"[x\](javascript:y)" in md
 
 
 def shared_seed_effect_k(point: dict, r: int) -> float:
@@ -150,10 +167,10 @@ def test_figure_layout_from_the_command_line(tmp_path: Path, capsys: pytest.Capt
     sweep = write_design(tmp_path / "s", {"leadership": ["shared", "laissez_faire"], "K": [1, 3, 5]},
                          shared_seed_effect_k)
     out = tmp_path / "r"
-    assert report_main([str(sweep), "--out", str(out), "--x", "K", "--hue", "leadership"]) == 0
-    assert (out / "figures" / "final_outcomes.png").exists()
     assert report_main([str(sweep), "--out", str(out), "--x", "nope"]) == 2
     assert "--x 'nope' is not a swept factor" in capsys.readouterr().err
+    assert report_main([str(sweep), "--out", str(out), "--x", "K", "--hue", "leadership"]) == 0
+    assert (out / "figures" / "final_outcomes.png").exists()
     summary = pd.read_parquet(out / "summary.parquet")
     fig = figures.final_outcomes(summary, [GAP], x="K", hue="leadership")
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["K = 1", "K = 3", "K = 5"]
@@ -184,17 +201,6 @@ def test_a_shock_is_marked_and_the_drop_is_relative_to_the_twins_level() -> None
     out = with_relative_drop(summary, ts, 10)
     twin = 0.4 + np.array([0.2, 0.02])  # the shocked run's value at step 10 plus the drop
     assert out["shock_drop_share"].to_numpy() == pytest.approx(np.array([0.2, 0.02]) / twin)
-
-
-def test_report_md_has_no_html_entities(tmp_path: Path) -> None:
-    scenario = {"name": "a & b", "description": "gap closed < 0.5 & trust > 0.4 <b>raw</b> [x](javascript:y)"}
-    sweep = write_design(tmp_path / "s", {"leadership": ["shared", "laissez_faire"], "K": [1, 3]},
-                         shared_seed_effect_k, scenario=scenario)
-    out = tmp_path / "r"
-    assert report_main([str(sweep), "--out", str(out)]) == 0
-    md = (out / "report.md").read_text()
-    assert not re.search(r"&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);", md)
-    assert r"gap closed \< 0.5 \& trust \> 0.4 \<b\>raw\</b\>" in md and r"[x\](javascript:y)" in md
 
 
 def test_shipped_experiments_declare_what_their_reports_need() -> None:
