@@ -135,9 +135,16 @@ def save(fig: Figure, directory: Path, name: str) -> list[Path]:
 
 
 def averaged_over(frame: pd.DataFrame, shown: Sequence[str | None], varied: Sequence[str] | None) -> str:
-    """Title suffix naming the swept factors a figure averages over ("" if none)."""
-    rest = [v for v in (varied or []) if v not in shown and v in frame and frame[v].astype(str).nunique() > 1]
-    return f" (averaged over {', '.join(rest)})" if rest else ""
+    """Title suffix naming the swept factors a figure averages over ("" if none).
+
+    A factor in ``varied`` that ``frame`` no longer holds was averaged within each seed before
+    the figure (:func:`analysis.stats.seed_means`); the title says so.
+    """
+    rest = [v for v in (varied or []) if v not in shown and (v not in frame or frame[v].astype(str).nunique() > 1)]
+    within = [v for v in rest if v not in frame]
+    if not rest:
+        return ""
+    return f" (averaged over {', '.join(rest)}" + (" within each seed" if within == rest else "") + ")"
 
 
 def trajectories(ts: pd.DataFrame, metrics: Sequence[str] = KEY_TRAJECTORIES, hue: str | None = "leadership",

@@ -77,6 +77,9 @@ def test_pooling_a_factor_that_shares_seeds_gives_the_seed_level_verdict(tmp_pat
     out = tmp_path / "r"
     assert report_main([str(sweep), "--out", str(out), "--facet", "none", "--outcomes", GAP]) == 0
     md = (out / "report.md").read_text()
+    per_seed = pd.read_parquet(out / "summary.parquet").groupby(["leadership", "seed"], as_index=False)[GAP].mean()
+    title = figures.final_outcomes(per_seed, [GAP], x="leadership", varied=["leadership", "G"])._suptitle.get_text()
+    assert title.endswith("(averaged over G within each seed)")  # a figure says what it pooled, and how
     diffs = section(md, "Paired differences (primary result)")
     row = next(line for line in diffs.splitlines() if line.startswith("| shared − laissez_faire |"))
     assert "10 (0 missing)" in row and "inconclusive at ±0.05" in row
