@@ -5,6 +5,6 @@ notebook needs first.
 """
 
 from analysis.load import Results, load_results
-from analysis.stats import effect_sizes, mean_ci, paired_differences
+from analysis.stats import effect_sizes, mean_ci, paired_differences, seed_means
 
-__all__ = ["Results", "effect_sizes", "load_results", "mean_ci", "paired_differences"]
+__all__ = ["Results", "effect_sizes", "load_results", "mean_ci", "paired_differences", "seed_means"]

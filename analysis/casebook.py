@@ -18,8 +18,9 @@ from scipy import stats
 
 from analysis.ablation import jobs, latest_sweep
 
-STATES = {"value_delivered": "value delivered", "public_value": "public value", "mean_trust": "trust", "energy": "energy", "safety": "safety",
-          "voice_equity": "voice equity", "informal_leader_share": "informal leaders"}
+STATES = {"value_delivered": "value delivered", "public_value": "public value", "mean_trust": "trust",
+          "energy": "energy", "safety": "safety", "voice_equity": "voice equity",
+          "informal_leader_share": "informal leaders"}
 FLOWS = {"production": "production", "failure_work": "failure work", "burnout_rate": "burnout"}
 
 

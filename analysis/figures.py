@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from analysis.outcomes import OUTCOMES  # noqa: E402
 from analysis.palette import STYLE_ORDER, colours_for  # noqa: E402
 
 PALETTE = "colorblind"
@@ -67,6 +68,7 @@ LABELS: dict[str, str] = {
     "scenario": "Scenario",
     "network": "Network",
 }
+LABELS.update({o.name: o.label for o in OUTCOMES})  # an outcome's label is declared once, in its table row
 KEY_TRAJECTORIES = ("public_value_gap_closed", "mean_trust", "production", "burnout_rate")
 KEY_OUTCOMES = ("window_public_value_gap_closed", "gap_closed_auc", "steps_to_half_gap", "production_mean",
                 "window_mean_trust", "burnout_rate_mean", "window_voice_equity")
@@ -84,6 +86,31 @@ def label(column: str, width: int = 30) -> str:
 
     text = LABELS.get(column, column.replace("_", " ").replace(".", " ").capitalize())
     return "\n".join(textwrap.wrap(text, width)) if width else text
+
+
+def short_name(column: str) -> str:
+    """A factor's name without its config group (``problem.K`` -> ``K``), for labels such as ``K = 1``."""
+    return column.rsplit(".", 1)[-1]
+
+
+def level_title(column: str, level: Any) -> str:
+    """A facet's title naming its factor: ``K = 1``."""
+    return f"{short_name(column)} = {level}"
+
+
+def level_name(column: str | None, level: Any) -> str:
+    """A legend entry: a style as itself, any other level with its factor (``K = 1``)."""
+    return str(level) if column in (None, "leadership") else level_title(column, level)
+
+
+def mark_shocks(ax: Any, shocks: Sequence[int], label_it: bool = False) -> None:
+    """A dashed vertical line at each shock step (labelled "shock" on one axis)."""
+    for i, step in enumerate(shocks):
+        ax.axvline(step, color="0.25", linestyle="--", linewidth=0.9, zorder=0,
+                   label="shock" if label_it and i == 0 else None)
+        if label_it:
+            ax.annotate("shock", (step, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -10),
+                        textcoords="offset points", fontsize=7, color="0.25")
 
 
 def order_of(frame: pd.DataFrame, column: str) -> list[Any]:
@@ -108,18 +135,27 @@ def save(fig: Figure, directory: Path, name: str) -> list[Path]:
 
 
 def averaged_over(frame: pd.DataFrame, shown: Sequence[str | None], varied: Sequence[str] | None) -> str:
-    """Title suffix naming the swept factors a figure averages over ("" if none)."""
-    rest = [v for v in (varied or []) if v not in shown and v in frame and frame[v].astype(str).nunique() > 1]
-    return f" (averaged over {', '.join(rest)})" if rest else ""
+    """Title suffix naming the swept factors a figure averages over ("" if none).
+
+    A factor in ``varied`` that ``frame`` no longer holds was averaged within each seed before
+    the figure (:func:`analysis.stats.seed_means`); the title says so.
+    """
+    rest = [v for v in (varied or []) if v not in shown and (v not in frame or frame[v].astype(str).nunique() > 1)]
+    within = [v for v in rest if v not in frame]
+    if not rest:
+        return ""
+    return f" (averaged over {', '.join(rest)}" + (" within each seed" if within == rest else "") + ")"
 
 
 def trajectories(ts: pd.DataFrame, metrics: Sequence[str] = KEY_TRAJECTORIES, hue: str | None = "leadership",
-                 col: str | None = None, varied: Sequence[str] | None = None, title: str = "") -> Figure:
-    """Mean trajectories over time with 95 % Student-t CI bands across replications.
+                 col: str | None = None, varied: Sequence[str] | None = None, title: str = "",
+                 shocks: Sequence[int] = ()) -> Figure:
+    """Mean trajectories over time with 95 % Student-t CI bands across replications (or seeds).
 
-    Rows are metrics, columns the levels of ``col`` (if any), colours the levels of
-    ``hue`` (styles in their fixed colours). Facets of one metric share the y-axis.
-    The title names every swept factor in ``varied`` that the figure averages over.
+    Rows are metrics, columns the levels of ``col`` (if any, titled ``factor = level``),
+    colours the levels of ``hue`` (styles in their fixed colours). Facets of one metric
+    share the y-axis. The title names every swept factor in ``varied`` that the figure
+    averages over; a dashed line marks each step in ``shocks``.
     """
     set_style()
     cols = order_of(ts, col) if col else [None]
@@ -135,15 +171,18 @@ def trajectories(ts: pd.DataFrame, metrics: Sequence[str] = KEY_TRAJECTORIES, hu
             band = mean_band(data, [hue] if hue else [], metric)
             for h in hue_order:
                 part = band if h is None else band[band[hue] == h]
-                ax.plot(part["step"], part["mean"], color=colours[h], linewidth=1.2, label=str(h))
+                ax.plot(part["step"], part["mean"], color=colours[h], linewidth=1.2, label=level_name(hue, h))
                 ax.fill_between(part["step"], part["low"], part["high"], color=colours[h], alpha=0.2, linewidth=0)
+            mark_shocks(ax, shocks, label_it=i == 0)
             ax.set_ylabel(label(metric) if j == 0 else "")
             ax.set_xlabel(label("step") if i == len(metrics) - 1 else "")
             if i == 0 and level is not None:
-                ax.set_title(f"{label(col, 0)}: {level}")
+                ax.set_title(level_title(col, level))
     if hue:
         handles, labels = axes[0, -1].get_legend_handles_labels()
-        fig.legend(handles, labels, title=label(hue, 0), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+        keep = [(h, lb) for h, lb in zip(handles, labels, strict=True) if lb != "shock"]
+        fig.legend([h for h, _ in keep], [lb for _, lb in keep], title=label(hue, 0), loc="center left",
+                   bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.suptitle((title or "Mean over replications with 95 % CI") + averaged_over(ts, (hue, col), varied),
                  fontsize=10)
     fig.tight_layout()
@@ -166,10 +205,11 @@ def mean_band(ts: pd.DataFrame, by: Sequence[str], metric: str, level: float = 0
 
 def final_outcomes(summary: pd.DataFrame, outcomes: Sequence[str] = KEY_OUTCOMES, x: str = "leadership",
                    hue: str | None = None, varied: Sequence[str] | None = None) -> Figure:
-    """Per-condition mean and 95 % Student-t CI of per-replication outcomes, a panel per outcome.
+    """Per-condition mean and 95 % CI (by the outcome's kind) of per-replication outcomes, a panel per outcome.
 
     Without ``hue``, points take the colour of their ``x`` level (styles in their
-    fixed colours); with ``hue``, of their ``hue`` level, dodged.
+    fixed colours); with ``hue``, of their ``hue`` level, dodged. Give one row per seed
+    (:func:`analysis.stats.seed_means`) when a pooled factor shares seeds.
     """
     from analysis.stats import mean_ci
 
@@ -193,8 +233,10 @@ def final_outcomes(summary: pd.DataFrame, outcomes: Sequence[str] = KEY_OUTCOMES
                     continue
                 m, lo, hi = row[["mean", "ci_low", "ci_high"]].iloc[0]
                 ax.errorbar(x_i + offset, m, yerr=[[m - lo], [hi - m]], fmt="o", markersize=4, capsize=3,
-                            linewidth=1, color=colours[h if hue else xv], label=str(h) if x_i == 0 else None)
-        ax.set_xticks(range(len(x_order)), [str(v) for v in x_order], rotation=35, ha="right")
+                            linewidth=1, color=colours[h if hue else xv],
+                            label=level_name(hue, h) if x_i == 0 else None)
+        ticks = [str(v) if x == "leadership" else level_title(x, v) for v in x_order]
+        ax.set_xticks(range(len(x_order)), ticks, rotation=35, ha="right")
         ax.set_ylabel(label(outcome))
         ax.set_xlabel(label(x))
     for ax in list(axes.flat)[len(outcomes):]:
@@ -202,7 +244,7 @@ def final_outcomes(summary: pd.DataFrame, outcomes: Sequence[str] = KEY_OUTCOMES
     if hue:
         handles, labels = axes.flat[0].get_legend_handles_labels()
         fig.legend(handles, labels, title=label(hue, 0), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    fig.suptitle("Mean over replications with 95 % CI" + averaged_over(summary, (x, hue), varied), fontsize=10)
+    fig.suptitle("Mean with 95 % CI" + averaged_over(summary, (x, hue), varied), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -249,13 +291,35 @@ def differences(table: pd.DataFrame, factor: str, title: str = "") -> Figure:
     return fig
 
 
-def heatmap(summary: pd.DataFrame, outcome: str, x: str, y: str, varied: Sequence[str] | None = None) -> Figure:
-    """Mean of ``outcome`` over two swept parameters (the title names factors averaged over)."""
+def heatmap(summary: pd.DataFrame, outcome: str, x: str, y: str, varied: Sequence[str] | None = None,
+            reference: Any = None) -> Figure:
+    """Mean of ``outcome`` over two swept parameters (the title names factors averaged over).
+
+    Colour scales: sequential from zero (or the outcome's lower bound) for an outcome that
+    cannot be negative, so a paler cell is a smaller value, not merely the smallest shown;
+    diverging around zero for one that can. With ``reference`` (a level of ``x``), each
+    cell is its difference from the reference column, on a diverging scale around 0.
+    """
+    from analysis.outcomes import outcome as declared
+
     set_style()
     table = summary.groupby([y, x])[outcome].mean().unstack(x)
     table = table.reindex(index=order_of(summary, y), columns=order_of(summary, x))
+    spec = declared(outcome)
+    cbar = label(outcome)
+    if reference is not None and reference in table.columns:
+        table = table.sub(table[reference], axis=0)
+        cbar = f"difference from {short_name(x)} = {reference}"
+    values = table.to_numpy(dtype=float)
+    top = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+    if reference is None and (np.nanmin(values) >= 0 or spec.bounds[0] >= 0):
+        low = max(0.0, spec.bounds[0]) if np.isfinite(spec.bounds[0]) else 0.0
+        high = spec.bounds[1] if spec.bounds == (0.0, 1.0) else float(np.nanmax(values))
+        scale = {"cmap": "viridis", "vmin": low, "vmax": high}
+    else:
+        scale = {"cmap": "vlag", "center": 0.0, "vmin": -top, "vmax": top}
     fig, ax = plt.subplots(figsize=(1.1 * table.shape[1] + 3.5, 0.6 * table.shape[0] + 1.8))
-    sns.heatmap(table, annot=True, fmt=".2f", cmap="viridis", cbar_kws={"label": label(outcome)}, ax=ax)
+    sns.heatmap(table, annot=True, fmt=".2f", cbar_kws={"label": cbar}, ax=ax, **scale)
     ax.set_xlabel(label(x))
     ax.set_ylabel(label(y))
     ax.tick_params(axis="x", rotation=35)
@@ -291,9 +355,10 @@ def tradeoff(summary: pd.DataFrame, x: str = "production_mean", y: str = "window
 
 
 def trust_burnout(ts: pd.DataFrame, hue: str | None = "leadership", col: str | None = None,
-                  varied: Sequence[str] | None = None) -> Figure:
+                  varied: Sequence[str] | None = None, shocks: Sequence[int] = ()) -> Figure:
     """Dynamics of trust between organisations and of burnout, with 95 % CI bands (faceted like the trajectories)."""
-    return trajectories(ts, metrics=("mean_trust", "burnout_rate", "energy"), hue=hue, col=col, varied=varied)
+    return trajectories(ts, metrics=("mean_trust", "burnout_rate", "energy"), hue=hue, col=col, varied=varied,
+                        shocks=shocks)
 
 
 NETWORK_FILES = ("network.graphml",)

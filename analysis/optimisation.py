@@ -310,7 +310,7 @@ def reevaluated_means(opt: Optimisation, level: float = LEVEL) -> pd.DataFrame:
         values, e.g. voice equity without minority proposals), ``mean``, ``sd``,
         ``ci_low``, ``ci_high``.
     """
-    frames = [mean_ci(opt.reevaluation, ["mix_id"], o.name, level=level) for o in opt.objectives]
+    frames = [mean_ci(opt.reevaluation, ["mix_id"], o.name, level=level, method="t") for o in opt.objectives]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -374,7 +374,7 @@ def differences_to_best(opt: Optimisation, means: pd.DataFrame | None = None, le
             continue
         others = [str(m) for m in ids if m != best]
         table = paired_differences(frame, "mix", str(best), o.name, level=level, smallest_effect=o.smallest_effect,
-                                   levels=others) if others else pd.DataFrame()
+                                   levels=others, method="t") if others else pd.DataFrame()
         n_best = int(frame.loc[frame["mix_id"] == best, o.name].notna().sum())
         rows.append({"mix_id": best, "best": best, "outcome": o.name, "difference": 0.0, "ci_low": 0.0,
                      "ci_high": 0.0, "n": n_best, "n_missing": 0, "smallest_effect": o.smallest_effect,

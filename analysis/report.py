@@ -31,18 +31,25 @@ import pandas as pd
 from analysis import figures
 from analysis.csvsafe import csv_bytes
 from analysis.load import ALIASES, REPORT_MARKER, Results, ResultsError, load_results, varied_parameters
-from analysis.stats import all_pairs, bonferroni_level, mean_ci, paired_differences
+from analysis.outcomes import KIND_NAMES, OUTCOMES, outcome
+from analysis.stats import (
+    BOOTSTRAP_RESAMPLES,
+    all_pairs,
+    bonferroni_level,
+    mean_ci,
+    paired_differences,
+    seed_means,
+    wilson_interval,
+)
 
-DEFAULT_OUTCOMES = ("window_public_value_gap_closed", "gap_closed_auc", "steps_to_half_gap", "production_mean",
-                    "window_mean_trust", "burnout_rate_mean")
-CRISIS_OUTCOMES = ("shock_drop", "shock_recovery_steps")
-DEFAULT_SMALLEST: dict[str, float] = {
-    "window_public_value_gap_closed": 0.05, "final_public_value_gap_closed": 0.05, "gap_closed_auc": 0.05,
-    "window_public_value": 0.02, "final_public_value": 0.02, "public_value_auc": 0.02, "steps_to_half_gap": 10,
-    "production_mean": 0.02, "window_mean_trust": 0.05, "final_mean_trust": 0.05, "burnout_rate_mean": 0.01,
-    "person_steps_lost": 20, "window_voice_equity": 0.1, "shock_drop": 0.05, "shock_recovery_steps": 5,
-}
-"""govsim's defaults for outcomes an experiment declares no smallest effect of interest for (labelled as such)."""
+DEFAULT_OUTCOMES = ("value_delivered_auc", "window_public_value_gap_closed", "gap_closed_auc", "steps_to_half_gap",
+                    "production_mean", "window_mean_trust", "burnout_rate_mean")
+"""The report's outcomes where a study names none: value delivered first, the headline outcome (public value
+alone ignores clients left unserved)."""
+CRISIS_OUTCOMES = ("shock_drop", "shock_drop_share", "shock_recovery_steps")
+DEFAULT_SMALLEST: dict[str, float] = {o.name: float(o.smallest) for o in OUTCOMES if o.smallest is not None}
+"""govsim's defaults (from the outcome table) for outcomes an experiment declares no smallest effect of interest
+for (labelled as such)."""
 REFERENCE_STYLE = "laissez_faire"
 LEVEL = 0.95
 
@@ -60,10 +67,14 @@ class Settings:
     level: float = LEVEL
     discover: str | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    facet: str | None = None
+    x: str | None = None
+    hue: str | None = None
 
 
 def settings_for(res: Results, args: argparse.Namespace | None = None) -> Settings:
     """Report settings: the experiment config's ``report`` section, overridden by the command line."""
+    res.summary = with_relative_drop(res.summary, res.timeseries, (shock_steps(res) or [None])[0])
     cfg = ((res.first_meta.get("config") or {}).get("report") or {}) if res.meta else {}
     cfg = cfg if isinstance(cfg, dict) else {}
     sources: dict[str, str] = {}
@@ -79,7 +90,11 @@ def settings_for(res: Results, args: argparse.Namespace | None = None) -> Settin
     reference = cfg.get("reference")
     comparisons = cfg.get("comparisons", "reference")
     discover = cfg.get("discover")
+    facet = cfg.get("facet")
+    x = hue = None
     if args is not None:
+        facet = getattr(args, "facet", None) or facet
+        x, hue = getattr(args, "x", None), getattr(args, "hue", None)
         if args.outcomes:
             outcomes = [o.strip() for o in args.outcomes.split(",") if o.strip()]
             sources["outcomes"] = "command line"
@@ -105,11 +120,18 @@ def settings_for(res: Results, args: argparse.Namespace | None = None) -> Settin
     return Settings(outcomes=outcomes, factor=str(factor) if factor else None,
                     reference=str(reference) if reference is not None else None,
                     smallest={k: v for k, v in full.items() if np.isfinite(v)}, precision=precision,
-                    comparisons=comparisons, discover=discover, sources=sources)
+                    comparisons=comparisons, discover=discover, sources=sources,
+                    facet=str(facet) if facet else None, x=x, hue=hue)
 
 
-def design(summary: pd.DataFrame, factor: str | None = None) -> tuple[str | None, str | None, list[str]]:
-    """Choose the compared factor (colour), the facet factor and all varied parameters of a sweep."""
+def design(summary: pd.DataFrame, factor: str | None = None,
+           facet: str | None = None) -> tuple[str | None, str | None, list[str]]:
+    """Choose the compared factor (colour), the facet factor and all varied parameters of a sweep.
+
+    The facet is the one the experiment declares (``report.facet``) or ``--facet`` gives; without
+    one, the first other swept factor with at most six levels. Every other swept factor is pooled:
+    averaged within each seed (:func:`analysis.stats.seed_means`).
+    """
     varied = varied_parameters(summary)
     if "sample_row" in summary:  # a sensitivity or robustness sweep: no condition contrasts here
         return None, None, varied
@@ -117,8 +139,29 @@ def design(summary: pd.DataFrame, factor: str | None = None) -> tuple[str | None
         return None, None, []
     hue = factor if factor in varied else ("leadership" if "leadership" in varied else varied[0])
     rest = [v for v in varied if v != hue]
+    if facet in rest:
+        return hue, facet, varied
+    if facet == "none":  # pool every other factor (averaged within each seed)
+        return hue, None, varied
     col = rest[0] if rest and summary[rest[0]].astype(str).nunique() <= 6 else None
     return hue, col, varied
+
+
+def unit_column(summary: pd.DataFrame) -> str:
+    """The unit of replication: the seed (``replication`` in results without a seed column)."""
+    return "seed" if "seed" in summary else "replication"
+
+
+def pooled_factors(summary: pd.DataFrame, by: list[str]) -> list[str]:
+    """Swept factors a table over ``by`` pools (averaged within each seed)."""
+    return [v for v in varied_parameters(summary) if v not in by]
+
+
+def per_seed(summary: pd.DataFrame, by: list[str], outcomes: list[str]) -> pd.DataFrame:
+    """One row per condition and seed, the pooled factors averaged within the seed (the unit of replication)."""
+    if not pooled_factors(summary, by):
+        return summary
+    return seed_means(summary, by, outcomes, unit_column(summary))
 
 
 # ------------------------------------------------------------------ formatting
@@ -141,6 +184,11 @@ def condition_label(row: pd.Series | dict[str, Any], by: list[str]) -> str:
     return ", ".join(str(row[b]) for b in by) or "all runs"
 
 
+def level_label(column: str, value: Any) -> str:
+    """A level that names its factor, e.g. ``K = 1`` (a style needs no name: its values say what they are)."""
+    return str(value) if column == "leadership" else f"{figures.short_name(column)} = {value}"
+
+
 def _scheduled(res: Results) -> int | None:
     reps = res.first_meta.get("replications_scheduled")
     return int(reps) if isinstance(reps, int) else None
@@ -148,13 +196,13 @@ def _scheduled(res: Results) -> int | None:
 
 # ------------------------------------------------------------------ tables
 def condition_section(summary: pd.DataFrame, by: list[str], outcomes: list[str], expected: int | None) -> dict:
-    """Mean [95 % CI] of the key outcomes per condition, with replications used and missing."""
+    """Mean [95 % CI] of the key outcomes per condition, with seeds used and missing."""
     outcomes = [o for o in outcomes if o in summary]
-    header = [*(figures.label(b, 0) for b in by), "replications used (missing)", *outcomes]
-    pooled = [v for v in varied_parameters(summary) if v not in by]
-    if expected is not None and pooled:  # a condition pools every level of the factors not shown
-        expected *= len(summary[pooled].astype(str).drop_duplicates())
-    tables = {o: mean_ci(summary, by, o, expected=expected) for o in outcomes}
+    unit = unit_column(summary)
+    pooled = pooled_factors(summary, by)
+    units = per_seed(summary, by, outcomes)
+    header = [*(figures.label(b, 0) for b in by), f"{unit}s used (missing)", *outcomes]
+    tables = {o: mean_ci(units, by, o, expected=expected) for o in outcomes}
     rows = []
     import itertools
 
@@ -162,7 +210,7 @@ def condition_section(summary: pd.DataFrame, by: list[str], outcomes: list[str],
     ordered = [dict(zip(by, combo, strict=True)) for combo in itertools.product(
         *(figures.order_of(summary, b) for b in by))]
     for key in ordered:
-        part = summary[np.logical_and.reduce([summary[b] == key[b] for b in by])] if by else summary
+        part = units[np.logical_and.reduce([units[b] == key[b] for b in by])] if by else units
         runs = len(part)
         row = [str(key[b]) for b in by] + [f"{runs} ({max(0, (expected or runs) - runs)})"]
         for o in outcomes:
@@ -173,14 +221,28 @@ def condition_section(summary: pd.DataFrame, by: list[str], outcomes: list[str],
                 continue
             r = m.iloc[0]
             extra = f" (n={r['n']}, {r['n_missing']} missing)" if r["n"] != runs or r["n_missing"] else ""
-            row.append(ci_text(r["mean"], r["ci_low"], r["ci_high"]) + extra)
+            row.append(estimate_text(r["mean"], r["ci_low"], r["ci_high"], r["method"]) + extra)
         rows.append(row)
-    return {"title": "Conditions", "intro": [
-        "Mean [95 % Student-t confidence interval] across replications (the replication is the unit of analysis). "
-        "A cell names its own n only where an outcome has fewer values than the condition has replications. "
-        "Censored outcomes "
-        "(steps_to_half_gap, shock_recovery_steps) are restricted means: runs that never reach the target count "
-        "with the horizon, so they stay in n and in the mean."], "table": {"header": header, "rows": rows}}
+    intro = ["Mean [95 % confidence interval] per condition; the " + unit + " is the unit of replication"
+             + (f": each seed's values are first averaged over {', '.join(pooled)}, whose levels ran on the same "
+                "seeds (so they are not independent replications)" if pooled and unit == "seed" else "")
+             + ". " + INTERVAL_RULE + " A cell names its own n only where an outcome has fewer values than the "
+             "condition has seeds. Censored outcomes (steps_to_half_gap, shock_recovery_steps) are restricted means: "
+             "runs that never reach the target count with the horizon, so they stay in n and in the mean."]
+    return {"title": "Conditions", "intro": intro, "table": {"header": header, "rows": rows}, "name": "conditions"}
+
+
+INTERVAL_RULE = ("Intervals by the outcome's kind (see the Outcomes table): Student's t for continuous outcomes, "
+                 f"a seeded BCa bootstrap ({BOOTSTRAP_RESAMPLES} resamples) for bounded shares, counts and censored "
+                 "times, Wilson for a 0/1 event per run; none where every value is the same.")
+
+
+def estimate_text(mean: float, low: float, high: float, method: str, digits: int = 3) -> str:
+    """``mean [low, high]``, or the mean and why there is no interval."""
+    if np.isfinite(low) and np.isfinite(high):
+        return ci_text(mean, low, high, digits)
+    why = str(method).removeprefix("no interval: ") if str(method).startswith("no interval") else "no interval"
+    return f"{fmt(mean, digits)} ({why})"
 
 
 def _order_key(frame: pd.DataFrame, column: str, value: Any) -> Any:
@@ -188,37 +250,81 @@ def _order_key(frame: pd.DataFrame, column: str, value: Any) -> Any:
     return order.index(value) if value in order else len(order)
 
 
+def shock_steps(res: Results) -> list[int]:
+    """Steps of the shocks the first job scheduled (``problem.shocks``), for markers and relative drops."""
+    shocks = ((res.first_meta.get("params") or {}).get("problem") or {}).get("shocks") or []
+    return sorted(int(sh["step"]) for sh in shocks if isinstance(sh, dict) and "step" in sh)
+
+
+TWIN_LEVEL_FLOOR = 0.05
+"""No relative drop where the twin's level at the shock is below this (gap closed): a share of almost nothing."""
+
+
+def with_relative_drop(summary: pd.DataFrame, ts: pd.DataFrame, step: int | None) -> pd.DataFrame:
+    """``summary`` with ``shock_drop_share``: the drop as a share of the no-shock twin's level at the shock.
+
+    The twin's level is the shocked run's value at the shock step plus the drop (both are
+    recorded); the absolute drop is larger for styles that were higher before the shock,
+    the share is not.
+    """
+    metric = "public_value_gap_closed"
+    if step is None or "shock_drop" not in summary or ts.empty or metric not in ts or "shock_drop_share" in summary:
+        return summary
+    keys = [k for k in ("job", "replication") if k in ts and k in summary]
+    at = ts.loc[ts["step"] == step, [*keys, metric]].rename(columns={metric: "_at_shock"})
+    merged = summary.merge(at, on=keys, how="left")
+    twin = merged["_at_shock"] + merged["shock_drop"]
+    share = (merged["shock_drop"] / twin).where(twin > TWIN_LEVEL_FLOOR)
+    return summary.assign(shock_drop_share=share.to_numpy())
+
+
 def crisis_section(summary: pd.DataFrame, by: list[str]) -> dict | None:
-    """Drop and recovery after the first shock, against each run's no-shock twin on the same seed."""
+    """Drop (absolute and relative), area lost and recovery after the first shock, against each run's twin."""
     if "shock_drop" not in summary or summary["shock_drop"].isna().all():
         return None
     rows = []
+    rel = "shock_drop_share" in summary
+    area = "shock_area_lost" in summary and summary["shock_area_lost"].notna().any()
+    units = per_seed(summary, by, [o for o in ("shock_drop", "shock_drop_share", "shock_area_lost") if o in summary])
     groups = summary.groupby(by, sort=False) if by else [((), summary)]
     for key, g in groups:
         key = key if isinstance(key, tuple) else (key,)
-        drop = g["shock_drop"].dropna().to_numpy(float)
+        u = units[np.logical_and.reduce([units[b] == k for b, k in zip(by, key, strict=True)])] if by else units
+        cells = []
+        for o in ("shock_drop", *(["shock_drop_share"] if rel else []), *(["shock_area_lost"] if area else [])):
+            t = mean_ci(u, [], o).iloc[0]
+            cells.append(estimate_text(t["mean"], t["ci_low"], t["ci_high"], t["method"]))
         with_drop = g[g["shock_no_drop"] == 0]
-        rec = with_drop["shock_recovery_steps"].dropna().to_numpy(float)
+        rci = mean_ci(with_drop, [], "shock_recovery_steps").iloc[0] if len(with_drop) else None
         never = int((with_drop["shock_recovery_censored"] == 1).sum())
-        dci = mean_ci(pd.DataFrame({"v": drop}), [], "v").iloc[0]
-        rci = mean_ci(pd.DataFrame({"v": rec}), [], "v").iloc[0] if len(rec) else None
         horizon = fmt(g["shock_horizon"].max(), 0) if "shock_horizon" in g else "–"
-        rows.append([*map(str, key), ci_text(dci["mean"], dci["ci_low"], dci["ci_high"]), str(len(with_drop)),
-                     str(int((g["shock_no_drop"] == 1).sum())),
-                     ci_text(rci["mean"], rci["ci_low"], rci["ci_high"], 1) if rci is not None else "–",
+        rows.append([*map(str, key), *cells, str(len(with_drop)), str(int((g["shock_no_drop"] == 1).sum())),
+                     estimate_text(rci["mean"], rci["ci_low"], rci["ci_high"], rci["method"], 1)
+                     if rci is not None else "–",
                      f"{never} of {len(with_drop)}" + (f" ({never / len(with_drop):.0%})" if len(with_drop) else ""),
                      horizon])
-    header = [*(figures.label(b, 0) for b in by), "drop vs twin (gap closed) [95 % CI]", "runs with a drop",
+    header = [*(figures.label(b, 0) for b in by), "drop vs twin (gap closed) [95 % CI]",
+              *(["drop as a share of the twin's level [95 % CI]"] if rel else []),
+              *(["area lost against the twin [95 % CI]"] if area else []), "runs with a drop",
               "runs without a drop", "steps to recover: restricted mean [95 % CI]", "never recovered", "horizon"]
     from sim.metrics import RECOVERY_SUSTAIN, RECOVERY_TOLERANCE
 
-    return {"title": "Shock: drop and recovery", "intro": [
+    intro = [
         "Each shocked run is compared with its no-shock twin (same seed, no shock). Drop: the twin's public value "
-        "(share of the gap closed) minus the shocked run's at the shock step. Recovered: within "
+        "(share of the gap closed) minus the shocked run's at the shock step"
+        + (". Relative drop: the drop as a share of the twin's level at the shock (no value where that level is "
+           f"below {TWIN_LEVEL_FLOOR:g}), so a style that stood higher before the shock does not seem to lose more "
+           "merely for having more to lose" if rel else "")
+        + (". Area lost: the gap closed between twin and shocked run, summed over the steps after the shock" if area
+           else "") + ". Recovered: within "
         f"{RECOVERY_TOLERANCE:g} of the twin for {RECOVERY_SUSTAIN} consecutive steps. Recovery times are restricted "
         "means of min(T, horizon) over the runs with a drop: runs that never recover count with the horizon and are "
-        "also given as a share. Runs without a drop (drop at most the tolerance) are counted separately."],
-        "table": {"header": header, "rows": rows}}
+        "also given as a share. Runs without a drop (drop at most the tolerance) are counted separately."]
+    if not area:
+        intro.append("The area lost against the twin is not in these results: jobs do not record the twin's "
+                     "trajectory (a model that writes shock_area_lost gets it here).")
+    return {"title": "Shock: drop and recovery", "intro": intro, "table": {"header": header, "rows": rows},
+            "name": "shock"}
 
 
 def speed_section(summary: pd.DataFrame, by: list[str]) -> dict | None:
@@ -226,39 +332,52 @@ def speed_section(summary: pd.DataFrame, by: list[str]) -> dict | None:
     if "steps_to_half_gap_censored" not in summary:
         return None
     rows = []
+    units = per_seed(summary, by, ["steps_to_half_gap"])
     groups = summary.groupby(by, sort=False) if by else [((), summary)]
     for key, g in groups:
         key = key if isinstance(key, tuple) else (key,)
-        t = mean_ci(g, [], "steps_to_half_gap").iloc[0]
+        u = units[np.logical_and.reduce([units[b] == k for b, k in zip(by, key, strict=True)])] if by else units
+        t = mean_ci(u, [], "steps_to_half_gap").iloc[0]
         never = int((g["steps_to_half_gap_censored"] == 1).sum())
-        rows.append([*map(str, key), ci_text(t["mean"], t["ci_low"], t["ci_high"], 1),
+        rows.append([*map(str, key), estimate_text(t["mean"], t["ci_low"], t["ci_high"], t["method"], 1),
                      f"{never} of {len(g)} ({never / len(g):.0%})"])
     header = [*(figures.label(b, 0) for b in by), "steps to close half the gap: restricted mean [95 % CI]",
-              "never reached (censored at the last step)"]
+              "runs that never reached it (censored at the last step)"]
     return {"title": "Speed", "intro": [
         "Steps until half of the gap between the starting configuration and the optimum is closed. The target is "
         "fixed before the run, so a run that stagnates is never fast; runs that never reach it count with the "
-        "horizon (restricted mean) and are given as a share."], "table": {"header": header, "rows": rows}}
+        "horizon (restricted mean, BCa bootstrap interval) and are given as a count of runs."],
+        "table": {"header": header, "rows": rows}, "name": "speed"}
 
 
 def burnout_section(summary: pd.DataFrame, by: list[str]) -> dict | None:
-    """Burnout as the share of runs with any burnout and person-steps lost, beside the mean rate."""
+    """Burnout as a count of runs with any burnout (Wilson), person-steps lost and the mean rate (bootstrap)."""
     if "any_burnout" not in summary:
         return None
     rows = []
+    outcomes = [o for o in ("person_steps_lost", "burnout_rate_mean") if o in summary]
+    units = per_seed(summary, by, outcomes)
     groups = summary.groupby(by, sort=False) if by else [((), summary)]
     for key, g in groups:
         key = key if isinstance(key, tuple) else (key,)
-        lost = mean_ci(g, [], "person_steps_lost").iloc[0]
-        rate = mean_ci(g, [], "burnout_rate_mean").iloc[0]
-        rows.append([*map(str, key), f"{int(g['any_burnout'].sum())} of {len(g)}",
-                     ci_text(lost["mean"], lost["ci_low"], lost["ci_high"], 1),
-                     ci_text(rate["mean"], rate["ci_low"], rate["ci_high"], 4)])
-    header = [*(figures.label(b, 0) for b in by), "runs with any burnout", "person-steps lost [95 % CI]",
-              "mean share burnt out [95 % CI]"]
+        u = units[np.logical_and.reduce([units[b] == k for b, k in zip(by, key, strict=True)])] if by else units
+        hits, n = int(g["any_burnout"].sum()), int(g["any_burnout"].notna().sum())
+        lo, hi = wilson_interval(hits, n)
+        cells = [f"{hits} of {n} [{lo:.0%}, {hi:.0%}]"]
+        for o, digits in (("person_steps_lost", 1), ("burnout_rate_mean", 4)):
+            if o in u:
+                t = mean_ci(u, [], o).iloc[0]
+                cells.append(estimate_text(t["mean"], t["ci_low"], t["ci_high"], t["method"], digits))
+            else:
+                cells.append("–")
+        rows.append([*map(str, key), *cells])
+    header = [*(figures.label(b, 0) for b in by), "runs with any burnout [95 % Wilson CI of the share]",
+              "person-steps lost [95 % CI]", "mean share burnt out [95 % CI]"]
     return {"title": "Burnout", "intro": ["Burnout is rare and lumpy, so it is shown three ways: how many runs had "
-                                          "any, the person-steps lost, and the mean share burnt out."],
-            "table": {"header": header, "rows": rows}}
+                                          "any (a count, with a Wilson interval of the share of runs), the "
+                                          "person-steps lost and the mean share burnt out (BCa bootstrap intervals, "
+                                          "which stay within the values' range)."],
+            "table": {"header": header, "rows": rows}, "name": "burnout"}
 
 
 def comparison_pairs(levels: list[str], reference: str, comparisons: Any) -> list[tuple[str, str]]:
@@ -277,7 +396,10 @@ def comparison_pairs(levels: list[str], reference: str, comparisons: Any) -> lis
 
 def differences_table(summary: pd.DataFrame, hue: str, col: str | None, settings: Settings,
                       expected: int | None) -> tuple[pd.DataFrame, int]:
-    """Paired differences of the declared family, with Bonferroni-adjusted intervals; returns (table, family size)."""
+    """Paired differences of the declared family, with Bonferroni-adjusted intervals; returns (table, family size).
+
+    Pairs are seeds: a factor the table pools over is averaged within each seed first, so n counts seeds.
+    """
     levels = [str(v) for v in figures.order_of(summary, hue)]
     reference = settings.reference if settings.reference in levels else (
         REFERENCE_STYLE if REFERENCE_STYLE in levels else levels[0])
@@ -286,54 +408,90 @@ def differences_table(summary: pd.DataFrame, hue: str, col: str | None, settings
     outcomes = [o for o in settings.outcomes if o in summary and summary[o].notna().any()]
     strata = summary[col].nunique() if col else 1
     m = max(1, len(pairs) * len(outcomes) * strata)
-    pooled = [v for v in varied_parameters(summary) if v not in (hue, col)]
+    by = [c for c in (hue, col) if c]
+    pooled = pooled_factors(summary, by)
+    unit = unit_column(summary)
+    units = per_seed(summary, by, outcomes)
     frames = []
     for a, b in pairs:
         for o in outcomes:
-            t = paired_differences(summary, hue, b, o, by=[col] if col else [], level=settings.level,
+            t = paired_differences(units, hue, b, o, by=[col] if col else [], level=settings.level,
                                    family_size=m, smallest_effect=settings.smallest.get(o),
                                    precision=settings.precision.get(o), levels=[a], expected=expected,
-                                   pair_on=["replication", *pooled])
+                                   pair_on=[unit])
             frames.append(t)
     kept = [f for f in frames if not f.empty]  # none where no stratum holds two levels of the factor
     table = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()
     table.attrs["pooled"] = pooled
+    table.attrs["unit"] = unit
     if not table.empty:
-        table["comparison"] = [f"{r[hue]} − {r['reference']}" + (f" ({r[col]})" if col else "")
+        table["comparison"] = [f"{r[hue]} − {r['reference']}" + (f" ({level_label(col, r[col])})" if col else "")
                                for _, r in table.iterrows()]
     return table, m
+
+
+def precision_text(r: pd.Series, unit: str) -> str:
+    """The precision line, only where it informs: an inconclusive verdict and the seeds that would resolve it."""
+    if r["more_needed"] is None or not np.isfinite(r["more_needed"]):
+        return ""
+    return f"to resolve ±{r['smallest_effect']:g}: about {int(r['n_needed'])} {unit}s (±{r['precision']:g})"
 
 
 def differences_section(table: pd.DataFrame, m: int, settings: Settings, hue: str, col: str | None) -> dict:
     """The primary result: paired differences in outcome units against the smallest effect of interest."""
     adjusted = bonferroni_level(settings.level, m)
+    unit = table.attrs.get("unit", "seed")
     rows = []
     for _, r in table.iterrows():
-        if r["more_needed"] is None or not np.isfinite(r["precision"] or np.nan):
-            precision = "no target"
-        elif r["more_needed"] > 0:
-            precision = f"{int(r['more_needed'])} more replications needed for ±{r['precision']:g}"
-        else:
-            precision = f"±{r['precision']:g} reached"
         d = fmt(r["d_av"], 2) if np.isfinite(r["d_av"]) else r["d_av_note"]
-        rows.append([r["comparison"], r["outcome"], ci_text(r["difference"], r["ci_low"], r["ci_high"]),
-                     f"{r['n']} ({r['n_missing']} missing)", r["verdict"], precision, d])
-    header = ["comparison", "outcome", f"difference [{adjusted:.2%} CI]", "pairs used", "against the smallest effect",
-              "precision", "d_av (secondary)"]
+        rows.append([r["comparison"], r["outcome"], estimate_text(r["difference"], r["ci_low"], r["ci_high"],
+                                                                   r["method"]),
+                     r["method"] if np.isfinite(r["ci_low"]) else "–", f"{r['n']} ({r['n_missing']} missing)",
+                     r["verdict"], precision_text(r, unit), d])
+    header = ["comparison", "outcome", f"difference [{adjusted:.2%} CI]", "interval", f"{unit}s paired",
+              "against the smallest effect", "precision (inconclusive only)", "d_av (secondary)"]
     pooled = [v for v in table.attrs.get("pooled", [])]
     what = (f"Each pair of {hue} levels (first minus second)" if settings.comparisons == "all_pairs"
             else f"Each {hue} minus {settings.reference}")
-    intro = [f"{what}, paired by replication (common random numbers)"
-             + (f" and by {', '.join(pooled)} (pooled over its levels)" if pooled else "") + ", in outcome "
-             f"units. Paired Student-t intervals, Bonferroni-adjusted for the declared family of m = {m} intervals "
+    intro = [f"{what}, paired by {unit} (common random numbers: the same {unit} in both conditions)"
+             + (f"; {', '.join(pooled)} is pooled by averaging each {unit}'s values over its levels first, since "
+                f"they ran on the same {unit}s, so n counts {unit}s" if pooled else "") + ", in outcome "
+             f"units. Intervals follow the outcome's kind (paired t for continuous outcomes, a seeded BCa bootstrap "
+             f"of the paired differences for bounded shares, counts and censored times), Bonferroni-adjusted for the "
+             f"declared family of m = {m} intervals "
              f"({settings.comparisons if isinstance(settings.comparisons, str) else 'listed pairs'} × outcomes"
              + (f" × {col} levels" if col else "") + f"), so each is at level {adjusted:.4f} and all hold jointly "
-             f"at {settings.level:.0%}. No p-values: n is the modeller's choice. The precision column states the "
-             "replications needed, n ≈ (t·sd_d/h)², for the target half-width h (half the smallest effect unless "
-             "declared); add replications by interval width, never by significance. d_av (mean difference over the "
-             "mean of the two sds) is secondary and only shown where both conditions vary."]
+             f"at {settings.level:.0%}. No p-values: n is the modeller's choice. Where a verdict is inconclusive, "
+             f"the precision column gives the {unit}s needed, n ≈ (t·sd_d/h)², for the half-width h (half the "
+             "smallest effect unless declared); add replications by interval width, never by significance. d_av "
+             "(mean difference over the mean of the two sds) is secondary and only shown where both conditions vary "
+             "by more than the outcome's declared floor."]
+    pilot = pilot_note(table, settings)
+    if pilot:
+        intro.insert(0, pilot)
     return {"title": "Paired differences (primary result)", "intro": intro, "table": {"header": header,
-                                                                                         "rows": rows}}
+                                                                                         "rows": rows},
+            "name": "differences"}
+
+
+def pilot_note(table: pd.DataFrame, settings: Settings) -> str:
+    """Say when the primary outcome's intervals are wider than its smallest effect: then the study is a pilot."""
+    if table.empty or not settings.outcomes:
+        return ""
+    primary = settings.outcomes[0]
+    part = table[(table["outcome"] == primary) & table["ci_low"].notna()]
+    smallest = settings.smallest.get(primary)
+    if part.empty or not smallest:
+        return ""
+    wide = part[part["half_width"] >= smallest]
+    if wide.empty:
+        return ""
+    unit = table.attrs.get("unit", "seed")
+    need = pd.to_numeric(part["n_needed"], errors="coerce").max()
+    return (f"Pilot: {len(wide)} of {len(part)} intervals of the primary outcome, {primary}, are wider than its "
+            f"smallest effect (half-width up to {part['half_width'].max():.3g} against ±{smallest:g}), with "
+            f"{int(part['n'].max())} {unit}s" + (f"; about {int(need)} {unit}s would resolve them" if np.isfinite(
+                need) else "") + ". Read its verdicts as a pilot's.")
 
 
 # ------------------------------------------------------------------ figures
@@ -355,25 +513,41 @@ def make_figures(res: Results, out: Path, hue: str | None, col: str | None, vari
 
     special = "sample_row" in summary or "docking" in summary
     trajectory_metric = "public_value_gap_closed" if "public_value_gap_closed" in ts else "public_value"
+    colour = settings.hue or hue
+    facet = col if col != colour else None
+    shocks = shock_steps(res)
     if not ts.empty and trajectory_metric in ts and not special:
         metrics = (trajectory_metric, "mean_trust", "production", "burnout_rate")
-        keep("trajectories", figures.trajectories(ts, metrics, hue=hue, col=col, varied=varied),
-             "Trajectories", "Mean over replications with 95 % Student-t bands.")
-        keep("trust_burnout", figures.trust_burnout(ts, hue=hue, col=col, varied=varied), "Trust and burnout")
+        shown = [c for c in (colour, facet) if c]
+        units = seed_trajectories(ts, shown, [*metrics, "energy"])
+        unit = unit_column(ts)
+        keep("trajectories", figures.trajectories(units, metrics, hue=colour, col=facet, varied=varied,
+                                                  shocks=shocks),
+             "Trajectories", f"Mean over {unit}s with 95 % Student-t bands" + (
+                 "; the dashed line marks the shock." if shocks else "."))
+        keep("trust_burnout", figures.trust_burnout(units, hue=colour, col=facet, varied=varied, shocks=shocks),
+             "Trust and burnout")
     if not summary.empty and not special:
         outcomes = [o for o in settings.outcomes if o in summary]
-        keep("final_outcomes", figures.final_outcomes(summary, outcomes, x=hue or "scenario", hue=col, varied=varied),
-             "Key outcomes", "Mean over replications with 95 % Student-t intervals, per condition.")
+        x = settings.x or hue or "scenario"
+        dodge = settings.hue if settings.x else col
+        dodge = dodge if dodge != x else (hue if hue != x else None)
+        shown = [c for c in (x, dodge) if c and c in summary]
+        keep("final_outcomes", figures.final_outcomes(per_seed(summary, shown, outcomes), outcomes, x=x, hue=dodge,
+                                                      varied=varied),
+             "Key outcomes", f"Mean over {unit_column(summary)}s with 95 % intervals by the outcome's kind, per "
+             "condition.")
         if not diffs.empty:
             keep("differences", figures.differences(diffs, hue or "scenario"), "Paired differences",
                  "Bonferroni-adjusted paired intervals; the grey band is ± the smallest effect of interest.")
         if "production_mean" in summary:
-            keep("tradeoff", figures.tradeoff(summary, hue=hue, style=col, varied=varied),
+            keep("tradeoff", figures.tradeoff(summary, hue=colour, style=facet, varied=varied),
                  "Production vs public value")
         if len(varied) >= 2:
             y = settings.outcomes[0] if settings.outcomes and settings.outcomes[0] in summary else "final_public_value"
-            keep("heatmap", figures.heatmap(summary, y, x=varied[0], y=varied[1], varied=varied),
-                 f"{figures.label(y, 0)} over {varied[0]} and {varied[1]}")
+            hx, hy = (settings.x, colour) if settings.x and colour and settings.x != colour else (varied[0], varied[1])
+            keep("heatmap", figures.heatmap(summary, y, x=hx, y=hy, varied=varied),
+                 f"{figures.label(y, 0)} over {hx} and {hy}")
     if not special:
         _network(res, made, omitted, keep, network_job)
     if "docking" in summary:
@@ -394,6 +568,15 @@ def make_figures(res: Results, out: Path, hue: str | None, col: str | None, vari
                     "table": {"header": list(map(str, table.columns)),
                               "rows": [[fmt(v) for v in r] for r in table.itertuples(index=False)]}})
     return made, omitted
+
+
+def seed_trajectories(ts: pd.DataFrame, shown: list[str], metrics: list[str]) -> pd.DataFrame:
+    """Time series with one row per shown condition, seed and step: pooled factors averaged within the seed."""
+    if not pooled_factors(ts, shown) or "step" not in ts:
+        return ts
+    unit = unit_column(ts)
+    present = [m for m in metrics if m in ts]
+    return ts.groupby([*shown, unit, "step"], sort=False)[present].mean().reset_index()
 
 
 def _network(res: Results, made: list, omitted: list[str], keep: Any, network_job: str | None) -> None:
@@ -439,11 +622,17 @@ def safe_url(text: str) -> str | None:
     return text if SAFE_URL.match(text) else None
 
 
-def md_escape(text: Any) -> str:
-    """Text for report.md: HTML-escaped (a Markdown viewer passes raw HTML through), table pipes escaped."""
-    import html
+MD_SPECIAL = re.compile(r"([\\`*<>&|]|\](?=\())")
 
-    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
+
+def md_escape(text: Any) -> str:
+    """Text for report.md: Markdown's special characters backslash-escaped, never as HTML entities.
+
+    A backslash before ``<``, ``&``, ``|`` or the ``]`` of a link makes a Markdown viewer show the
+    character itself (CommonMark), so raw HTML or a link in a name is shown, not followed, and a
+    condition ``< 0.5`` reads as ``< 0.5``.
+    """
+    return MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
 def default_out(root: Path) -> Path:
@@ -481,10 +670,139 @@ def check_writable(out: Path) -> None:
     probe.unlink()
 
 
+def govsim_version() -> str:
+    """The installed govsim's version (pyproject's ``version``), or ``unknown`` when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("govsim")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def outcome_section(outcomes: list[str]) -> dict:
+    """The outcome table's rows for the report's outcomes: what each is, and which interval it gets."""
+    rows = []
+    for name in outcomes:
+        o = outcome(name)
+        lo, hi = o.bounds
+        bounds = (f"{'(−∞' if not np.isfinite(lo) else f'[{lo:g}'}, "
+                  f"{'∞)' if not np.isfinite(hi) else f'{hi:g}]'}")
+        rows.append([name, o.label, o.unit, f"{o.direction} is better", KIND_NAMES[o.kind], bounds,
+                     fmt(o.smallest, 3) if o.smallest is not None else "–", f"{o.sd_floor:g}"])
+    header = ["outcome", "label", "unit", "direction", "kind", "bounds", "govsim's smallest effect",
+              "sd floor for d_av"]
+    return {"title": "Outcomes", "intro": [
+        "Each outcome as govsim declares it (analysis/outcomes.py); its kind chooses its interval: Student's t for "
+        "continuous outcomes, a seeded BCa bootstrap for bounded shares, counts and censored times, Wilson for a "
+        "0/1 event per run. The smallest effects the report uses are listed under Design and settings (an "
+        "experiment may declare its own)."], "table": {"header": header, "rows": rows}, "name": "outcomes"}
+
+
+def _levels_text(summary: pd.DataFrame, column: str) -> str:
+    levels = figures.order_of(summary, column)
+    return f"{column} ({len(levels)} levels: {', '.join(map(str, levels))})"
+
+
+def methods_paragraph(res: Results, summary: pd.DataFrame, settings: Settings, hue: str | None, col: str | None,
+                      varied: list[str], m: int) -> str:
+    """A methods paragraph a researcher can paste: design, seeds, outcomes, statistics, multiplicity, software."""
+    meta = res.first_meta
+    unit = unit_column(summary)
+    seeds = int(summary[unit].nunique()) if unit in summary else 0
+    steps = meta.get("steps")
+    versions = meta.get("versions") or {}
+    python = (meta.get("environment") or {}).get("python")
+    commit = str((meta.get("git") or {}).get("commit") or "")[:12]
+    scenario = str(((meta.get("params") or {}).get("scenario") or {}).get("name") or "")
+    factors = [_levels_text(summary, v) for v in varied]
+    cells = int(np.prod([summary[v].astype(str).nunique() for v in varied])) if varied else 1
+    parts = []
+    design = (f"We ran govsim {govsim_version()}, an agent-based model of collaborative governance, "
+              + (f"on the scenario {scenario}, " if scenario else ""))
+    if varied:
+        design += (f"in a full factorial design of {' × '.join(factors)}: {cells} conditions, "
+                   f"{len(res.meta)} of {res.expected or len(res.meta)} jobs complete")
+    else:
+        design += "in a single condition"
+    parts.append(design + (f", each run for {steps} steps" if steps else "") + ".")
+    parts.append(f"Every condition ran on the same {seeds} seeds, spawned from the experiment seed "
+                 f"{meta.get('seed')} (numpy SeedSequence), so conditions are compared on common random numbers; "
+                 f"the {unit} is the unit of replication.")
+    pooled = [v for v in varied if v not in (hue, col)]
+    if hue:
+        parts.append(f"We compare {hue} levels against {settings.reference}"
+                     + (f" within each level of {col}" if col else "")
+                     + (f", averaging each seed's values over {', '.join(pooled)} first" if pooled else "") + ".")
+    outs = []
+    for name in settings.outcomes:
+        o = outcome(name)
+        sesoi = settings.smallest.get(name)
+        outs.append(f"{name} ({o.label.lower()}; {KIND_NAMES[o.kind]}"
+                    + (f"; smallest effect of interest ±{sesoi:g} {o.unit}" if sesoi else "") + ")")
+    if outs:
+        parts.append("Outcomes: " + "; ".join(outs) + ".")
+    parts.append("Differences are paired by seed and reported in outcome units with confidence intervals: "
+                 "paired Student-t intervals for continuous outcomes and seeded bias-corrected and accelerated (BCa) "
+                 f"bootstrap intervals ({BOOTSTRAP_RESAMPLES} resamples) of the paired differences for bounded shares, "
+                 "counts and censored times (restricted means at the horizon); each interval is compared with the "
+                 "outcome's smallest effect of interest (larger, negligible or inconclusive), and no p-values "
+                 "are computed.")
+    if m:
+        parts.append(f"The family of m = {m} intervals is Bonferroni-adjusted (each at level "
+                     f"{bonferroni_level(settings.level, m):.4f}, jointly {settings.level:.0%}).")
+    software = [f"Python {python}" if python else "", *(f"{k} {v}" for k, v in versions.items() if v)]
+    software = [x for x in software if x]
+    if software or commit:
+        parts.append("Software: " + ", ".join(software) + (f"; govsim commit {commit}" if commit else "") + ".")
+    parts.append(f"Cite govsim as given in its CITATION.cff (version {govsim_version()}).")
+    return " ".join(parts)
+
+
+LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+                 "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
+                 "−": "$-$", "±": r"$\pm$", "×": r"$\times$", "≈": r"$\approx$", "–": "--", "∞": r"$\infty$"}
+
+
+def latex_escape(text: Any) -> str:
+    """A cell for LaTeX: special characters escaped, the report's few non-ASCII symbols in math mode."""
+    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def latex_table(table: dict[str, Any], caption: str) -> str:
+    r"""A section's table as a LaTeX ``table`` with booktabs rules (needs ``\usepackage{booktabs}``)."""
+    header = table["header"]
+    lines = [r"\begin{table}[htbp]", r"\centering", r"\small", rf"\caption{{{latex_escape(caption)}}}",
+             r"\begin{tabular}{" + "l" * len(header) + "}", r"\toprule",
+             " & ".join(latex_escape(h) for h in header) + r" \\", r"\midrule"]
+    lines += [" & ".join(latex_escape(c) for c in row) + r" \\" for row in table["rows"]]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
+    return "\n".join(lines)
+
+
+def write_tables(sections: list[dict[str, Any]], out: Path) -> list[str]:
+    """Every section's table as ``tables/<name>.csv`` and ``tables/<name>.tex`` (booktabs); returns the names."""
+    folder = out / "tables"
+    folder.mkdir(exist_ok=True)
+    names = []
+    for section in sections:
+        table = section.get("table")
+        if not table:
+            continue
+        name = section.get("name") or re.sub(r"[^a-z0-9]+", "_", section["title"].lower()).strip("_")
+        while name in names:
+            name += "_"
+        names.append(name)
+        frame = pd.DataFrame(table["rows"], columns=table["header"])
+        _atomic_write(folder / f"{name}.csv", frame.to_csv(index=False).encode())
+        _atomic_write(folder / f"{name}.tex", latex_table(table, section["title"]).encode())
+    return names
+
+
 def build(res: Results, out: Path, settings: Settings, network_job: str | None = None) -> dict[str, Any]:
     """Compute every table and figure of the report; returns the template's data."""
-    summary = res.summary
-    hue, col, varied = design(summary, settings.factor) if not summary.empty else (None, None, [])
+    summary = with_relative_drop(res.summary, res.timeseries, (shock_steps(res) or [None])[0])
+    hue, col, varied = design(summary, settings.factor, settings.facet) if not summary.empty else (None, None, [])
     by = [c for c in (hue, col) if c]
     expected = _scheduled(res)
     sections: list[dict[str, Any]] = []
@@ -522,6 +840,7 @@ def build(res: Results, out: Path, settings: Settings, network_job: str | None =
             diffs, m = differences_table(summary, hue, col, settings, expected)
             if not diffs.empty:
                 sections.insert(1, differences_section(diffs, m, settings, hue, col))
+        sections.append(outcome_section(settings.outcomes))
     made, omitted = make_figures(res, out, hue, col, varied, settings, diffs, network_job, sections)
     if robustness:
         made += rob_figs
@@ -530,12 +849,14 @@ def build(res: Results, out: Path, settings: Settings, network_job: str | None =
     scenario = params.get("scenario") or {}
     counts = (f"{len(res.meta)} complete of {res.expected or len(res.meta) + len(res.missing) + len(res.failed)} "
               f"expected jobs; {len(res.missing)} missing, {len(res.failed)} failed, {len(res.unreadable)} unreadable")
-    design_lines = [f"Varied parameters: {', '.join(varied) or 'none'}."]
+    design_lines = [f"govsim {govsim_version()}.", f"Varied parameters: {', '.join(varied) or 'none'}."]
     if hue:
         design_lines.append(f"Compared factor: {hue}; reference: {settings.reference}; facets: {col or 'none'}.")
         rest = [v for v in varied if v not in by]
         if rest:
-            design_lines.append(f"Tables and figures average over: {', '.join(rest)} (not shown separately).")
+            design_lines.append(f"Tables and figures pool over {', '.join(rest)}: each {unit_column(summary)}'s "
+                                "values are averaged over its levels first (they share seeds), so n counts "
+                                f"{unit_column(summary)}s.")
     design_lines.append(f"Key outcomes ({settings.sources.get('outcomes')}): {', '.join(settings.outcomes)}.")
     if settings.sources.get("absent"):
         design_lines.append(f"Declared outcomes not in these results (left out): {settings.sources['absent']}.")
@@ -544,7 +865,8 @@ def build(res: Results, out: Path, settings: Settings, network_job: str | None =
 
     design_lines.append(f"window_* outcomes are means over the last {WINDOW_SHARE:.0%} of steps; final_* the last "
                         "step; gap closed = (value − mean of random configurations) / (optimum − that mean).")
-    prov = [("results", res.root.name), ("jobs complete", len(res.meta)), ("jobs missing", len(res.missing)),
+    prov = [("govsim", govsim_version()), ("results", res.root.name), ("jobs complete", len(res.meta)),
+            ("jobs missing", len(res.missing)),
             ("jobs failed", len(res.failed)), ("jobs unreadable", len(res.unreadable)),
             ("replications per job", meta.get("replications_scheduled")), ("steps", meta.get("steps")),
             ("experiment seed", meta.get("seed")), ("git commit", (meta.get("git") or {}).get("commit")),
@@ -562,11 +884,13 @@ def build(res: Results, out: Path, settings: Settings, network_job: str | None =
         "organisations": orgs,
         "problems": [f"missing: {x}" for x in res.missing] + [f"failed: {x}" for x in res.failed]
         + [f"unreadable: {x}" for x in res.unreadable],
-        "design": design_lines, "sections": sections, "figures": made, "omitted": omitted,
+        "design": design_lines, "sections": sections,
+        "methods": methods_paragraph(res, summary, settings, hue, col, varied, m) if not robustness and not docking
+        and "sample_row" not in summary else "", "figures": made, "omitted": omitted,
         "provenance": [(k, str(v)) for k, v in prov],
         "overrides": " ".join(str(o) for o in meta.get("overrides") or []),
         "config": json.dumps(meta.get("config"), indent=1, default=str) if meta.get("config") else "",
-        "diffs": diffs,
+        "diffs": diffs, "tables": [],
     }
 
 
@@ -594,6 +918,11 @@ def render_markdown(r: dict[str, Any]) -> str:
     if r["problems"]:
         out += ["## Missing, failed and unreadable jobs", ""] + [f"- {e(p)}" for p in r["problems"]] + [""]
     out += ["## Design and settings", ""] + [f"- {e(d)}" for d in r["design"]] + [""]
+    if r.get("methods"):
+        out += ["## Methods (to paste and cite)", "", e(r["methods"]), ""]
+    if r.get("tables"):
+        out += [f"_Every table below is also in tables/ as CSV and LaTeX (booktabs): {e(', '.join(r['tables']))}._",
+                ""]
     for section in r["sections"]:
         out += [f"## {e(section['title'])}", ""] + [f"{e(p)}\n" for p in section["intro"]]
         table = section.get("table")
@@ -623,6 +952,9 @@ def write_report(res: Results, out: Path, settings: Settings | None = None, netw
     if not res.summary.empty:
         _atomic_parquet(res.summary, out / "summary.parquet")
     data = build(res, out, settings, network_job)
+    data["tables"] = write_tables(data["sections"], out)
+    if data["methods"]:
+        _atomic_write(out / "methods.md", (data["methods"] + "\n").encode())
     if not data["diffs"].empty:
         _atomic_write(out / "differences.csv", csv_bytes(data["diffs"]))
     html_text, md_text = render(data)
@@ -644,6 +976,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outcomes", help="comma-separated key outcomes (overrides the experiment's report section)")
     parser.add_argument("--factor", help="the compared factor (default: leadership if swept)")
     parser.add_argument("--reference", help="the reference level of the compared factor")
+    parser.add_argument("--facet", help="the factor whose levels get their own panels and strata, or none (default: "
+                        "the experiment's report.facet, else the first other swept factor)")
+    parser.add_argument("--x", help="the key-outcomes figure's x axis (default: the compared factor)")
+    parser.add_argument("--hue", help="the figures' colour (default: the compared factor, or the facet when --x is "
+                        "the compared factor)")
     parser.add_argument("--smallest-effect", action="append", metavar="OUTCOME=VALUE",
                         help="smallest effect of interest of an outcome, in its units (repeatable)")
     parser.add_argument("--discover", metavar="CONDITION",
@@ -691,6 +1028,12 @@ def main(argv: list[str] | None = None) -> int:
             parse_condition(settings.discover)
         except ValueError as err:
             print(f"govsim-report: {err}", file=sys.stderr)
+            return 2
+    for flag in ("facet", "x", "hue"):
+        column = getattr(args, flag)
+        if column and column not in varied_parameters(res.summary) and not (flag == "facet" and column == "none"):
+            print(f"govsim-report: --{flag} {column!r} is not a swept factor of these results; swept: "
+                  + (", ".join(varied_parameters(res.summary)) or "none"), file=sys.stderr)
             return 2
     unknown = [o for o in settings.outcomes if o not in res.summary]
     if unknown and args.outcomes:

@@ -32,11 +32,13 @@ import numpy as np
 import pandas as pd
 
 from analysis import figures
+from analysis.outcomes import OUTCOMES
 from analysis.palette import SEQUENTIAL
 
-LOWER_IS_BETTER = {"steps_to_half_gap", "burnout_rate_mean", "person_steps_lost", "shock_drop",
-                   "shock_recovery_steps", "final_burnout_rate", "window_burnout_rate", "final_role_strain",
-                   "window_role_strain", "final_org_performance_sd", "window_org_performance_sd"}
+LOWER_IS_BETTER = {o.name for o in OUTCOMES if o.direction == "lower"} | {
+    "final_burnout_rate", "window_burnout_rate", "final_role_strain", "window_role_strain",
+    "final_org_performance_sd", "window_org_performance_sd"}
+"""Outcomes where lower is better: the outcome table's, and window/final metrics not (yet) in it."""
 CONDITION = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|<|>)\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)\s*$")
 RESAMPLES = 10
 
@@ -137,6 +139,50 @@ def feature_scores(x: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
         return feature_scoring.get_feature_scores_all(x, {c: outcomes[c].to_numpy(float) for c in outcomes})
 
 
+POINTS_PER_INPUT = 20
+"""Fewer sampled points per input than this and extra-trees feature scores are mostly noise (a warning says so)."""
+
+
+def feature_score_warning(scores: pd.DataFrame, n_points: int) -> str:
+    """A warning when a design is too small for its feature scores, or the scores cannot be told from equal shares."""
+    k = len(scores)
+    if not k:
+        return ""
+    equal = 1 / k
+    values = scores.to_numpy(float)
+    flat = bool(((values < 1.5 * equal) & (values > equal / 1.5)).all())
+    small = n_points < POINTS_PER_INPUT * k
+    if not (small or flat):
+        return ""
+    why = []
+    if small:
+        why.append(f"{n_points} points for {k} inputs is fewer than {POINTS_PER_INPUT} per input "
+                   f"(at least {POINTS_PER_INPUT * k} needed)")
+    if flat:
+        why.append(f"every score is within a factor 1.5 of the equal share 1/{k} = {equal:.2f}")
+    return ("Warning: these feature scores cannot rank the inputs: " + "; ".join(why)
+            + ". Sample more points before reading an order into them.")
+
+
+def box_limits(boxes: pd.DataFrame, x: pd.DataFrame) -> dict[str, str]:
+    """Each CART box's limits on the inputs it restricts, as text (``a in [0.59, 1.00]; style in {shared}``)."""
+    out = {}
+    if boxes.empty:
+        return out
+    for box in dict.fromkeys(boxes.columns.get_level_values(0)):
+        parts = []
+        for name in boxes.index:
+            lo, hi = boxes.loc[name, (box, "min")], boxes.loc[name, (box, "max")]
+            if isinstance(lo, set):
+                every = set(x[name].astype(str).unique()) if name in x else set()
+                if {str(v) for v in lo} != every:
+                    parts.append(f"{name} in {{{', '.join(sorted(map(str, lo)))}}}")
+            elif name in x and (float(lo) > float(x[name].min()) or float(hi) < float(x[name].max())):
+                parts.append(f"{name} in [{float(lo):.3g}, {float(hi):.3g}]")
+        out[str(box)] = "; ".join(parts) or "the whole sample"
+    return out
+
+
 # ------------------------------------------------------------------ report
 def _table(frame: pd.DataFrame, index_name: str = "", digits: int = 2) -> dict[str, Any]:
     def cell(v: Any) -> str:
@@ -183,9 +229,12 @@ def robustness_sections(res: Any, settings: Any, out: Path) -> tuple[list[dict[s
     x = means[uncertainties].astype(float)
     scores = feature_scores(x, means[outcomes]) if outcomes and len(means) > 10 else pd.DataFrame()
     if not scores.empty:
-        sections.append({"title": "Feature scoring", "intro": [
-            "Extra-trees feature scores (EMA Workbench) of each key outcome's per-point mean on the uncertainties, "
-            "over all styles: which parts of the context move the outcome most."], "table": _table(scores, "input")})
+        intro = ["Extra-trees feature scores (EMA Workbench) of each key outcome's per-point mean on the "
+                 "uncertainties, over all styles: which parts of the context move the outcome most."]
+        warning = feature_score_warning(scores, n_points)
+        if warning:
+            intro.insert(0, warning)
+        sections.append({"title": "Feature scoring", "intro": intro, "table": _table(scores, "input")})
     if outcomes and getattr(settings, "reference", None):
         sections += contrast_sign_sections(means, uncertainties, factor, outcomes[0], str(settings.reference))
     if settings.discover:
@@ -219,9 +268,12 @@ def robustness_sections(res: Any, settings: Any, out: Path) -> tuple[list[dict[s
                     sections.append({"title": "Scenario discovery: CART", "intro": [
                         f"CART not run: {len(y)} cases are too few for leaves of at least 5 % (two cases)."]})
                 else:
+                    limits = box_limits(found["cart_boxes"], xin)
+                    cart_table = found["cart"].assign(limits=[limits.get(str(b), "") for b in found["cart"].index])
                     sections.append({"title": "Scenario discovery: CART", "intro": [
-                        "CART boxes (EMA Workbench): coverage and density of each leaf for the condition."],
-                        "table": _table(found["cart"], "box", 2)})
+                        "CART boxes (EMA Workbench): coverage and density of each leaf for the condition, and its "
+                        "limits on the inputs it restricts (an input not named spans its whole sampled range)."],
+                        "table": _table(cart_table, "box", 2)})
                 figs.append(_save(out, "prim_tradeoff", _tradeoff_figure(tr, found["chosen"], settings.discover),
                                   "PRIM coverage–density trade-off",
                                   "Each point is a box on PRIM's peeling trajectory; the ringed one is reported."))

@@ -76,6 +76,26 @@ def test_prim_recovers_a_planted_box(tmp_path: Path) -> None:
     assert {f["name"] for f in figs} == {"robustness_map", "prim_tradeoff"}
     trust_map = next(s for s in sections if s["title"] == "Robustness map: window_mean_trust")["table"]["rows"]
     assert trust_map[1][1] == "1.00" and trust_map[0][2] == "0.00"  # shared beats directive everywhere
+    cart = next(s for s in sections if s["title"] == "Scenario discovery: CART")["table"]
+    assert cart["header"][-1] == "limits"
+    densest = max(cart["rows"], key=lambda row: float(row[2]))  # the leaf where the condition holds
+    assert "problem.cross_boundary in [" in densest[-1] and "roles.conformity in [" in densest[-1]
+    low = float(densest[-1].split("problem.cross_boundary in [")[1].split(",")[0])
+    assert low == pytest.approx(0.6, abs=0.1)
+    scoring = next(s for s in sections if s["title"] == "Feature scoring")
+    assert not scoring["intro"][0].startswith("Warning")  # 240 points for 3 inputs: enough
+
+
+def test_a_design_too_small_for_feature_scores_is_flagged() -> None:
+    from analysis.robustness import feature_score_warning
+
+    flat = pd.DataFrame({"y": [0.12, 0.1, 0.11, 0.1, 0.09, 0.12, 0.12, 0.12, 0.12]},
+                        index=[f"u{i}" for i in range(9)])
+    warning = feature_score_warning(flat, 30)  # the 30 points over 9 inputs, every score ~0.1
+    assert warning.startswith("Warning") and "180 needed" in warning and "factor 1.5 of the equal share 1/9" in warning
+    clear = pd.DataFrame({"y": [0.7, 0.2, 0.1]}, index=["a", "b", "c"])
+    assert feature_score_warning(clear, 240) == ""
+    assert "60 needed" in feature_score_warning(clear, 30)
 
 
 def test_robustness_map_counts_only_wins_beyond_the_smallest_effect() -> None:
@@ -106,5 +126,5 @@ def test_tiny_real_lhs_sweep_and_report(tmp_path: Path) -> None:
     assert "## Robustness map: window_public_value_gap_closed" in md and "valid for the sampled ranges only" in \
         md.lower()
     assert "## Where contrasts with laissez_faire change sign" in md  # PRIM on the contrast itself
-    assert "Condition gap_closed_auc &gt; 0.2 holds for" in md
+    assert r"Condition gap_closed_auc \> 0.2 holds for" in md  # escaped for Markdown, not as an HTML entity
     assert report_main([str(sweep), "--out", str(tmp_path / "r"), "--discover", "x == 1"]) == 2
