@@ -428,3 +428,44 @@ def test_unpack_refuses_paths_outside_the_target(tmp_path: Path) -> None:
     with pytest.raises(tarfile.TarError):
         demo._unpack(evil, tmp_path / "cache" / "x@1.0.0")
     assert not (tmp_path / "cache" / "outside.txt").exists()
+
+
+def test_a_pause_at_any_moment_stops_the_player_within_one_step() -> None:
+    import random
+    import time
+
+    lesson = state.Lesson(N=8, K=2)
+    player = lesson.player
+    rng = random.Random(3)
+    for _ in range(12):
+        assert player.play() and player.playing
+        time.sleep(rng.uniform(0.0, 0.12))
+        running_before = lesson.steps
+        at_pause = player.pause()
+        assert not player.playing and at_pause >= running_before
+        time.sleep(0.05)
+        # at most the step that was running when Pause came finishes; then nothing more
+        assert lesson.steps <= at_pause + 1
+        settled = lesson.steps
+        time.sleep(state.PLAY_INTERVAL * 2)
+        assert lesson.steps == settled
+    assert lesson.steps > 0
+    assert player.play() and not player.play()  # a second Play while playing changes nothing
+    player.pause()
+
+
+def test_a_failing_step_stops_the_player_with_the_error_named() -> None:
+    lesson = state.Lesson(N=8, K=2)
+
+    def broken() -> None:
+        raise ZeroDivisionError
+
+    lesson.step = broken  # type: ignore[method-assign]
+    seen = lesson.player.version
+    lesson.player.play()
+    lesson.player.wait_change(seen + 1, 5.0)
+    deadline = 50
+    while lesson.player.playing and deadline:
+        lesson.player.wait_change(lesson.player.version, 0.1)
+        deadline -= 1
+    assert not lesson.player.playing and lesson.player.error == "ZeroDivisionError"

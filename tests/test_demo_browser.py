@@ -411,6 +411,41 @@ def _english_only() -> list[str]:
     return out
 
 
+PAUSE_PRESSES = 50
+PAUSE_BUDGET_S = 150.0
+"""The 50 presses must all run within this many seconds (or the test fails rather than hang)."""
+
+
+def test_pause_pressed_50_times_at_random_moments_always_stops_within_one_step(demo: DemoServer, browser) -> None:
+    """Play, wait a random moment, Pause: the step shown stops within one step of the one shown at the
+    press, 50 times at 1024x768, and never a traceback or an error on the page."""
+    import random
+
+    rng = random.Random(25)
+    page, errors = open_demo(browser, demo.url, "1024x768", "nl")
+    button = page.locator(".govsim-play")
+    started = time.monotonic()
+    late = []
+    for press in range(PAUSE_PRESSES):
+        assert time.monotonic() - started < PAUSE_BUDGET_S, f"only {press} presses in {PAUSE_BUDGET_S:g} s"
+        button.click()  # Play
+        page.wait_for_selector(".govsim-playing", timeout=TIMEOUT_MS)
+        time.sleep(rng.uniform(0.0, 0.6))
+        shown = step_count(page)
+        button.click()  # Pause (the button says what it does: it said Pause)
+        page.wait_for_selector(".govsim-paused", timeout=TIMEOUT_MS)
+        time.sleep(0.3)  # longer than a step's interval: a step still running has finished and shown
+        stopped = step_count(page)
+        time.sleep(0.2)
+        assert step_count(page) == stopped, f"press {press}: still stepping after Pause"
+        if stopped > shown + 1:
+            late.append((press, shown, stopped))
+    assert late == [], late
+    assert step_count(page) > PAUSE_PRESSES // 2  # it did play
+    assert_no_error(page, errors)
+    page.context.close()
+
+
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_pages_have_no_missing_or_untranslated_text(demo: DemoServer, browser, lang: str) -> None:
     t = texts.Texts(lang)

@@ -16,7 +16,6 @@ import logging
 import math
 import os
 import threading
-import time
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -34,8 +33,8 @@ from .export import export_csv, export_png, settings_line
 from .state import DEFAULTS, OFF, STORE, Lesson, preset
 from .texts import DEFAULT_LANGUAGE, LANGUAGES, Texts
 
-PLAY_INTERVAL = 0.15
-"""Seconds from one step to the next while playing (a step itself takes part of it)."""
+FOLLOW_WAIT = 0.5
+"""Longest the page's follower waits for news from the player before it checks whether it should stop."""
 READOUT = (
     ("public_value", "number"),
     ("mean_trust", "number"),
@@ -252,15 +251,27 @@ def Chart(image: bytes, name: str, title: str, definition: str, wide: bool = Fal
 def Charts(lesson: Lesson, texts: Texts, tick: int) -> None:
     """The line charts and the network of a lesson, redrawn at every tick."""
     charts = solara.use_memo(lambda: make_charts(lesson, texts), [lesson, texts.lang])
-    if charts is None:
+
+    def draw() -> dict[str, Any] | None:
+        if charts is None:
+            return None
+        with lesson.lock:
+            values = [m.datacollector.model_vars for m in lesson.models]
+            images = {
+                metric: charts[metric].render([v[metric] for v in values])
+                for metric in ("public_value", "mean_trust", "production", "burnout_rate")
+            }
+            images["network"] = charts["network"].render()
+        return images
+
+    # Drawn once per step shown (a render for Play/Pause or a theme does not redraw the charts).
+    steps = lesson.steps
+    images = solara.use_memo(draw, [charts, steps])
+    # After the page has been updated with this step, tell the player (it paces Play by it); no page state
+    # changes here, so this cannot start another render.
+    solara.use_effect(lambda: lesson.player.shown(steps), [lesson, steps])
+    if images is None:
         return
-    with lesson.lock:
-        values = [m.datacollector.model_vars for m in lesson.models]
-        images = {
-            metric: charts[metric].render([v[metric] for v in values])
-            for metric in ("public_value", "mean_trust", "production", "burnout_rate")
-        }
-        images["network"] = charts["network"].render()
     solara.HTML(tag="div", unsafe_innerHTML=legend_html(lesson, texts))
     with rv.Html(tag="div", class_="govsim-grid"):
         for metric in ("public_value", "mean_trust", "production", "burnout_rate"):
@@ -412,7 +423,6 @@ def Page() -> None:
     lesson = solara.use_reactive(lesson0)
     draft = solara.use_reactive(dict(lesson0.settings))
     building = solara.use_reactive(False)
-    playing = solara.use_reactive(False)
     tick = solara.use_reactive(0)
     full = solara.use_reactive(False)
     present = solara.use_reactive(False)
@@ -448,35 +458,33 @@ def Page() -> None:
     solara.use_thread(build, dependencies=[requested.value], intrusive_cancel=False)
 
     def reset(settings: dict[str, Any] | None = None) -> None:
-        playing.set(False)
+        lesson.value.player.pause()
         building.set(True)
         requested.set(cast_settings(settings or draft.value))
 
-    def play(cancel: threading.Event) -> None:
-        if not playing.value:
-            return
-        current = lesson.value
-        while not cancel.is_set() and playing.value:
-            t0 = time.monotonic()
-            try:
-                current.step()
-            except Exception as exc:  # a failing step stops playing with a message
-                LOG.exception("a step failed")  # the details go to the server log, not the page
-                problem.set(texts("errors.unexpected", detail=type(exc).__name__))
-                playing.set(False)
-                return
-            tick.set(tick.value + 1)
-            cancel.wait(max(0.0, PLAY_INTERVAL - (time.monotonic() - t0)))
+    def follow(cancel: threading.Event) -> None:
+        """Show each step and change of Play/Pause as it happens (the player steps; this only reads)."""
+        player = lesson.value.player
+        seen = tick.value
+        while not cancel.is_set():
+            now = player.wait_change(seen, FOLLOW_WAIT)
+            if now != seen and not cancel.is_set():
+                seen = now
+                tick.set(now)
 
-    solara.use_thread(play, dependencies=[playing.value, lesson.value], intrusive_cancel=False)
+    solara.use_thread(follow, dependencies=[lesson.value], intrusive_cancel=False)
 
     def step() -> None:
-        try:
-            lesson.value.step()
-        except Exception as exc:
-            LOG.exception("a step failed")  # the details go to the server log, not the page
-            problem.set(texts("errors.unexpected", detail=type(exc).__name__))
-        tick.set(tick.value + 1)
+        lesson.value.player.step()
+        tick.set(lesson.value.player.version)
+
+    def play() -> None:
+        lesson.value.player.play()
+        tick.set(lesson.value.player.version)
+
+    def pause() -> None:
+        lesson.value.player.pause()
+        tick.set(lesson.value.player.version)
 
     def on_preset() -> None:
         settings = preset(draft.value["case"])
@@ -487,6 +495,9 @@ def Page() -> None:
         rv.Html(tag="div", class_="govsim-error", children=["403"])
         return
     current = lesson.value
+    player = current.player
+    playing = player.playing
+    failed = texts("errors.unexpected", detail=player.error) if player.error else ""
     pending = draft.value != current.settings and not building.value
     runnable = bool(current.models) and not building.value and not pending
     classes = ["govsim-page"] + (["govsim-present"] if present.value else []) + (["govsim-dark"] if dark.value else [])
@@ -565,15 +576,15 @@ def Page() -> None:
                     solara.Button(
                         texts("buttons.step"),
                         on_click=step,
-                        disabled=not runnable or playing.value,
+                        disabled=not runnable or playing,
                         classes=["govsim-step-button"],
                         style={"text-transform": "none"},
                     )
                     solara.Button(
-                        texts("buttons.pause") if playing.value else texts("buttons.play"),
-                        on_click=lambda: playing.set(not playing.value),
+                        texts("buttons.pause") if playing else texts("buttons.play"),
+                        on_click=pause if playing else play,  # what the button says is what it does
                         disabled=not runnable,
-                        classes=["govsim-play"],
+                        classes=["govsim-play", "govsim-playing" if playing else "govsim-paused"],
                         style={"text-transform": "none"},
                     )
                     if building.value:
@@ -604,8 +615,8 @@ def Page() -> None:
                         attributes={"role": "alert"},
                         children=[texts.error(current.error)],
                     )
-                if problem.value:
-                    rv.Html(tag="div", class_="govsim-error", attributes={"role": "alert"}, children=[problem.value])
+                for message in dict.fromkeys(m for m in (problem.value, failed) if m):
+                    rv.Html(tag="div", class_="govsim-error", attributes={"role": "alert"}, children=[message])
                 if current.same_style:
                     rv.Html(tag="div", class_="govsim-note", children=[texts("status.same_style")])
                 if current.models:
