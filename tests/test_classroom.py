@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import numpy as np
 import pytest
 
@@ -116,8 +119,9 @@ def session(clock: Clock | None = None, **settings) -> Session:
     return Session(Settings(**values), clock=clock or Clock())
 
 
-def join(s: Session, n: int, address: str = "10.0.0.2") -> list:
-    return [s.join(f"student {i}", s.code, address) for i in range(n)]
+def join(s: Session, n: int, address: str | None = None) -> list:
+    """``n`` students, each from their own address (or all from ``address``)."""
+    return [s.join(f"student {i}", s.code, address or f"10.0.{i // 200}.{i % 200 + 2}") for i in range(n)]
 
 
 def test_students_fill_groups_of_the_group_size_and_the_other_seats_are_automatic() -> None:
@@ -218,7 +222,7 @@ def test_each_choice_is_what_the_model_runs_in_the_next_round() -> None:
 
 def test_the_round_waits_for_the_timer_the_pause_and_the_teacher() -> None:
     clock = Clock()
-    s = session(clock, release_after=1000.0)
+    s = session(clock, release_after=1000.0, away_after=1000.0)
     a, b = join(s, 2)
     s.start()
     s.choose(a.token, {"style": "shared"})
@@ -317,18 +321,34 @@ def test_settings_that_are_not_allowed_name_themselves(setting, value) -> None:
 # --------------------------------------------------------------------------- the web layer (ASGI, no server)
 
 
-def call(app, method: str, path: str, body: dict | None = None, client: str = "127.0.0.1", query: str = "",
-         headers: list | None = None) -> tuple[int, dict, bytes]:
-    """One request to the ASGI app, as from ``client``."""
-    payload = json.dumps(body).encode() if body is not None else b""
+KEY = "s3cretkey99"
+TEACHER = [(b"x-teacher-key", KEY.encode())]
+
+
+def call(app, method: str, path: str, body: dict | bytes | None = None, client: str = "127.0.0.1", query: str = "",
+         headers: list | None = None, host: str | None = "x", chunks: list[bytes] | None = None,
+         length: bool = True, received: list | None = None) -> tuple[int, dict, bytes]:
+    """One request to the ASGI app, as from ``client`` (``Host: host``); ``chunks``: a body sent in pieces.
+
+    ``received`` collects every message the app read (to show a body was not read in full).
+    """
+    payload = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
+    pieces = chunks if chunks is not None else [payload]
+    extra = [(b"host", host.encode())] if host is not None else []
+    if length and chunks is None:
+        extra.append((b"content-length", str(len(payload)).encode()))
     scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": query.encode(),
-             "headers": [(b"content-type", b"application/json"), *(headers or [])], "client": (client, 5000),
-             "server": ("127.0.0.1", 80), "scheme": "http", "http_version": "1.1", "root_path": "", "app": app}
+             "headers": [(b"content-type", b"application/json"), *extra, *(headers or [])],
+             "client": (client, 5000), "server": ("127.0.0.1", 80), "scheme": "http", "http_version": "1.1",
+             "root_path": "", "app": app}
     sent: list[dict] = []
-    messages = [{"type": "http.request", "body": payload, "more_body": False}]
+    messages = [{"type": "http.request", "body": p, "more_body": i < len(pieces) - 1} for i, p in enumerate(pieces)]
+    seen = received if received is not None else []
 
     async def receive() -> dict:
-        return messages.pop(0) if messages else {"type": "http.disconnect"}
+        message = messages.pop(0) if messages else {"type": "http.disconnect"}
+        seen.append(message)
+        return message
 
     async def send(message: dict) -> None:
         sent.append(message)
@@ -343,21 +363,108 @@ def call(app, method: str, path: str, body: dict | None = None, client: str = "1
 def app():
     from experiments.classroom.web import create_app
 
-    return create_app(Settings(rounds=2, steps_per_round=2, group_size=3, lang="en"), "s3cretkey99", "http://x/")
+    return create_app(Settings(rounds=2, steps_per_round=2, group_size=3, lang="en"), KEY, "http://x/")
 
 
-def test_teacher_actions_need_this_laptop_or_the_key(app) -> None:
-    for path, method in (("/teacher", "GET"), ("/api/teacher", "GET"), ("/api/teacher/start", "POST"),
-                         ("/export/choices.csv", "GET"), ("/qr.svg", "GET"), ("/debrief", "GET")):
-        assert call(app, method, path, {}, client="192.168.1.23", query="v=-1")[0] == 403, path
+def test_teacher_actions_need_the_key_even_from_this_laptop(app) -> None:
+    for client in ("192.168.1.23", "127.0.0.1", "::1"):
+        for path, method in (("/teacher", "GET"), ("/api/teacher", "GET"), ("/api/teacher/start", "POST"),
+                             ("/api/teacher/restart", "POST"), ("/export/choices.csv", "GET"), ("/qr.svg", "GET"),
+                             ("/debrief", "GET"), ("/chart/class.svg", "GET")):
+            assert call(app, method, path, {}, client=client, query="v=-1")[0] == 403, (client, path)
     assert call(app, "POST", "/api/teacher/start", {}, client="192.168.1.23", query="key=wrong")[0] == 403
-    status, headers, _ = call(app, "GET", "/teacher", client="192.168.1.23", query="key=s3cretkey99")
-    assert status == 200 and "govsim_teacher=s3cretkey99" in headers.get("set-cookie", "")
+    assert app.state.classroom.session.phase == "lobby"
+    status, headers, _ = call(app, "GET", "/teacher", client="192.168.1.23", query=f"lang=en&key={KEY}")
+    # the key goes into a same-site cookie, and the address shown (projected) loses it
+    assert status == 303 and headers["location"] == "/teacher?lang=en"
+    assert f"govsim_teacher={KEY}" in headers["set-cookie"] and "samesite=strict" in headers["set-cookie"].lower()
     assert call(app, "POST", "/api/teacher/start", {}, client="192.168.1.23",
-                headers=[(b"cookie", b"govsim_teacher=s3cretkey99")])[0] == 200
+                headers=[(b"cookie", f"govsim_teacher={KEY}".encode())])[0] == 200
     assert app.state.classroom.session.phase == "choosing"
-    assert call(app, "POST", "/api/teacher/pause", {"paused": True}, client="::1")[0] == 200
+    assert call(app, "POST", "/api/teacher/pause", {"paused": True}, client="::1", headers=TEACHER)[0] == 200
     assert app.state.classroom.session.paused_left is not None
+
+
+@pytest.mark.parametrize(("host", "origin", "expected"), [
+    ("x", None, 200), ("x:8765", "http://x:8765", 200), ("127.0.0.1:8765", "http://127.0.0.1:8765", 200),
+    ("localhost", None, 200), ("[::1]:8765", None, 200),
+    ("attacker.example", None, 403),  # DNS rebinding: the attacker's name for this server
+    ("x", "http://attacker.example", 403),  # another site's page posting to the teacher's laptop
+    ("x", "null", 403), ("x", "https://x", 403), (None, None, 403),
+])
+def test_host_and_origin_must_be_this_servers(app, host, origin, expected) -> None:
+    headers = [*TEACHER, *([(b"origin", origin.encode())] if origin else [])]
+    assert call(app, "GET", "/api/teacher", host=host, headers=headers, query="v=-1")[0] == expected
+    before = app.state.classroom.session.version
+    assert call(app, "POST", "/api/teacher/lock", {"locked": True}, host=host, headers=headers)[0] == expected
+    assert app.state.classroom.session.join_locked == (expected == 200)
+    if expected != 200:
+        assert app.state.classroom.session.version == before
+
+
+def test_cross_site_fetches_are_refused_even_with_the_cookie(app) -> None:
+    headers = [(b"cookie", f"govsim_teacher={KEY}".encode()), (b"sec-fetch-site", b"cross-site")]
+    assert call(app, "POST", "/api/teacher/restart", {}, headers=headers)[0] == 403
+    assert app.state.classroom.session.version == 0
+
+
+def test_bodies_are_refused_by_their_length_before_and_while_reading(app) -> None:
+    code = app.state.classroom.session.code
+    received: list = []
+    # a declared 400 MB body: refused before a byte of it is read
+    status, _, _ = call(app, "POST", "/api/join", b"{}", headers=[(b"content-length", b"400000000")], length=False,
+                        received=received)
+    assert status == 413 and received == []
+    # no length declared, sent in pieces: reading stops at the first piece past the limit
+    received = []
+    pieces = [b'{"nickname": "' + b"a" * 1000] * 50 + [b'", "code": "' + code.encode() + b'"}']
+    status, _, _ = call(app, "POST", "/api/join", chunks=pieces, received=received)
+    assert status == 413 and len(received) <= 6
+    assert call(app, "POST", "/api/join", b"{}", headers=[(b"content-length", b"x")], length=False)[0] == 400
+    assert app.state.classroom.session.students == {}
+
+
+def test_deeply_nested_json_is_refused_not_a_server_error(app) -> None:
+    for body in (b"[" * 4000, b"[" * 2000 + b"]" * 2000, b'{"choice": ' + b"[" * 100 + b"]" * 100 + b"}"):
+        assert call(app, "POST", "/api/choose", body)[0] == 400
+    # brackets inside strings do not count
+    code = app.state.classroom.session.code
+    status, _, _ = call(app, "POST", "/api/join", {"nickname": "[[[[[[[[[[[[", "code": code})
+    assert status == 200
+
+
+def test_forged_requests_do_not_move_the_teachers_counters(app) -> None:
+    session = app.state.classroom.session
+    for body in ({"token": "forged", "choice": {"style": "tyrant"}}, {"choice": {"style": "directive"}},
+                 {"token": ["x"], "choice": 1}):
+        assert call(app, "POST", "/api/choose", body, client="10.9.9.9")[0] == 400
+    assert call(app, "POST", "/api/leave", {"token": "forged"})[0] == 200
+    assert call(app, "POST", "/api/away", {"token": "forged"})[0] == 200
+    assert session.refused_choices == 0 and session.version == 0
+    assert call(app, "GET", "/api/teacher", headers=TEACHER, query="v=-1")[0] == 200
+
+
+def test_one_address_holds_a_few_seats_until_the_teacher_allows_more_and_can_remove_one(app) -> None:
+    session = app.state.classroom.session
+    limit = session.settings.seats_per_address
+    tokens = []
+    for i in range(limit):
+        status, _, body = call(app, "POST", "/api/join", {"nickname": f"s{i}", "code": session.code}, client="10.0.0.66")
+        assert status == 200
+        tokens.append(json.loads(body)["token"])
+    status, _, body = call(app, "POST", "/api/join", {"nickname": "greedy", "code": session.code}, client="10.0.0.66")
+    assert status == 403 and json.loads(body)["reason"] == "address"
+    assert call(app, "POST", "/api/join", {"nickname": "real", "code": session.code}, client="10.0.0.67")[0] == 200
+    view = json.loads(call(app, "GET", "/api/teacher", headers=TEACHER, query="v=-1")[2])
+    assert view["crowded"] == ["10.0.0.66"]
+    assert call(app, "POST", "/api/teacher/allow", {"address": "10.0.0.66"})[0] == 403  # no key
+    assert call(app, "POST", "/api/teacher/allow", {"address": "10.0.0.66"}, headers=TEACHER)[0] == 200
+    assert call(app, "POST", "/api/join", {"nickname": "greedy", "code": session.code}, client="10.0.0.66")[0] == 200
+    # the teacher removes a seat: freed, and its token no longer works
+    prefix = tokens[0][:8]
+    assert call(app, "POST", "/api/teacher/remove", {"student": prefix}, headers=TEACHER)[0] == 200
+    assert session.student(tokens[0]) is None and session.groups[0].seats[0].holder is None
+    assert call(app, "POST", "/api/teacher/remove", {"student": prefix}, headers=TEACHER)[0] == 400
 
 
 def test_students_join_choose_and_a_forged_choice_is_refused_over_http(app) -> None:
@@ -379,7 +486,7 @@ def test_students_join_choose_and_a_forged_choice_is_refused_over_http(app) -> N
     assert call(app, "POST", "/api/join", {"nickname": "a", "code": "AAAAA"}, client="192.168.1.31")[0] == 403
     status, _, body = call(app, "POST", "/api/choose", {"token": token, "choice": {"style": "x" * 10_000}},
                            client="192.168.1.30")
-    assert status == 400
+    assert status == 413  # too large to read
 
 
 def test_charts_are_drawn_once_per_round_and_shared(app) -> None:
@@ -468,3 +575,80 @@ def test_classroom_stops_on_ctrl_c_even_when_started_with_the_signals_blocked(st
         if server.proc.poll() is None:
             server.proc.kill()
             server.proc.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------- seats that survive
+
+
+def test_a_seat_whose_page_is_gone_stops_counting_and_the_round_does_not_wait_for_it() -> None:
+    clock = Clock()
+    s = session(clock, away_after=12.0, release_after=600.0)
+    a, b, c = join(s, 3)
+    s.start()
+    s.choose(a.token, {"style": "shared"})
+    s.choose(b.token, {"style": "shared"})
+    assert not s.tick() and s.chosen_count() == (2, 3)
+    clock.now = 10.0
+    s.student(a.token), s.student(b.token)  # their pages ask for news; c's tab was closed
+    clock.now = 13.0
+    assert s.tick()  # c no longer counts: everyone here chose, the round runs before the timer
+    assert s.round == 1 and s.chosen_count() == (0, 2)
+    assert [x["away"] for x in s.teacher_view()["groups"][0]["seats"][:3]] == [False, False, True]
+    assert s.student(c.token).seat == (0, 2)  # the seat is kept: c's page comes back to it
+    assert s.chosen_count() == (0, 3)
+
+
+def test_a_closing_page_is_away_at_once_and_its_nickname_reclaims_the_seat_with_the_code() -> None:
+    clock = Clock()
+    s = session(clock, away_after=12.0)
+    a, b = join(s, 2)
+    with pytest.raises(JoinRefused, match="nickname"):  # the page is still there: the name is taken
+        s.join("Student 0", s.code, "10.0.0.99")
+    assert s.away(a.token) and s.chosen_count() == (0, 1)
+    assert s.resume(b.token) is None  # b's page is there: a second tab must join as someone else
+    again = s.join("student 0", s.code, "10.0.0.99")  # another device, the same nickname and the code
+    assert again.token == a.token and again.seat == (0, 0) and s.chosen_count() == (0, 2)
+    with pytest.raises(JoinRefused, match="code"):
+        s.join("student 0", "WRONG", "10.0.0.99")
+
+
+def test_a_released_nickname_gets_its_old_seat_back_when_it_is_free() -> None:
+    clock = Clock()
+    s = session(clock, release_after=30.0, away_after=5.0)
+    students = join(s, 4)  # groups of 3: the fourth opens group 2
+    seats = [st.seat for st in students]
+    clock.now = 20.0
+    s.student(students[1].token), s.student(students[2].token)
+    clock.now = 40.0
+    s.tick()
+    assert s.student(students[0].token) is None and s.student(students[3].token) is None  # released
+    back = s.join("student 3", s.code, "10.0.0.5")  # the first free seat is (0, 0); its own was (1, 0)
+    assert seats[3] == (1, 0) and back.seat == (1, 0) and back.token != students[3].token
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def test_exports_neutralise_formulas_and_speak_dutch(app) -> None:
+    from experiments.classroom.web import results_csv
+    from experiments.lesson import texts
+    from experiments.lesson.export import csv_cell
+
+    for bad in ("=HYPERLINK(\"x\")", "-2+3+cmd|calc!A0", "+1", "@SUM(A1)", "\tx", "\rx"):
+        assert csv_cell(bad) == "'" + bad
+    assert csv_cell("-0,25") == "-0,25" and csv_cell("-1e-05") == "-1e-05" and csv_cell(-3) == -3
+    s = session()
+    join(s, 2)
+    s.start()
+    s.skip()
+    s.tick()
+    nl = s.export_log(dutch=True)
+    header = nl.splitlines()[0].split(";")
+    assert header[:3] == ["soort", "casus", "seed"] and "kind" not in header
+    rows = list(csv.DictReader(io.StringIO(nl), delimiter=";"))
+    assert {r["bron"] for r in rows} == {"behouden", "automatisch"} and rows[0]["soort"] == "keuze"
+    assert rows[0]["casus"] == texts.Texts("nl").option("scenario", "safety_network")
+    assert not {"kept", "automatic", "safety_network"} & {v for r in rows for v in r.values()}
+    assert read_log(nl)[1] == read_log(s.export_log())[1]  # either language reads back the same log
+    results = results_csv(s, texts.Texts("nl"))
+    assert "group 1" not in results and "groep 1" in results.lower() and "safety_network" not in results

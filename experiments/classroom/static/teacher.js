@@ -82,8 +82,9 @@
     for (const g of view.groups) {
       const seats = g.seats.map((s) => el("div", {class: "seat" + (s.nickname === null ? " auto" : ""), "data-group": g.group, "data-org": s.org},
         el("span", {}, el("span", {class: "muted", text: orgName(s.org_name) + ": "}),
-           el("span", {class: "who", text: s.nickname === null ? T("classroom.automatic") : s.nickname})),
-        el("span", {text: s.nickname === null ? "" : (s.chosen ? "\u2713" : "\u2026")})));
+           el("span", {class: "who", text: s.nickname === null ? T("classroom.automatic") : s.nickname}),
+           s.away ? el("span", {class: "muted away", text: " (" + T("classroom.teacher.away") + ")"}) : null),
+        el("span", {text: s.nickname === null || s.away ? "" : (s.chosen ? "\u2713" : "\u2026")})));
       cards.append(el("div", {class: "card group", id: "group-" + (g.group + 1)},
         el("h2", {}, el("span", {text: T("classroom.group_title", {n: g.group + 1})}), el("span", {text: pct(g.public_value)})), ...seats));
     }
@@ -102,8 +103,15 @@
       const [group, org] = seats.value.split("/").map(Number);
       act("reassign", {student: students.value, group, org});
     }});
+    const remove = el("button", {id: "remove-seat", class: "danger", text: T("classroom.teacher.remove"), onclick: () => {
+      if (students.value && confirm(T("classroom.teacher.remove_confirm"))) act("remove", {student: students.value});
+    }});
+    const crowded = (view.crowded || []).map((address) => el("div", {class: "crowded"},
+      el("span", {text: T("classroom.teacher.crowded", {address})}),
+      el("button", {class: "secondary allow", text: T("classroom.teacher.allow"), onclick: () => act("allow", {address})})));
     return el("div", {class: "card"}, el("h2", {text: T("classroom.teacher.reassign")}),
-      el("div", {class: "reassign"}, el("label", {}, T("classroom.teacher.student"), students), el("label", {}, T("classroom.teacher.seat"), seats), move));
+      el("div", {class: "reassign"}, el("label", {}, T("classroom.teacher.student"), students), el("label", {}, T("classroom.teacher.seat"), seats), move),
+      el("div", {class: "actions"}, remove), ...crowded);
   }
 
   function chartCard(title) {
@@ -119,9 +127,18 @@
 
   function renderTeacher() {
     const kept = ["reassign-student", "reassign-seat"].map((id) => (document.getElementById(id) || {}).value);
-    app.replaceChildren(
-      el("h1", {text: T("classroom.teacher_title")}), joinCard(), statusBar(), controls(),
-      el("div", {class: "layout"}, groupCards(), el("div", {}, chartCard(T("classroom.teacher.chart")), reassignCard(), exports())));
+    if (view.phase === "lobby") {  // before the start: the join card fills the top of the projected screen
+      app.replaceChildren(
+        el("h1", {text: T("classroom.teacher_title")}), joinCard(), statusBar(), controls(),
+        el("div", {class: "layout"}, groupCards(), el("div", {}, chartCard(T("classroom.teacher.chart")), reassignCard(), exports())));
+    } else {  // after the start: the class chart and the groups first, the join card in a corner, controls below
+      const join = joinCard();
+      join.classList.add("corner");
+      app.replaceChildren(
+        el("div", {class: "projector-head"}, el("h1", {text: T("classroom.teacher_title")}), join), statusBar(),
+        el("div", {class: "layout projected"}, chartCard(T("classroom.teacher.chart")), groupCards()),
+        controls(), el("div", {class: "layout"}, reassignCard(), exports()));
+    }
     ["reassign-student", "reassign-seat"].forEach((id, i) => {
       const select = document.getElementById(id);
       if (kept[i] && [...select.options].some((o) => o.value === kept[i])) select.value = kept[i];
@@ -152,8 +169,7 @@
       return el("div", {class: "card group", id: "debrief-group-" + (g.group + 1)},
         el("h2", {}, el("span", {text: T("classroom.group_title", {n: g.group + 1})}),
            el("span", {text: T("classroom.debrief.final", {value: pct(g.public_value)})})),
-        el("div", {class: "scroll"}, el("table", {class: "chosen"}, el("thead", {}, head), el("tbody", {}, ...rows))),
-        el("div", {class: "muted", text: T("classroom.debrief.fingerprint") + ": " + g.fingerprint}));
+        el("div", {class: "scroll"}, el("table", {class: "chosen"}, el("thead", {}, head), el("tbody", {}, ...rows))));
     });
     app.replaceChildren(
       el("h1", {text: T("classroom.debrief.title")}), statusBar(),
