@@ -652,3 +652,71 @@ def test_exports_neutralise_formulas_and_speak_dutch(app) -> None:
     assert read_log(nl)[1] == read_log(s.export_log())[1]  # either language reads back the same log
     results = results_csv(s, texts.Texts("nl"))
     assert "group 1" not in results and "groep 1" in results.lower() and "safety_network" not in results
+
+
+# --------------------------------------------------------------------------- the projected screen
+
+
+def _linear(hex_colour: str) -> np.ndarray:
+    c = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _lab(linear: np.ndarray) -> np.ndarray:
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    xyz = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+DEUTERANOPIA = np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                         [-0.011820, 0.042940, 0.968881]])
+"""Machado, Oliveira and Fernandes (2009), severity 1, on linear RGB."""
+
+
+def test_group_colours_stay_apart_under_deuteranopia_and_on_a_washed_out_projector() -> None:
+    from itertools import combinations
+
+    from experiments.classroom.charts import GROUP_COLOURS, group_colour, group_dotted
+
+    def delta(a: str, b: str, washed: bool) -> float:
+        la, lb = DEUTERANOPIA @ _linear(a), DEUTERANOPIA @ _linear(b)
+        if washed:  # a projector in a lit room: black is grey (40 % of white added)
+            la, lb = 0.6 * la + 0.4, 0.6 * lb + 0.4
+        return float(np.linalg.norm(_lab(np.clip(la, 0, 1)) - _lab(np.clip(lb, 0, 1))))
+
+    for a, b in combinations(GROUP_COLOURS, 2):
+        assert delta(a, b, washed=False) >= 20.0, (a, b)
+        assert delta(a, b, washed=True) >= 8.0, (a, b)
+    for colour in GROUP_COLOURS:
+        luminance = float(np.array([0.2126, 0.7152, 0.0722]) @ _linear(colour))
+        assert 1.05 / (luminance + 0.05) >= 3.0, colour  # a line on white, WCAG's 3:1 for graphics
+    # beyond six groups a colour repeats, drawn dotted
+    assert group_colour(6) == group_colour(0) and group_dotted(6) and not group_dotted(0)
+
+
+def test_every_group_gets_one_sentence_per_round_from_the_models_counts_in_both_languages() -> None:
+    s = session(rounds=3, steps_per_round=4)
+    a, b = join(s, 2)
+    s.start()
+    for style in ("facilitative", "directive"):
+        s.choose(a.token, {"style": style, "behaviour": {"convening": 1.0}})
+        s.choose(b.token, {"style": style})
+        assert s.tick()
+    group = s.teacher_view()["groups"][0]
+    assert [r["round"] for r in group["rounds"]] == [1, 2]
+    for r in group["rounds"]:
+        assert set(r["sentence"]) == {"nl", "en"} and r["sentence"]["nl"] != r["sentence"]["en"]
+        assert "⟦" not in r["sentence"]["nl"] + r["sentence"]["en"]
+    mech = group["mechanisms"]
+    model = s.groups[0].model
+    assert mech["steps"] == 4 and len(mech["trust"]) == model.n_orgs == len(mech["own"]) == len(mech["energy"])
+    assert mech["trust"][1][0] == round(float(model.trust[1][0]), 2)
+    # the sentence follows the counts: the police called the forum at every step, so the sentence starts with it
+    from experiments.lesson.texts import Texts
+
+    assert mech["called"][0] == mech["steps"] and mech["convened"][0] == mech["forums"]
+    police = Texts("nl")("organisations." + s.org_names[0])
+    assert group["rounds"][-1]["sentence"]["nl"].lower().startswith(police.lower())
+    assert f"{round(mech['network_failure_share'] * 100):.0f} %" in group["rounds"][-1]["sentence"]["nl"]
+    assert s.student_view(a.token)["sentence"] == group["sentence"]

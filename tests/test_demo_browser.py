@@ -424,6 +424,10 @@ def test_pause_pressed_50_times_at_random_moments_always_stops_within_one_step(d
     rng = random.Random(25)
     page, errors = open_demo(browser, demo.url, "1024x768", "nl")
     button = page.locator(".govsim-play")
+    # The step on screen at the very moment of each click (Playwright's click itself takes a while).
+    page.evaluate("""() => document.addEventListener('click', (e) => {
+        if (e.target.closest('.govsim-play')) window.__shownAtPress = document.querySelector('.govsim-step').textContent;
+      }, true)""")
     started = time.monotonic()
     late = []
     for press in range(PAUSE_PRESSES):
@@ -431,8 +435,8 @@ def test_pause_pressed_50_times_at_random_moments_always_stops_within_one_step(d
         button.click()  # Play
         page.wait_for_selector(".govsim-playing", timeout=TIMEOUT_MS)
         time.sleep(rng.uniform(0.0, 0.6))
-        shown = step_count(page)
         button.click()  # Pause (the button says what it does: it said Pause)
+        shown = int(re.search(r"(\d+)", page.evaluate("window.__shownAtPress")).group(1))
         page.wait_for_selector(".govsim-paused", timeout=TIMEOUT_MS)
         time.sleep(0.3)  # longer than a step's interval: a step still running has finished and shown
         stopped = step_count(page)

@@ -44,6 +44,9 @@ from sim import ConfigError, GovernanceModel, build_params
 from sim.params import STYLES
 
 from ..lesson.config import check_option, demo_config
+from ..lesson.mechanisms import StepReading, Tally, read_step, sentence
+from ..lesson.mechanisms import panel as mechanism_panel
+from ..lesson.texts import Texts
 from ..lesson.state import preset
 
 CHOICE_FIELDS: tuple[str, ...] = ("convening", "openness", "pressure", "support")
@@ -194,11 +197,12 @@ class LogRow:
     share: float = 0.0
 
 
-def advance(model: GovernanceModel, choices: list[Choice], shocks: dict[int, float], steps: int) -> None:
+def advance(model: GovernanceModel, choices: list[Choice], shocks: dict[int, float], steps: int,
+            observe: Callable[[GovernanceModel], None] | None = None) -> None:
     """One round of one group: set every organisation's leadership, fire due shocks, step.
 
     The session and :func:`replay` both run rounds through this function, so a replay from the log
-    does exactly what the session did.
+    does exactly what the session did. ``observe`` is called after every step (it only reads).
     """
     for org, choice in enumerate(choices):
         model.set_leadership(org, choice.style, dict(choice.behaviour))
@@ -207,6 +211,8 @@ def advance(model: GovernanceModel, choices: list[Choice], shocks: dict[int, flo
         if share is not None:
             model.fire_shock(share)
         model.step()
+        if observe is not None:
+            observe(model)
 
 
 def replay(params: Any, seed: int, steps_per_round: int, log: list[LogRow],
@@ -377,6 +383,7 @@ class Group:
     model: GovernanceModel
     seats: list[Seat]
     snapshot: dict[str, Any] = field(default_factory=dict)
+    rounds: list[dict[str, Any]] = field(default_factory=list)  # per round run: mechanisms and sentences
 
 
 class JoinRefused(Exception):
@@ -496,7 +503,18 @@ class Session:
             source = "automatic" if seat.holder is None else ("student" if seat.chosen else "kept")
             self.log.append(LogRow("choice", rnd, model.steps, group.index, seat.org, source, seat.choice))
             seat.history.append((seat.choice, source))
-        advance(model, [s.choice for s in group.seats], self.shocks, self.settings.steps_per_round)
+        readings: list[StepReading] = []
+        advance(model, [s.choice for s in group.seats], self.shocks, self.settings.steps_per_round,
+                observe=lambda m: readings.append(read_step(m)))
+        tally = Tally.of(readings, self.n_orgs)
+        before = group.rounds[-1]["failure_share"] if group.rounds else None
+        group.rounds.append({
+            "round": rnd,
+            "failure_share": tally.network_failure_share(),
+            "mechanisms": mechanism_panel(model, tally),
+            "sentence": {lang: sentence(model, tally, self.org_names, Texts(lang), before) for lang in ("nl", "en")},
+            "choices": [{"org": s.org, **s.choice.as_dict(), "source": s.history[-1][1]} for s in group.seats],
+        })
 
     def _held(self, group: Group) -> int:
         return sum(s.holder is not None for s in group.seats)
@@ -827,6 +845,8 @@ class Session:
             "trust": [float(v) for v in ((m.trust.sum(axis=1) - 1.0) / max(m.n_orgs - 1, 1)).round(4)],
             "model_style": list(m.style_names),
             "model_behaviour": [{f: float(m.b(f)[o]) for f in CHOICE_FIELDS} for o in range(m.n_orgs)],
+            "mechanisms": group.rounds[-1]["mechanisms"] if group.rounds else mechanism_panel(m, Tally(m.n_orgs)),
+            "sentence": group.rounds[-1]["sentence"] if group.rounds else None,
         }
 
     def _present_seats(self) -> list[Seat]:
@@ -885,6 +905,7 @@ class Session:
                 "public_value": snap["public_value"][-1], "public_value_before": self._before(snap["public_value"]),
                 "own": snap["own"][org], "own_before": self._before(snap["org_history"][org]),
                 "energy": snap["energy"][org], "trust": snap["trust"][org],
+                "sentence": snap["sentence"], "mechanisms": snap["mechanisms"], "org_names": self.org_names,
                 "chart": f"/chart/group/{group.index}.svg?seat={org}&v={self.round}",
             })
             partners = []
@@ -930,7 +951,9 @@ class Session:
                                                "behaviour": g.snapshot["model_behaviour"][s.org]},
                                   "history": [{"choice": c.as_dict(), "source": src} for c, src in s.history]})
                 groups.append({"group": g.index, "seats": seats, "public_value": g.snapshot["public_value"][-1],
-                               "trust": float(np.mean(g.snapshot["trust"])), "fingerprint": g.snapshot["fingerprint"]})
+                               "trust": float(np.mean(g.snapshot["trust"])), "fingerprint": g.snapshot["fingerprint"],
+                               "mechanisms": g.snapshot["mechanisms"], "sentence": g.snapshot["sentence"],
+                               "rounds": [{k: r[k] for k in ("round", "sentence", "choices")} for r in g.rounds]})
             view = {**self._common(), "code": self.code, "groups": groups, "join_locked": self.join_locked,
                     "show_partners": self.show_partners, "group_size": self.settings.group_size,
                     "org_names": self.org_names, "refused_choices": self.refused_choices,

@@ -51,7 +51,7 @@ from sim import ConfigError
 from ..lesson.charts import PALETTE, org_name
 from ..lesson.export import csv_row
 from ..lesson.texts import Texts, catalogue
-from .charts import Line, group_colour, line_chart, style_colour
+from .charts import GROUP_COLOURS, Line, group_colour, group_dotted, line_chart, style_colour
 from .session import CHOICE_FIELDS, LEVELS, JoinRefused, Session, Settings
 
 POLL_SECONDS = 20.0
@@ -227,7 +227,7 @@ def texts_for(request: Request) -> Texts:
 
 def page_texts(texts: Texts) -> dict[str, str]:
     """The texts a page's script needs: the classroom's, styles, organisations and a few shared ones."""
-    wanted = ("classroom.", "styles.", "organisations.", "chart.shock", "buttons.export")
+    wanted = ("classroom.", "styles.", "organisations.", "chart.shock", "buttons.export", "mechanisms.")
     entries = catalogue(texts.lang)
     return {k: v for k, v in entries.items()
             if k.startswith(wanted) and not k.endswith((".mechanism", ".finding"))} | {"lang": texts.lang}
@@ -236,7 +236,8 @@ def page_texts(texts: Texts) -> dict[str, str]:
 def shell(request: Request, kind: str, title: str) -> HTMLResponse:
     """The HTML of a page: its texts as data, a mount point, the page's script."""
     texts = texts_for(request)
-    data = json.dumps({**page_texts(texts), "style_colours": STYLE_COLOURS}, ensure_ascii=False).replace("<", "\\u003c")
+    data = json.dumps({**page_texts(texts), "style_colours": STYLE_COLOURS, "group_colours": GROUP_COLOURS},
+                      ensure_ascii=False).replace("<", "\\u003c")
     body = (f'<!doctype html><html lang="{texts.lang}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{escape(title)}</title>"
@@ -524,7 +525,8 @@ async def qr_code(request: Request) -> Response:
 def class_lines(session: Session, texts: Texts) -> list[Line]:
     """Every group's public value, and the debrief's all-facilitative and all-directive replays (dashed)."""
     series = session.series()
-    lines = [Line(snap["public_value"], group_colour(i), texts("classroom.group_title", n=i + 1))
+    lines = [Line(snap["public_value"], group_colour(i), texts("classroom.group_title", n=i + 1),
+                  dotted=group_dotted(i))
              for i, snap in enumerate(series[f"group {g.index + 1}"] for g in session.groups)]
     for style in session.references:
         lines.append(Line(series[style]["public_value"], style_colour(style),

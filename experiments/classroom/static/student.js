@@ -181,6 +181,8 @@
         number("energy", T("classroom.energy"), view.energy, null),
         number("trust", T("classroom.trust"), view.trust, null)),
       el("img", {class: "chart", id: "chart", alt: T("classroom.chart_public_value"), src: view.chart + "&lang=" + LANG, width: "360", height: "250"})];
+    if (view.sentence) children.splice(1, 0, el("p", {class: "sentence", id: "sentence", text: view.sentence[LANG]}));
+    if (view.round > 0) children.push(window.govsim.mechanisms(view.mechanisms, view.org_names), window.govsim.trustTable(view.mechanisms, view.org_names));
     if (view.ranking) {
       const list = el("ol", {class: "plain ranking", id: "ranking"});
       for (const r of view.ranking) {

@@ -76,8 +76,21 @@
         el("div", {class: "muted", text: T("classroom.teacher.scan")})));
   }
 
-  function groupCards() {
-    const cards = el("div", {class: "groups", id: "groups"});
+  const groupColour = (g) => { const c = TEXTS.group_colours || []; return c.length ? c[g % c.length] : null; };
+
+  function sentencesCard() {  // what happened in each group last round, one sentence each (from the model's counts)
+    const items = view.groups.map((g) => {
+      const item = el("li", {id: "sentence-" + (g.group + 1)},
+        el("strong", {text: T("classroom.group_title", {n: g.group + 1}) + " \u00b7 " + pct(g.public_value)}),
+        el("div", {class: "sentence", text: g.sentence ? g.sentence[LANG] : T("mechanisms.sentence.nothing_yet")}));
+      item.style.borderLeft = "8px solid " + (groupColour(g.group) || "#888");
+      return item;
+    });
+    return el("div", {class: "card"}, el("h2", {text: T("mechanisms.heading")}), el("ul", {class: "plain sentences"}, ...items));
+  }
+
+  function groupCards(kind) {
+    const cards = el("div", {class: "groups" + (kind ? " " + kind : ""), id: "groups"});
     if (!view.groups.length) cards.append(el("p", {class: "muted", text: T("classroom.teacher.empty")}));
     for (const g of view.groups) {
       const seats = g.seats.map((s) => el("div", {class: "seat" + (s.nickname === null ? " auto" : ""), "data-group": g.group, "data-org": s.org},
@@ -85,8 +98,15 @@
            el("span", {class: "who", text: s.nickname === null ? T("classroom.automatic") : s.nickname}),
            s.away ? el("span", {class: "muted away", text: " (" + T("classroom.teacher.away") + ")"}) : null),
         el("span", {text: s.nickname === null || s.away ? "" : (s.chosen ? "\u2713" : "\u2026")})));
-      cards.append(el("div", {class: "card group", id: "group-" + (g.group + 1)},
-        el("h2", {}, el("span", {text: T("classroom.group_title", {n: g.group + 1})}), el("span", {text: pct(g.public_value)})), ...seats));
+      const colour = groupColour(g.group);
+      const title = el("span", {text: T("classroom.group_title", {n: g.group + 1})});
+      const card = el("div", {class: "card group", id: "group-" + (g.group + 1)},
+        el("h2", {}, title, el("span", {text: pct(g.public_value)})),
+        kind ? null : (g.sentence ? el("p", {class: "sentence", text: g.sentence[LANG]}) : null), ...seats,
+        view.round > 0 ? window.govsim.mechanisms(g.mechanisms, view.org_names) : null,
+        view.round > 0 ? window.govsim.trustTable(g.mechanisms, view.org_names) : null);
+      if (colour) card.style.borderTop = "6px solid " + colour;
+      cards.append(card);
     }
     return cards;
   }
@@ -136,7 +156,8 @@
       join.classList.add("corner");
       app.replaceChildren(
         el("div", {class: "projector-head"}, el("h1", {text: T("classroom.teacher_title")}), join), statusBar(),
-        el("div", {class: "layout projected"}, chartCard(T("classroom.teacher.chart")), groupCards()),
+        el("div", {class: "layout projected"}, chartCard(T("classroom.teacher.chart")), sentencesCard()),
+        groupCards("wide"),
         controls(), el("div", {class: "layout"}, reassignCard(), exports()));
     }
     ["reassign-student", "reassign-seat"].forEach((id, i) => {
@@ -156,6 +177,30 @@
     return td;
   }
 
+  let replayRound = 1;
+  function replayCard() {  // the session round by round: each group's choices and the sentence of what changed
+    const last = Math.max(1, view.round);
+    replayRound = Math.min(Math.max(1, replayRound), last);
+    const body = el("div", {id: "replay-body"});
+    const show = () => {
+      const items = view.groups.map((g) => {
+        const r = g.rounds[replayRound - 1];
+        if (!r) return null;
+        const chosen = r.choices.map((c) => orgName(view.org_names[c.org]) + ": " + styleName(c.style) + (c.source === "student" ? "" : " (" + T("classroom." + c.source) + ")"));
+        return el("div", {class: "replay-group"}, el("h3", {text: T("classroom.group_title", {n: g.group + 1})}),
+          el("p", {class: "sentence", text: r.sentence[LANG]}), el("p", {class: "muted", text: chosen.join(" \u00b7 ")}));
+      });
+      label.textContent = T("classroom.round", {n: replayRound, total: last});
+      body.replaceChildren(...items.filter(Boolean));
+    };
+    const label = el("strong", {id: "replay-round"});
+    const prev = el("button", {id: "replay-prev", class: "secondary", text: "\u25c0 " + T("classroom.debrief.previous"), onclick: () => { replayRound -= 1; replayRound = Math.max(1, replayRound); show(); }});
+    const next = el("button", {id: "replay-next", class: "secondary", text: T("classroom.debrief.next") + " \u25b6", onclick: () => { replayRound = Math.min(last, replayRound + 1); show(); }});
+    show();
+    return el("div", {class: "card", id: "replay"}, el("h2", {text: T("classroom.debrief.replay")}),
+      el("div", {class: "actions"}, prev, label, next), body);
+  }
+
   function renderDebrief() {
     const ranking = el("ol", {class: "plain ranking", id: "ranking"});
     for (const r of view.ranking || []) {
@@ -172,7 +217,7 @@
         el("div", {class: "scroll"}, el("table", {class: "chosen"}, el("thead", {}, head), el("tbody", {}, ...rows))));
     });
     app.replaceChildren(
-      el("h1", {text: T("classroom.debrief.title")}), statusBar(),
+      el("h1", {text: T("classroom.debrief.title")}), statusBar(), replayCard(),
       el("div", {class: "layout debrief"}, chartCard(T("classroom.debrief.chart")),
          el("div", {class: "card"}, el("h2", {text: T("classroom.ranking")}), ranking, exports(),
             el("div", {class: "actions"}, el("a", {href: "/teacher?" + lang}, el("button", {class: "secondary", text: T("classroom.teacher.back")}))))),
