@@ -411,6 +411,38 @@ def _english_only() -> list[str]:
     return out
 
 
+SMALL_TEXT_JS = """() => { const out = [];
+  for (const n of document.querySelectorAll('.govsim-page *')) {
+    if (![...n.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim())) continue;
+    const r = n.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    const px = parseFloat(getComputedStyle(n).fontSize);
+    if (px < 14) out.push([n.tagName, n.className, px, n.textContent.trim().slice(0, 30)]);
+  }
+  return out; }"""
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_mechanisms_and_a_sentence_show_and_no_text_is_under_14_px_at_1024x768(demo: DemoServer, browser,
+                                                                              lang: str) -> None:
+    t = texts.Texts(lang)
+    page, errors = open_demo(browser, demo.url, "1024x768", lang)
+    heading = f"{t.option('leadership', 'directive')} {t('lesson.versus')} {t.option('leadership', 'facilitative')}"
+    preset(page, t.option("scenario", "safety_network"), heading)
+    for i in range(1, 4):
+        page.locator(".govsim-step-button").click()
+        wait_for_step(page, i)
+    panel = page.locator(".govsim-mechanisms")
+    text = panel.inner_text()
+    assert t("mechanisms.heading") in text and panel.locator(".govsim-sentence").count() == 2
+    assert t("organisations.police") in text and t("mechanisms.failure_work") in text
+    assert "⟦" not in text
+    assert page.evaluate(SMALL_TEXT_JS) == []
+    assert_no_error(page, errors)
+    screenshot(page, f"demo_mechanisms_{lang}.png")
+    page.context.close()
+
+
 PAUSE_PRESSES = 50
 PAUSE_BUDGET_S = 150.0
 """The 50 presses must all run within this many seconds (or the test fails rather than hang)."""

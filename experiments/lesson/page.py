@@ -58,6 +58,7 @@ CSS = """
 .govsim-controls { flex: 0 0 248px; width: 248px; padding: 8px 12px; border-right: 1px solid #ddd;
   height: 100%; overflow-y: auto; box-sizing: border-box; }
 .govsim-controls .v-input { margin-bottom: 2px; }
+.govsim-controls .v-field-label--floating { font-size: 14px !important; }
 .govsim-control-label { font-size: 14px; margin-top: 4px; }
 .govsim-main { flex: 1 1 0; width: 0; min-width: 0; height: 100%; overflow-y: auto; padding: 0 12px 12px 12px;
   box-sizing: border-box; }
@@ -72,6 +73,14 @@ CSS = """
 .govsim-readout th { font-weight: 600; font-size: 14px; }
 .govsim-readout th[title] { text-decoration: underline dotted; cursor: help; }
 .govsim-readout td:first-child, .govsim-readout th:first-child { text-align: left; }
+.govsim-mechanisms h2 { font-size: 17px; font-weight: 600; margin: 6px 0 2px; }
+.govsim-mech-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 4px 14px; }
+.govsim-sentence { font-size: 15px; margin: 2px 0 4px; }
+.govsim-mech-table { border-collapse: collapse; font-size: 14px; }
+.govsim-mech-table th, .govsim-mech-table td { padding: 1px 6px; text-align: right; white-space: nowrap; }
+.govsim-mech-table th:first-child, .govsim-mech-table td:first-child { text-align: left; }
+.govsim-mech-table th[title] { text-decoration: underline dotted; cursor: help; }
+.govsim-mech-note, .govsim-mechanisms summary { font-size: 14px; color: #444; }
 .govsim-lesson { border: 1px solid #ddd; border-radius: 6px; padding: 4px 10px; margin: 4px 0; }
 .govsim-lesson h2 { font-size: 17px; font-weight: 600; margin: 2px 0; }
 .govsim-lesson p { margin: 3px 0; }
@@ -211,6 +220,61 @@ def readout_html(lesson: Lesson, texts: Texts) -> str:
             f"<tr><td style='color:{colour};font-weight:600'>{e(texts.option('leadership', style))}</td>{cells}</tr>"
         )
     return f"<table class='govsim-readout'><tr><th></th>{head}</tr>{''.join(rows)}</table>"
+
+
+MECHANISM_WINDOW = 12
+"""Steps the mechanism panel sums (about a year), compared with the as many steps before."""
+
+
+def _forums(data: dict[str, Any], org: int) -> str:
+    """Forums an organisation attended of those held, and (in brackets) how many it convened."""
+    convened = data["convened"][org]
+    return f"{data['attended'][org]}/{data['forums']}" + (f" ({convened})" if convened else "")
+
+
+def mechanisms_html(lesson: Lesson, texts: Texts) -> str:
+    """Why, per style: one sentence of the last year from the model's counts, each organisation's own
+    performance, energy, failure work and forums, and trust between the named partners."""
+    from .charts import org_name
+    from .mechanisms import Tally, panel, sentence
+
+    e = html.escape
+    blocks = []
+    with lesson.lock:
+        for i, (style, model, readings) in enumerate(zip(lesson.labels, lesson.models, lesson.readings, strict=True)):
+            orgs = [o.name for o in model.organisations]
+            recent = Tally.of(readings[-MECHANISM_WINDOW:], model.n_orgs)
+            earlier = readings[-2 * MECHANISM_WINDOW:-MECHANISM_WINDOW]
+            before = Tally.of(earlier, model.n_orgs).network_failure_share() if earlier else None
+            text = sentence(model, recent, orgs, texts, before)
+            data = panel(model, recent)
+            names = [org_name(texts, o) for o in orgs]
+            rows = "".join(
+                f"<tr><td>{e(n)}</td><td>{texts.percent(data['own'][o])}</td><td>{texts.percent(data['energy'][o])}</td>"
+                f"<td>{texts.percent(data['failure_share'][o])}</td><td>{_forums(data, o)}</td></tr>"
+                for o, n in enumerate(names)
+            )
+            trust_head = "".join(f"<th>{e(n)}</th>" for n in names)
+            trust_rows = "".join(
+                f"<tr><td>{e(n)}</td>"
+                + "".join(f"<td>{'' if a == b else texts.number(data['trust'][a][b], 2)}</td>" for b in range(len(names)))
+                + "</tr>"
+                for a, n in enumerate(names)
+            )
+            colour = series_colour(style, i)
+            blocks.append(
+                f"<div class='govsim-mech'><div class='govsim-sentence'><b style='color:{colour}'>"
+                f"{e(texts.option('leadership', style))}:</b> {e(text)}</div>"
+                f"<table class='govsim-mech-table'><tr><th>{e(texts('mechanisms.organisation'))}</th>"
+                f"<th>{e(texts('mechanisms.own'))}</th><th>{e(texts('mechanisms.energy'))}</th>"
+                f"<th title='{e(texts('mechanisms.failure_hint'))}'>{e(texts('mechanisms.failure_work'))}</th>"
+                f"<th title='{e(texts('mechanisms.forum_hint'))}'>{e(texts('mechanisms.forum'))}</th></tr>{rows}</table>"
+                f"<div class='govsim-mech-note'>{e(texts('mechanisms.forums_held', forums=data['forums'], steps=data['steps'], adopted=data['adopted'], refused=data['consent_refused']))}</div>"
+                f"<details><summary>{e(texts('mechanisms.trust'))}</summary><table class='govsim-mech-table'>"
+                f"<tr><th></th>{trust_head}</tr>{trust_rows}</table></details></div>"
+            )
+    heading = f"{texts('mechanisms.heading')} ({texts('mechanisms.period', steps=MECHANISM_WINDOW)})"
+    return f"<div class='govsim-mechanisms'><h2>{e(heading)}</h2><div class='govsim-mech-grid'>{''.join(blocks)}</div></div>"
 
 
 def legend_html(lesson: Lesson, texts: Texts) -> str:
@@ -621,6 +685,7 @@ def Page() -> None:
                     rv.Html(tag="div", class_="govsim-note", children=[texts("status.same_style")])
                 if current.models:
                     Charts(current, texts, tick.value)
+                    solara.HTML(tag="div", unsafe_innerHTML=mechanisms_html(current, texts))
 
 
 def cast_settings(settings: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ import yaml
 from sim import ConfigError, GovernanceModel
 
 from .config import CONFIG_DIR, config_options, make_model
+from .mechanisms import StepReading, read_step
 
 LOG = logging.getLogger("govsim.demo")
 OFF = "off"
@@ -81,6 +82,7 @@ class Lesson:
         self.same_style = False
         self.lock = threading.RLock()
         self.player = Player(self)
+        self.readings: list[list[StepReading]] = []  # per model: the mechanisms of every step run
         st = self.settings
         styles = [st["leadership"]]
         if st["compare"] not in (OFF, "", None):
@@ -95,6 +97,7 @@ class Lesson:
             self.error = exc
             return
         self.labels = styles
+        self.readings = [[] for _ in self.models]
 
     @property
     def case(self) -> str:
@@ -109,8 +112,9 @@ class Lesson:
     def step(self) -> None:
         """Advance every model by one step (nothing when the settings were not allowed)."""
         with self.lock:
-            for model in self.models:
+            for model, readings in zip(self.models, self.readings, strict=True):
                 model.step()
+                readings.append(read_step(model))
 
     def shock_steps(self) -> list[int]:
         """Steps at which a scheduled shock hits the problem."""
