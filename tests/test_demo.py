@@ -469,3 +469,12 @@ def test_a_failing_step_stops_the_player_with_the_error_named() -> None:
         lesson.player.wait_change(lesson.player.version, 0.1)
         deadline -= 1
     assert not lesson.player.playing and lesson.player.error == "ZeroDivisionError"
+
+
+def test_own_styles_accept_the_names_shown_in_dutch_and_english() -> None:
+    dutch = config.make_model(case="safety_network", org_styles="politie=faciliterend; Openbaar Ministerie: gedeeld / gespreid")
+    english = config.make_model(case="safety_network", org_styles="Police=Facilitative, public prosecution=shared")
+    assert dutch.style_names[:2] == english.style_names[:2] == ["facilitative", "shared"]
+    with pytest.raises(ConfigError, match="scenario.organisations"):
+        config.make_model(case="safety_network", org_styles="politi=faciliterend")
+    assert texts.Texts("nl")("controls.org_styles_hint").startswith("bijv. politie=")

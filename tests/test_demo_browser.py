@@ -443,6 +443,28 @@ def test_mechanisms_and_a_sentence_show_and_no_text_is_under_14_px_at_1024x768(d
     page.context.close()
 
 
+def test_own_styles_are_picked_per_organisation_in_dutch(demo: DemoServer, browser) -> None:
+    nl = texts.Texts("nl")
+    page, errors = open_demo(browser, demo.url, "1024x768", "nl")
+    choose(page, "case", nl.option("scenario", "safety_network"))
+    police = page.locator(".govsim-select-org-police")
+    police.scroll_into_view_if_needed()
+    assert nl("controls.case_style") in police.inner_text()
+    choose(page, "org-police", nl.option("leadership", "facilitative"))
+    page.wait_for_selector(".govsim-pending")
+    page.locator(".govsim-reset").click()
+    wait_built(page, nl.option("scenario", "safety_network"))
+    page.locator(".govsim-lesson-toggle").click()
+    page.wait_for_selector(".govsim-lesson-text dl")
+    card = page.locator(".govsim-lesson-text").inner_text()
+    assert f"{nl('organisations.police')} ({nl.option('leadership', 'facilitative')})" in card
+    settings = page.locator(".govsim-lesson-text .govsim-settings").inner_text()
+    assert f"{nl('organisations.police')}={nl.option('leadership', 'facilitative')}" in settings
+    assert "police" not in settings
+    assert_no_error(page, errors)
+    page.context.close()
+
+
 PAUSE_PRESSES = 50
 PAUSE_BUDGET_S = 150.0
 """The 50 presses must all run within this many seconds (or the test fails rather than hang)."""

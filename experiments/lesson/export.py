@@ -12,6 +12,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from sim.params import STYLES
+
 from .charts import PALETTE, SERIES, SERIES_DASHES, series_colour
 from .texts import Texts
 
@@ -53,8 +55,28 @@ def settings_line(lesson: Any, texts: Texts) -> str:
         seed=st["seed"],
     )
     if str(st.get("org_styles") or "").strip():
-        text += " · " + texts("lesson.own_styles_setting", styles=str(st["org_styles"]).strip())
+        text += " · " + texts("lesson.own_styles_setting", styles=shown_org_styles(lesson, texts))
     return text
+
+
+def shown_org_styles(lesson: Any, texts: Texts) -> str:
+    """The own styles typed or picked, with organisations and styles named in the page's language."""
+    from .charts import org_name
+    from .config import _aliases, _key, parse_org_styles
+
+    typed = str(lesson.settings.get("org_styles") or "").strip()
+    if not getattr(lesson, "models", None):
+        return typed
+    orgs = [o.name for o in lesson.models[0].organisations]
+    org_alias, style_alias = _aliases("organisations", orgs), _aliases("leadership", list(STYLES))
+    try:
+        pairs = parse_org_styles(typed)
+    except Exception:  # not reached for a lesson that was built, which parsed them
+        return typed
+    return ", ".join(
+        f"{org_name(texts, org_alias.get(_key(o), o))}={texts.option('leadership', style_alias.get(_key(s), s))}"
+        for o, s in pairs.items()
+    )
 
 
 def export_png(lesson: Any, texts: Texts) -> bytes:

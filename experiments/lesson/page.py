@@ -155,9 +155,11 @@ def lesson_html(lesson: Lesson, texts: Texts, full: bool) -> str:
     parts.append(f"<p><b>{e(texts('lesson.look_for'))}:</b> {e(texts(f'cases.{lesson.case}.hint'))}</p>")
     parts.append(f"<p><b>{e(texts('lesson.finding'))}:</b> {e(texts(f'cases.{lesson.case}.finding'))}</p>")
     if lesson.models:
+        from .charts import org_name
+
         first = lesson.models[0]
         own = [
-            f"{o.name} ({texts.option('leadership', o.style)})"
+            f"{org_name(texts, o.name)} ({texts.option('leadership', o.style)})"
             for o in first.organisations
             if first.params.scenario.organisations[o.index].leadership is not None
         ]
@@ -380,6 +382,41 @@ def _slider(texts: Texts, name: str, value: Any, low: float, high: float, step: 
     )
 
 
+def own_styles(case: str, text: Any) -> dict[str, str]:
+    """The own styles of a draft as ``{organisation: style}`` in config names (``{}`` if it does not parse)."""
+    from .config import _aliases, _key, parse_org_styles
+
+    orgs = [str(o.get("name")) for o in scenario_file(case).get("organisations", []) if isinstance(o, dict)]
+    try:
+        pairs = parse_org_styles(text)
+    except Exception:  # a draft being typed: shown as no own styles until it parses
+        return {}
+    org_alias, style_alias = _aliases("organisations", orgs), _aliases("leadership", list(STYLES))
+    out = {}
+    for org, style in pairs.items():
+        if _key(org) in org_alias and _key(style) in style_alias:
+            out[org_alias[_key(org)]] = style_alias[_key(style)]
+    return out
+
+
+def OrgStyles(texts: Texts, d: dict[str, Any], styles: list[tuple[str, str]], on_text: Any) -> None:
+    """A dropdown per organisation of the case: its own style, or the case's (a change stays pending)."""
+    from .charts import org_name
+
+    orgs = [str(o.get("name")) for o in scenario_file(d["case"]).get("organisations", []) if isinstance(o, dict)]
+    current = own_styles(d["case"], d["org_styles"])
+    solara.HTML(tag="div", unsafe_innerHTML=f"<div class='govsim-control-label'>"
+                f"{html.escape(texts('controls.org_styles'))}</div>")
+    for org in orgs:
+
+        def choose(value: Any, org: str = org) -> None:
+            chosen = {**current, org: value} if value else {k: v for k, v in current.items() if k != org}
+            on_text(", ".join(f"{k}={v}" for k, v in chosen.items() if k in orgs))
+
+        _select(org_name(texts, org), f"org-{org}", current.get(org, ""), [("", texts("controls.case_style")), *styles],
+                choose)
+
+
 @solara.component
 def Controls(texts: Texts, draft: solara.Reactive, on_preset: Any) -> None:
     """The settings: a change stays pending until Reset."""
@@ -413,15 +450,7 @@ def Controls(texts: Texts, draft: solara.Reactive, on_preset: Any) -> None:
     _select(
         texts("controls.compare"), "compare", d["compare"], [(OFF, texts("controls.off")), *styles], setter("compare")
     )
-    rv.TextField(
-        label=texts("controls.org_styles"),
-        placeholder=texts("controls.org_styles_hint"),
-        v_model=d["org_styles"],
-        on_v_model=setter("org_styles", str),
-        density="compact",
-        hide_details=True,
-        class_="govsim-text-org_styles",
-    )
+    OrgStyles(texts, d, styles, setter("org_styles", str))
     _select(
         texts("controls.roles"),
         "roles",
