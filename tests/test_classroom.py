@@ -720,3 +720,28 @@ def test_every_group_gets_one_sentence_per_round_from_the_models_counts_in_both_
     assert group["rounds"][-1]["sentence"]["nl"].lower().startswith(police.lower())
     assert f"{round(mech['network_failure_share'] * 100):.0f} %" in group["rounds"][-1]["sentence"]["nl"]
     assert s.student_view(a.token)["sentence"] == group["sentence"]
+
+
+def test_restart_keeps_the_debrief_of_the_old_session_with_its_chart_and_exports(app) -> None:
+    classroom = app.state.classroom
+    old = classroom.session
+    join(old, 2)
+    old.start()
+    old.skip()
+    assert old.tick()
+    before = old.teacher_view()
+    assert call(app, "POST", "/api/teacher/restart", {}, headers=TEACHER)[0] == 200
+    assert classroom.session is not old
+    status, _, body = call(app, "GET", "/api/teacher", headers=TEACHER, query="v=-1")
+    assert json.loads(body)["past_sessions"] == [{"id": 1, "case": "safety_network", "round": 1,
+                                                  "ended": classroom.past[0]["ended"]}]
+    status, _, body = call(app, "GET", "/api/teacher", headers=TEACHER, query="past=1")
+    past = json.loads(body)
+    assert status == 200 and past["code"] == before["code"] and past["groups"][0]["rounds"] == \
+        before["groups"][0]["rounds"]
+    assert call(app, "GET", "/chart/class.svg", headers=TEACHER, query="past=1&lang=nl")[2].startswith(b"<svg")
+    status, _, body = call(app, "GET", "/export/choices.csv", headers=TEACHER, query="past=1&lang=nl")
+    assert status == 200 and body.decode("utf-8-sig") == old.export_log(dutch=True)
+    assert call(app, "GET", "/export/choices.csv", headers=TEACHER, query="past=7")[0] == 404
+    assert call(app, "GET", "/api/teacher", query="past=1")[0] == 403  # the teacher's only
+    classroom.stop_driver()  # the restart started the new session's round driver

@@ -259,6 +259,17 @@ def test_a_class_plays_three_rounds_and_the_debrief_replays_from_the_log(classro
     teacher.wait_for_function("(c) => document.querySelector('#code').textContent !== c", arg=code,
                               timeout=TIMEOUT_MS)
     tabs[0][0].wait_for_selector("#join-form", timeout=TIMEOUT_MS)
+    # The restarted session's debrief is kept: listed, and it opens with its ranking and its round-by-round replay.
+    teacher.wait_for_selector("#past-sessions a.past-session", timeout=TIMEOUT_MS)
+    teacher.click("#past-sessions a.past-session")
+    teacher.wait_for_selector("#ranking li", timeout=TIMEOUT_MS)
+    assert "everyone facilitative" in teacher.inner_text("#ranking")
+    assert teacher.inner_text("#replay-round") == f"round 1 of {ROUNDS}"
+    first_round = teacher.inner_text("#replay-body")
+    teacher.click("#replay-next")
+    assert teacher.inner_text("#replay-round") == f"round 2 of {ROUNDS}" and teacher.inner_text("#replay-body") != first_round
+    assert teacher.locator("#replay-body .sentence").count() == 2
+    no_errors(teacher, teacher_errors)
 
 
 def test_a_reopened_tab_returns_to_its_seat_and_a_dead_phone_stops_counting_within_15_s(classroom: DemoServer,

@@ -34,6 +34,7 @@ import hmac
 import io
 import json
 import threading
+import time
 from html import escape
 from urllib.parse import urlencode
 from importlib import resources
@@ -54,6 +55,8 @@ from ..lesson.texts import Texts, catalogue
 from .charts import GROUP_COLOURS, Line, group_colour, group_dotted, line_chart, style_colour
 from .session import CHOICE_FIELDS, LEVELS, JoinRefused, Session, Settings
 
+MAX_PAST = 10
+"""Past sessions (restarted) whose debrief the teacher can still open."""
 POLL_SECONDS = 20.0
 """Longest the teacher's request for news waits before it is answered unchanged."""
 STUDENT_POLL_SECONDS = 4.0
@@ -91,6 +94,7 @@ class Classroom:
         self._charts: dict[tuple, bytes] = {}
         self._stop = threading.Event()
         self._driver: threading.Thread | None = None
+        self.past: list[dict[str, Any]] = []  # finished or restarted sessions, newest first (in memory only)
         self.session = self._new_session(version=0)
 
     def _new_session(self, version: int) -> Session:
@@ -112,10 +116,37 @@ class Classroom:
         if self._driver is not None:
             self._driver.join(timeout=10)
 
+    def keep(self, session: Session) -> None:
+        """Keep a session's debrief (its view, class chart and exports in both languages) among the past ones."""
+        if session.round == 0:
+            return
+        number = (self.past[0]["id"] + 1) if self.past else 1
+        view = session.teacher_view()
+        entry: dict[str, Any] = {"id": number, "case": session.settings.case, "round": session.round,
+                                 "ended": time.strftime("%H:%M"), "view": view, "chart": {}, "choices": {},
+                                 "results": {}}
+        for lang in ("nl", "en"):
+            texts = Texts(lang)
+            entry["chart"][lang] = class_svg(session, texts).encode("utf-8")
+            entry["choices"][lang] = session.export_log(dutch=lang == "nl")
+            entry["results"][lang] = results_csv(session, texts)
+        self.past.insert(0, entry)
+        del self.past[MAX_PAST:]
+
+    def past_session(self, request: Request) -> dict[str, Any] | None:
+        """The past session a request names (``?past=<id>``), if kept."""
+        wanted = request.query_params.get("past")
+        return next((p for p in self.past if str(p["id"]) == wanted), None) if wanted else None
+
+    def past_list(self) -> list[dict[str, Any]]:
+        """The past sessions kept, for the teacher's list (newest first)."""
+        return [{"id": p["id"], "case": p["case"], "round": p["round"], "ended": p["ended"]} for p in self.past]
+
     def restart(self) -> None:
-        """A new session with the same settings and a new code (the old one is dropped)."""
+        """A new session with the same settings and a new code (the old one is kept among the past ones)."""
         with self.lock:
             old = self.session
+            self.keep(old)
             self.stop_driver()
             self.session = self._new_session(version=old.version + 1)
             self._charts.clear()
@@ -462,9 +493,16 @@ async def teacher_state(request: Request) -> Response:
     if not is_teacher(request):
         return forbidden()
     classroom = request.app.state.classroom
+    if request.query_params.get("past"):
+        past = classroom.past_session(request)
+        if past is None:
+            return JSONResponse({"error": "no such past session"}, status_code=404)
+        return JSONResponse({**past["view"], "past": past["id"], "past_sessions": classroom.past_list()},
+                            headers={"cache-control": "no-store"})
     await classroom.wait(_version(request))
     view = classroom.session.teacher_view()
     view["join_url"] = classroom.join_base
+    view["past_sessions"] = classroom.past_list()
     return JSONResponse(view, headers={"cache-control": "no-store"})
 
 
@@ -541,16 +579,24 @@ async def class_chart(request: Request) -> Response:
     classroom = request.app.state.classroom
     session = classroom.session
     texts = texts_for(request)
+    if request.query_params.get("past"):
+        past = classroom.past_session(request)
+        if past is None:
+            return PlainTextResponse("no such past session\n", status_code=404)
+        return Response(past["chart"][texts.lang], media_type="image/svg+xml", headers={"cache-control": "no-store"})
     with session.lock:
         key = ("class", session.code, session.round, len(session.groups), bool(session.references), texts.lang)
+    return Response(classroom.chart(key, lambda: class_svg(session, texts)), media_type="image/svg+xml",
+                    headers={"cache-control": "no-store"})
+
+
+def class_svg(session: Session, texts: Texts) -> str:
+    """The chart of every group (and the debrief's replays) of a session."""
+    with session.lock:
         shocks = sorted(s for s in session.shocks if s <= session.steps)
-
-    def draw() -> str:
-        return line_chart(class_lines(session, texts), texts, steps_per_round=session.settings.steps_per_round,
-                          total_steps=session.settings.rounds * session.settings.steps_per_round, shocks=shocks,
-                          width=640, height=380, font=16)
-
-    return Response(classroom.chart(key, draw), media_type="image/svg+xml", headers={"cache-control": "no-store"})
+    return line_chart(class_lines(session, texts), texts, steps_per_round=session.settings.steps_per_round,
+                      total_steps=session.settings.rounds * session.settings.steps_per_round, shocks=shocks,
+                      width=640, height=380, font=16)
 
 
 def results_csv(session: Session, texts: Texts) -> str:
@@ -584,9 +630,17 @@ async def export(request: Request) -> Response:
     """The log of choices (``/export/choices.csv``) or the results (``/export/results.csv``)."""
     if not is_teacher(request):
         return forbidden()
-    session = request.app.state.classroom.session
+    classroom = request.app.state.classroom
+    session = classroom.session
     texts = texts_for(request)
     what = request.path_params["what"]
+    past = classroom.past_session(request)
+    if request.query_params.get("past") and (past is None or what not in ("choices", "results")):
+        return PlainTextResponse("no such export\n", status_code=404)
+    if past is not None:
+        name = f"classroom_{past['case']}_{past['id']}_{what}.csv"
+        return Response("\ufeff" + past[what][texts.lang], media_type="text/csv; charset=utf-8",
+                        headers={"content-disposition": f'attachment; filename="{name}"'})
     if what == "choices":
         body = session.export_log(dutch=texts.lang == "nl")
     elif what == "results":

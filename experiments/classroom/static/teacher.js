@@ -13,7 +13,8 @@
   const styleName = (s) => TEXTS["styles." + s + ".name"] || s;
   const STYLE_COLOURS = TEXTS.style_colours;  // the report palette (analysis.palette.STYLE_COLOURS)
   const LEVEL_KEYS = {"0": "l0", "0.25": "l25", "0.5": "l50", "0.75": "l75", "1": "l100"};
-  const lang = "lang=" + LANG;
+  const PAST = new URLSearchParams(location.search).get("past");  // a past session's debrief (kept after Restart)
+  const lang = "lang=" + LANG + (PAST ? "&past=" + encodeURIComponent(PAST) : "");
 
   async function act(action, body) {
     const response = await fetch("/api/teacher/" + action + "?" + lang, {method: "POST",
@@ -139,6 +140,15 @@
       el("img", {class: "chart", id: "class-chart", src: "/chart/class.svg?" + lang + "&r=" + view.round + "&g=" + view.groups.length + "&p=" + view.phase, alt: title}));
   }
 
+  function pastCard() {  // debriefs of restarted sessions, kept on this laptop while the server runs
+    const items = (view.past_sessions || []).map((p) => el("li", {},
+      el("a", {href: "/debrief?lang=" + LANG + "&past=" + p.id, class: "past-session",
+               text: T("classroom.debrief.past_item", {n: p.id, rounds: p.round, time: p.ended})})));
+    if (!items.length) return null;
+    return el("div", {class: "card", id: "past-sessions"}, el("h2", {text: T("classroom.debrief.past")}),
+              el("ul", {class: "plain"}, ...items));
+  }
+
   function exports() {
     return el("div", {class: "actions", id: "exports"},
       el("a", {href: "/export/choices.csv?" + lang, id: "export-choices", download: ""}, el("button", {class: "secondary", text: T("classroom.teacher.export_choices")})),
@@ -150,7 +160,7 @@
     if (view.phase === "lobby") {  // before the start: the join card fills the top of the projected screen
       app.replaceChildren(
         el("h1", {text: T("classroom.teacher_title")}), joinCard(), statusBar(), controls(),
-        el("div", {class: "layout"}, groupCards(), el("div", {}, chartCard(T("classroom.teacher.chart")), reassignCard(), exports())));
+        el("div", {class: "layout"}, groupCards(), el("div", {}, chartCard(T("classroom.teacher.chart")), reassignCard(), exports(), pastCard())));
     } else {  // after the start: the class chart and the groups first, the join card in a corner, controls below
       const join = joinCard();
       join.classList.add("corner");
@@ -158,7 +168,7 @@
         el("div", {class: "projector-head"}, el("h1", {text: T("classroom.teacher_title")}), join), statusBar(),
         el("div", {class: "layout projected"}, chartCard(T("classroom.teacher.chart")), sentencesCard()),
         groupCards("wide"),
-        controls(), el("div", {class: "layout"}, reassignCard(), exports()));
+        controls(), el("div", {class: "layout"}, reassignCard(), el("div", {}, exports(), pastCard())));
     }
     ["reassign-student", "reassign-seat"].forEach((id, i) => {
       const select = document.getElementById(id);
@@ -220,9 +230,9 @@
       el("h1", {text: T("classroom.debrief.title")}), statusBar(), replayCard(),
       el("div", {class: "layout debrief"}, chartCard(T("classroom.debrief.chart")),
          el("div", {class: "card"}, el("h2", {text: T("classroom.ranking")}), ranking, exports(),
-            el("div", {class: "actions"}, el("a", {href: "/teacher?" + lang}, el("button", {class: "secondary", text: T("classroom.teacher.back")}))))),
+            el("div", {class: "actions"}, el("a", {href: "/teacher?lang=" + LANG}, el("button", {class: "secondary", text: T("classroom.teacher.back")}))))),
       el("h2", {text: T("classroom.debrief.who_chose")}), el("p", {class: "muted", text: T("classroom.debrief.legend_auto")}),
-      el("div", {class: "debrief-groups", id: "debrief-groups"}, ...tables));
+      el("div", {class: "debrief-groups", id: "debrief-groups"}, ...tables), pastCard());
   }
 
   function render() {
@@ -233,6 +243,12 @@
   }
 
   async function poll() {
+    if (PAST) {  // a past session does not change: one request
+      const response = await fetch("/api/teacher?" + lang, {cache: "no-store"});
+      if (response.status === 200) { view = await response.json(); version = view.version; render(); }
+      else app.replaceChildren(el("p", {class: "error", text: "HTTP " + response.status}));
+      return;
+    }
     for (;;) {
       try {
         const response = await fetch("/api/teacher?" + lang + "&v=" + version, {cache: "no-store"});
