@@ -745,3 +745,21 @@ def test_restart_keeps_the_debrief_of_the_old_session_with_its_chart_and_exports
     assert call(app, "GET", "/export/choices.csv", headers=TEACHER, query="past=7")[0] == 404
     assert call(app, "GET", "/api/teacher", query="past=1")[0] == 403  # the teacher's only
     classroom.stop_driver()  # the restart started the new session's round driver
+
+
+@pytest.mark.parametrize("case", ["safety_network", "inclusive_municipality", "benefits_agency"])
+def test_every_seat_of_the_classroom_cases_has_a_role_card_with_a_dilemma_in_both_languages(case) -> None:
+    from experiments.classroom.session import CARD_FIELDS, role_cards
+
+    s = session(case=case, group_size=None)
+    cards = role_cards(case)
+    assert sorted(cards) == sorted(s.org_names)
+    for org, card in cards.items():
+        assert set(card) == {"nl", "en"}, org
+        for lang in ("nl", "en"):
+            assert set(card[lang]) == set(CARD_FIELDS) and all(len(card[lang][f]) > 40 for f in CARD_FIELDS)
+        assert card["nl"]["dilemma"] != card["en"]["dilemma"]
+    student = s.join("Ann", s.code, "10.0.0.2")
+    view = s.student_view(student.token)
+    assert view["card"] == cards[s.org_names[student.seat[1]]]
+    assert s.teacher_view()["groups"][0]["seats"][0]["card"] == cards[s.org_names[0]]

@@ -144,6 +144,9 @@ def test_a_class_plays_three_rounds_and_the_debrief_replays_from_the_log(classro
     assert seats[(0, 3)] is None and seats[(1, 4)] is None  # seats nobody holds: automatic
     evil, _ = students[2]
     assert names[2] in evil.inner_text("#who") and evil.locator("img[src=x]").count() == 0
+    card = evil.inner_text("#role-card")  # open before the first round: the role and its dilemma
+    assert EN("classroom.card.dilemma") in card and "probation" not in card.split(":")[0]
+    assert len(card) > 200
     teacher.wait_for_function("() => document.querySelectorAll('#groups .group').length === 2", timeout=TIMEOUT_MS)
     assert teacher.locator("#group-1 .who").first.inner_text() == "Ann"
     assert teacher.locator("img[src=x]").count() == 0  # the nickname is text on the teacher's screen too
@@ -233,6 +236,7 @@ def test_a_class_plays_three_rounds_and_the_debrief_replays_from_the_log(classro
     assert not re.search(r"\b[0-9a-f]{16}\b", teacher.inner_text("body"))  # no replay hashes projected
     ranking = teacher.inner_text("#ranking")
     assert "everyone facilitative" in ranking and "everyone directive" in ranking
+    assert "null" not in teacher.inner_text("body")
     screenshot(teacher, "classroom_debrief.png")
     with teacher.expect_download() as download:
         teacher.click("#export-choices")

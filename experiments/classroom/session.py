@@ -26,6 +26,7 @@ Replay: :func:`replay` rebuilds every group's model from the log alone (the expo
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import math
@@ -121,6 +122,27 @@ class Settings:
             raise ConfigError("classroom.styles", bad, "must be one or more of " + ", ".join(STYLES))
         if self.lang not in ("nl", "en"):
             raise ConfigError("classroom.lang", self.lang, "must be one of nl, en")
+
+
+CARD_FIELDS: tuple[str, ...] = ("mandate", "knows", "dilemma")
+"""What a role card says: mandate and targets, what its staff know that others do not, the dilemma."""
+
+
+@functools.cache
+def _cards() -> dict[str, Any]:
+    from importlib import resources
+
+    import yaml
+
+    text = resources.files("experiments.classroom").joinpath("cards.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    return data if isinstance(data, dict) else {}
+
+
+def role_cards(case: str) -> dict[str, dict[str, dict[str, str]]]:
+    """The case's role cards: ``{organisation: {lang: {field: text}}}`` (empty for a case without cards)."""
+    found = _cards().get(case)
+    return found if isinstance(found, dict) else {}
 
 
 def build_case(settings: Settings) -> Any:
@@ -435,6 +457,7 @@ class Session:
         self.lock = threading.RLock()
         self.code = new_code()
         self.org_names = [o.name for o in self.params.scenario.organisations]
+        self.cards = role_cards(settings.case)
         self.shock_share = case_shock_share(self.params)
         self.groups: list[Group] = []
         self.students: dict[str, Student] = {}
@@ -901,6 +924,7 @@ class Session:
             org = seat.org
             view.update({
                 "seat": {"group": group.index, "org": org, "org_name": self.org_names[org]},
+                "card": self.cards.get(self.org_names[org]),
                 "choice": seat.choice.as_dict(), "has_chosen": seat.chosen,
                 "public_value": snap["public_value"][-1], "public_value_before": self._before(snap["public_value"]),
                 "own": snap["own"][org], "own_before": self._before(snap["org_history"][org]),
@@ -943,6 +967,7 @@ class Session:
                 for s in g.seats:
                     holder = self.students.get(s.holder) if s.holder else None
                     seats.append({"org": s.org, "org_name": self.org_names[s.org],
+                                  "card": self.cards.get(self.org_names[s.org]),
                                   "nickname": holder.nickname if holder else None,
                                   "away": bool(holder and holder.token in self._away),
                                   "student": holder.token[:8] if holder else None, "chosen": s.chosen,

@@ -90,11 +90,22 @@
     bar.replaceChildren(...parts);
   }
 
+  let cardOpen = null;
   function renderSeat() {
     const seat = view.seat;
-    document.getElementById("seat").replaceChildren(
+    const box = document.getElementById("seat");
+    const was = box.querySelector("details.card-role");
+    if (was) cardOpen = was.open;
+    const card = view.card && view.card[LANG];
+    const role = card ? el("details", {class: "card-role", id: "role-card", open: cardOpen === null ? view.round === 0 : cardOpen},
+      el("summary", {text: T("classroom.card.title")}),
+      el("p", {}, el("strong", {text: T("classroom.card.mandate") + ": "}), card.mandate),
+      el("p", {}, el("strong", {text: T("classroom.card.knows") + ": "}), card.knows),
+      el("p", {}, el("strong", {text: T("classroom.card.dilemma") + ": "}), card.dilemma)) : null;
+    box.replaceChildren(
       el("h1", {id: "you-lead", text: T("classroom.you_lead", {org: orgName(seat.org_name)})}),
-      el("div", {class: "muted", id: "who", text: T("classroom.joined_as", {nickname: view.nickname}) + " \u00b7 " + T("classroom.group", {n: seat.group + 1})}));
+      el("div", {class: "muted", id: "who", text: T("classroom.joined_as", {nickname: view.nickname}) + " \u00b7 " + T("classroom.group", {n: seat.group + 1})}),
+      role);
   }
 
   function renderChoice() {

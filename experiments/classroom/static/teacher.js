@@ -220,7 +220,9 @@
     const tables = view.groups.map((g) => {
       const head = el("tr", {}, el("th", {text: ""}), ...Array.from({length: view.round}, (_, i) => el("th", {text: String(i + 1)})));
       const rows = g.seats.map((s) => el("tr", {}, el("th", {}, el("div", {text: orgName(s.org_name)}),
-        el("div", {class: "muted", text: s.nickname === null ? T("classroom.automatic") : s.nickname})), ...s.history.map(cell)));
+        el("div", {class: "muted", text: s.nickname === null ? T("classroom.automatic") : s.nickname}),
+        s.card ? el("div", {class: "knew", title: s.card[LANG].dilemma, text: T("classroom.card.knew") + ": " + s.card[LANG].knows}) : null),
+        ...s.history.map(cell)));
       return el("div", {class: "card group", id: "debrief-group-" + (g.group + 1)},
         el("h2", {}, el("span", {text: T("classroom.group_title", {n: g.group + 1})}),
            el("span", {text: T("classroom.debrief.final", {value: pct(g.public_value)})})),
@@ -232,7 +234,7 @@
          el("div", {class: "card"}, el("h2", {text: T("classroom.ranking")}), ranking, exports(),
             el("div", {class: "actions"}, el("a", {href: "/teacher?lang=" + LANG}, el("button", {class: "secondary", text: T("classroom.teacher.back")}))))),
       el("h2", {text: T("classroom.debrief.who_chose")}), el("p", {class: "muted", text: T("classroom.debrief.legend_auto")}),
-      el("div", {class: "debrief-groups", id: "debrief-groups"}, ...tables), pastCard());
+      el("div", {class: "debrief-groups", id: "debrief-groups"}, ...tables), ...[pastCard()].filter(Boolean));
   }
 
   function render() {
