@@ -449,7 +449,8 @@ def test_one_address_holds_a_few_seats_until_the_teacher_allows_more_and_can_rem
     limit = session.settings.seats_per_address
     tokens = []
     for i in range(limit):
-        status, _, body = call(app, "POST", "/api/join", {"nickname": f"s{i}", "code": session.code}, client="10.0.0.66")
+        status, _, body = call(app, "POST", "/api/join", {"nickname": f"s{i}", "code": session.code},
+                               client="10.0.0.66")
         assert status == 200
         tokens.append(json.loads(body)["token"])
     status, _, body = call(app, "POST", "/api/join", {"nickname": "greedy", "code": session.code}, client="10.0.0.66")

@@ -271,7 +271,8 @@ def test_a_class_plays_three_rounds_and_the_debrief_replays_from_the_log(classro
     assert teacher.inner_text("#replay-round") == f"round 1 of {ROUNDS}"
     first_round = teacher.inner_text("#replay-body")
     teacher.click("#replay-next")
-    assert teacher.inner_text("#replay-round") == f"round 2 of {ROUNDS}" and teacher.inner_text("#replay-body") != first_round
+    assert teacher.inner_text("#replay-round") == f"round 2 of {ROUNDS}"
+    assert teacher.inner_text("#replay-body") != first_round
     assert teacher.locator("#replay-body .sentence").count() == 2
     no_errors(teacher, teacher_errors)
 

@@ -472,9 +472,31 @@ def test_a_failing_step_stops_the_player_with_the_error_named() -> None:
 
 
 def test_own_styles_accept_the_names_shown_in_dutch_and_english() -> None:
-    dutch = config.make_model(case="safety_network", org_styles="politie=faciliterend; Openbaar Ministerie: gedeeld / gespreid")
+    dutch = config.make_model(case="safety_network",
+                              org_styles="politie=faciliterend; Openbaar Ministerie: gedeeld / gespreid")
     english = config.make_model(case="safety_network", org_styles="Police=Facilitative, public prosecution=shared")
     assert dutch.style_names[:2] == english.style_names[:2] == ["facilitative", "shared"]
     with pytest.raises(ConfigError, match="scenario.organisations"):
         config.make_model(case="safety_network", org_styles="politi=faciliterend")
     assert texts.Texts("nl")("controls.org_styles_hint").startswith("bijv. politie=")
+
+
+def test_percent_ticks_never_read_alike_and_use_the_readouts_unit_style() -> None:
+    nl, en = texts.Texts("nl"), texts.Texts("en")
+    ticks = [0.0, 0.005, 0.01, 0.015, 0.02, 0.025]
+    for t in (nl, en):
+        labels = [t.tick_percent(v) for v in ticks]
+        assert len(set(labels)) == len(labels), labels
+    assert nl.tick_percent(0.005) == "0,5 %" and en.tick_percent(0.05) == "5%"
+    assert nl.tick_percent(0.05)[-2:] == nl.percent(0.05)[-2:] == " %"  # one unit style, chart and readout
+
+
+def test_demo_csv_names_settings_in_dutch_and_neutralises_formulas() -> None:
+    lesson = _stepped(2, case="safety_network")
+    nl = export.export_csv(lesson, texts.Texts("nl"))
+    assert "safety_network" not in nl and texts.Texts("nl").option("scenario", "safety_network") in nl
+    assert "small_world" not in nl and "balanced" not in nl
+    lesson.settings = {**lesson.settings, "org_styles": "-2+3+cmd|calc!A0"}
+    rows = list(csv.reader(io.StringIO(export.export_csv(lesson, texts.Texts("en")))))
+    column = rows[0].index(texts.Texts("en")("controls.org_styles"))
+    assert {r[column] for r in rows[1:]} == {"'-2+3+cmd|calc!A0"}

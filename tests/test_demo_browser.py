@@ -480,7 +480,8 @@ def test_pause_pressed_50_times_at_random_moments_always_stops_within_one_step(d
     button = page.locator(".govsim-play")
     # The step on screen at the very moment of each click (Playwright's click itself takes a while).
     page.evaluate("""() => document.addEventListener('click', (e) => {
-        if (e.target.closest('.govsim-play')) window.__shownAtPress = document.querySelector('.govsim-step').textContent;
+        if (e.target.closest('.govsim-play'))
+          window.__shownAtPress = document.querySelector('.govsim-step').textContent;
       }, true)""")
     started = time.monotonic()
     late = []

@@ -2,7 +2,8 @@
 
 The classroom runs in this process (uvicorn serving :func:`experiments.classroom.web.create_app`); Ctrl-C
 stops it. It prints the join address and code for the students and the teacher's screen's address
-with the teacher key in it (every teacher action needs the key, from this laptop too). ``--check`` serves one small page instead and waits for a phone to open it.
+with the teacher key in it (every teacher action needs the key, from this laptop too). ``--check``
+serves one small page instead and waits for a phone to open it.
 """
 
 from __future__ import annotations

@@ -47,8 +47,8 @@ from sim.params import STYLES
 from ..lesson.config import check_option, demo_config
 from ..lesson.mechanisms import StepReading, Tally, read_step, sentence
 from ..lesson.mechanisms import panel as mechanism_panel
-from ..lesson.texts import Texts
 from ..lesson.state import preset
+from ..lesson.texts import Texts
 
 CHOICE_FIELDS: tuple[str, ...] = ("convening", "openness", "pressure", "support")
 """Behaviours a student may set by hand (convene or not, how to answer staff who speak up, how hard to

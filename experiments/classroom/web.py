@@ -36,9 +36,9 @@ import json
 import threading
 import time
 from html import escape
-from urllib.parse import urlencode
 from importlib import resources
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -507,8 +507,11 @@ async def teacher_state(request: Request) -> Response:
 
 
 async def teacher_action(request: Request) -> Response:
-    """One teacher control: start, pause, extend, skip, lock, partners, shock, reassign, remove (a seat),
-    allow (more seats from one address), restart."""
+    """One teacher control.
+
+    Start, pause, extend, skip, lock, partners, shock, reassign, remove (a seat), allow (more seats from
+    one address), restart.
+    """
     if not is_teacher(request):
         return forbidden()
     classroom = request.app.state.classroom
@@ -663,8 +666,10 @@ async def static(request: Request) -> Response:
 
 
 class Guard:
-    """ASGI middleware: refuses a request whose ``Host`` or ``Origin`` is not this server's (403) and a body
-    whose ``Content-Length`` is too large (413), before any route reads anything."""
+    """ASGI middleware: refuses requests that are not this server's pages' or too large, before any route.
+
+    A ``Host`` or ``Origin`` that is not this server's gives 403, a ``Content-Length`` too large 413.
+    """
 
     def __init__(self, app: Any) -> None:
         """Guard ``app``."""

@@ -67,8 +67,10 @@ def compose_config(overrides: list[str]) -> dict[str, Any]:
 
 
 def parse_org_styles(text: str | Mapping[str, str] | None) -> dict[str, str]:
-    """Own styles per organisation from ``"police=facilitative, municipality=shared"`` (names as shown in
-    Dutch or English are accepted too: ``"politie=faciliterend"``, see :func:`demo_config`).
+    """Own styles per organisation from ``"police=facilitative, municipality=shared"``.
+
+    Names as shown in Dutch or English are accepted too (``"politie=faciliterend"``, see
+    :func:`demo_config`).
 
     Pairs are separated by commas, semicolons or new lines; ``:`` works as well as ``=``.
     Empty text gives no own styles.
@@ -96,8 +98,10 @@ def _key(text: str) -> str:
 
 
 def _aliases(group: str, names: list[str]) -> dict[str, str]:
-    """Every way a teacher may write one of ``names``: its config name, spaced, and its Dutch and English
-    display names (any case), each mapped to the config name."""
+    """Every way a teacher may write one of ``names``, mapped to the config name.
+
+    Its config name, spaced, and its Dutch and English display names, in any case.
+    """
     from .texts import Texts
 
     out: dict[str, str] = {}

@@ -1,5 +1,6 @@
-"""What a class can see of the mechanisms: read from the model's counts after every step, summed over
-a stretch of steps (a round, a year), and told in one sentence.
+"""What a class can see of the mechanisms, read from the model's counts and told in one sentence.
+
+Read after every step, summed over a stretch of steps (a round, a year).
 
 Everything here is read from what :class:`~sim.GovernanceModel` exposes after a step (its ``meeting``,
 ``counts``, ``work``, ``trust``, ``org_performance``, ``energy`` and ``home_org``); nothing is a

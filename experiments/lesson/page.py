@@ -234,9 +234,45 @@ def _forums(data: dict[str, Any], org: int) -> str:
     return f"{data['attended'][org]}/{data['forums']}" + (f" ({convened})" if convened else "")
 
 
+def _mechanism_table(texts: Texts, names: list[str], data: dict[str, Any]) -> str:
+    """Per organisation: own performance, energy, failure work and forums attended (convened)."""
+    e = html.escape
+    head = (
+        f"<tr><th>{e(texts('mechanisms.organisation'))}</th><th>{e(texts('mechanisms.own'))}</th>"
+        f"<th>{e(texts('mechanisms.energy'))}</th>"
+        f"<th title='{e(texts('mechanisms.failure_hint'))}'>{e(texts('mechanisms.failure_work'))}</th>"
+        f"<th title='{e(texts('mechanisms.forum_hint'))}'>{e(texts('mechanisms.forum'))}</th></tr>"
+    )
+    rows = "".join(
+        f"<tr><td>{e(n)}</td><td>{texts.percent(data['own'][o])}</td><td>{texts.percent(data['energy'][o])}</td>"
+        f"<td>{texts.percent(data['failure_share'][o])}</td><td>{_forums(data, o)}</td></tr>"
+        for o, n in enumerate(names)
+    )
+    note = texts("mechanisms.forums_held", forums=data["forums"], steps=data["steps"], adopted=data["adopted"],
+                 refused=data["consent_refused"])
+    return f"<table class='govsim-mech-table'>{head}{rows}</table><div class='govsim-mech-note'>{e(note)}</div>"
+
+
+def _trust_table(texts: Texts, names: list[str], data: dict[str, Any]) -> str:
+    """Trust between the named partners (row: how much it trusts the column), opened on request."""
+    e = html.escape
+    head = "".join(f"<th>{e(n)}</th>" for n in names)
+    rows = "".join(
+        f"<tr><td>{e(n)}</td>"
+        + "".join(f"<td>{'' if a == b else texts.number(data['trust'][a][b], 2)}</td>" for b in range(len(names)))
+        + "</tr>"
+        for a, n in enumerate(names)
+    )
+    return (f"<details><summary>{e(texts('mechanisms.trust'))}</summary><table class='govsim-mech-table'>"
+            f"<tr><th></th>{head}</tr>{rows}</table></details>")
+
+
 def mechanisms_html(lesson: Lesson, texts: Texts) -> str:
-    """Why, per style: one sentence of the last year from the model's counts, each organisation's own
-    performance, energy, failure work and forums, and trust between the named partners."""
+    """Why, per style: the mechanisms of the last year, from the model's counts.
+
+    One sentence, each organisation's own performance, energy, failure work and forums, and trust
+    between the named partners.
+    """
     from .charts import org_name
     from .mechanisms import Tally, panel, sentence
 
@@ -246,37 +282,18 @@ def mechanisms_html(lesson: Lesson, texts: Texts) -> str:
         for i, (style, model, readings) in enumerate(zip(lesson.labels, lesson.models, lesson.readings, strict=True)):
             orgs = [o.name for o in model.organisations]
             recent = Tally.of(readings[-MECHANISM_WINDOW:], model.n_orgs)
-            earlier = readings[-2 * MECHANISM_WINDOW:-MECHANISM_WINDOW]
+            earlier = readings[-2 * MECHANISM_WINDOW : -MECHANISM_WINDOW]
             before = Tally.of(earlier, model.n_orgs).network_failure_share() if earlier else None
-            text = sentence(model, recent, orgs, texts, before)
             data = panel(model, recent)
             names = [org_name(texts, o) for o in orgs]
-            rows = "".join(
-                f"<tr><td>{e(n)}</td><td>{texts.percent(data['own'][o])}</td><td>{texts.percent(data['energy'][o])}</td>"
-                f"<td>{texts.percent(data['failure_share'][o])}</td><td>{_forums(data, o)}</td></tr>"
-                for o, n in enumerate(names)
-            )
-            trust_head = "".join(f"<th>{e(n)}</th>" for n in names)
-            trust_rows = "".join(
-                f"<tr><td>{e(n)}</td>"
-                + "".join(f"<td>{'' if a == b else texts.number(data['trust'][a][b], 2)}</td>" for b in range(len(names)))
-                + "</tr>"
-                for a, n in enumerate(names)
-            )
-            colour = series_colour(style, i)
             blocks.append(
-                f"<div class='govsim-mech'><div class='govsim-sentence'><b style='color:{colour}'>"
-                f"{e(texts.option('leadership', style))}:</b> {e(text)}</div>"
-                f"<table class='govsim-mech-table'><tr><th>{e(texts('mechanisms.organisation'))}</th>"
-                f"<th>{e(texts('mechanisms.own'))}</th><th>{e(texts('mechanisms.energy'))}</th>"
-                f"<th title='{e(texts('mechanisms.failure_hint'))}'>{e(texts('mechanisms.failure_work'))}</th>"
-                f"<th title='{e(texts('mechanisms.forum_hint'))}'>{e(texts('mechanisms.forum'))}</th></tr>{rows}</table>"
-                f"<div class='govsim-mech-note'>{e(texts('mechanisms.forums_held', forums=data['forums'], steps=data['steps'], adopted=data['adopted'], refused=data['consent_refused']))}</div>"
-                f"<details><summary>{e(texts('mechanisms.trust'))}</summary><table class='govsim-mech-table'>"
-                f"<tr><th></th>{trust_head}</tr>{trust_rows}</table></details></div>"
+                f"<div class='govsim-mech'><div class='govsim-sentence'><b style='color:{series_colour(style, i)}'>"
+                f"{e(texts.option('leadership', style))}:</b> {e(sentence(model, recent, orgs, texts, before))}</div>"
+                f"{_mechanism_table(texts, names, data)}{_trust_table(texts, names, data)}</div>"
             )
     heading = f"{texts('mechanisms.heading')} ({texts('mechanisms.period', steps=MECHANISM_WINDOW)})"
-    return f"<div class='govsim-mechanisms'><h2>{e(heading)}</h2><div class='govsim-mech-grid'>{''.join(blocks)}</div></div>"
+    grid = f"<div class='govsim-mech-grid'>{''.join(blocks)}</div>"
+    return f"<div class='govsim-mechanisms'><h2>{e(heading)}</h2>{grid}</div>"
 
 
 def legend_html(lesson: Lesson, texts: Texts) -> str:

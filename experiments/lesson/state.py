@@ -276,4 +276,5 @@ class LessonStore:
 STORE = LessonStore()
 """The server's lessons (a page reload finds its lesson here by the id in its address)."""
 
-__all__ = ["CONFIG_DIR", "DEFAULTS", "OFF", "PAUSED", "PLAYING", "STORE", "Lesson", "LessonStore", "Player", "config_options", "preset", "presets"]
+__all__ = ["CONFIG_DIR", "DEFAULTS", "OFF", "PAUSED", "PLAYING", "STORE", "Lesson", "LessonStore", "Player",
+           "config_options", "preset", "presets"]

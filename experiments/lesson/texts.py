@@ -111,8 +111,10 @@ class Texts:
         return f"{value * 100:.0f} %" if self.lang == "nl" else f"{value * 100:.0f}%"
 
     def tick_percent(self, value: float) -> str:
-        """A per-cent tick label with as few decimals as the tick needs (two ticks never read alike), in the
-        unit style of :meth:`percent` (``0,5 %`` in Dutch, ``0.5%`` in English)."""
+        """A per-cent tick label with as few decimals as the tick needs (two ticks never read alike).
+
+        In the unit style of :meth:`percent`: ``0,5 %`` in Dutch, ``0.5%`` in English.
+        """
         text = f"{round(float(value) * 100, 4):g}"
         return f"{text.replace('.', ',')} %" if self.lang == "nl" else f"{text}%"
 
