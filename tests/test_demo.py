@@ -500,3 +500,21 @@ def test_demo_csv_names_settings_in_dutch_and_neutralises_formulas() -> None:
     rows = list(csv.reader(io.StringIO(export.export_csv(lesson, texts.Texts("en")))))
     column = rows[0].index(texts.Texts("en")("controls.org_styles"))
     assert {r[column] for r in rows[1:]} == {"'-2+3+cmd|calc!A0"}
+
+
+def test_a_lesson_whose_page_is_gone_stops_playing(monkeypatch) -> None:
+    import time
+
+    monkeypatch.setattr(state, "UNWATCHED_PAUSE", 0.3)
+    monkeypatch.setattr(state, "SHOWN_WAIT", 0.1)
+    lesson = state.Lesson(N=8, K=2)
+    player = lesson.player
+    player.shown(0)  # a page followed it once
+    player.play()
+    deadline = time.monotonic() + 10
+    while player.playing and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not player.playing and 0 < lesson.steps < 40
+    steps = lesson.steps
+    time.sleep(0.3)
+    assert lesson.steps == steps

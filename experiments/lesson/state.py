@@ -28,6 +28,8 @@ PLAY_INTERVAL = 0.15
 """Seconds from the start of one step to the start of the next while playing (a step takes part of it)."""
 SHOWN_WAIT = 2.0
 """Longest a playing lesson waits for its page to show a step before it takes the next one anyway."""
+UNWATCHED_PAUSE = 30.0
+"""A lesson that plays while no page has shown a step for this many seconds pauses (its tab was closed)."""
 PAUSED, PLAYING = "paused", "playing"
 """The two states of a lesson's :class:`Player`."""
 DEFAULTS: dict[str, Any] = {
@@ -157,11 +159,13 @@ class Player:
         self._thread: threading.Thread | None = None
         self.paced = False  # a page follows: wait for it to show each step (see :meth:`shown`)
         self._shown = -1
+        self._shown_at = time.monotonic()
 
     def shown(self, steps: int) -> None:
         """A page has put ``steps`` on screen (it calls this after drawing; it changes no page state)."""
         with self._cond:
             self.paced = True
+            self._shown_at = time.monotonic()
             if steps > self._shown:
                 self._shown = steps
                 self._cond.notify_all()
@@ -181,6 +185,7 @@ class Player:
             if self.state == PLAYING or not self.lesson.models:
                 return False
             self.state, self.error = PLAYING, None
+            self._shown_at = time.monotonic()
             self._run_id += 1
             self._thread = threading.Thread(target=self._run, args=(self._run_id,), daemon=True,
                                             name="govsim-demo-player")
@@ -231,6 +236,10 @@ class Player:
                            and time.monotonic() < give_up):
                         self._cond.wait(max(0.0, give_up - time.monotonic()))
                     started = time.monotonic()
+                    if self._shown < self.lesson.steps and started - self._shown_at > UNWATCHED_PAUSE:
+                        self.state = PAUSED  # nobody watches: stop rather than run on in the background
+                        self._bump()
+                        return
                 end = started + self.interval
                 while self.state == PLAYING and run_id == self._run_id and time.monotonic() < end:
                     self._cond.wait(max(0.0, end - time.monotonic()))
