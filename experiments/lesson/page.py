@@ -64,13 +64,17 @@ CSS = """
   box-sizing: border-box; }
 .govsim-bar { position: sticky; top: 0; z-index: 5; background: #fff; display: flex; align-items: center;
   gap: 8px; padding: 6px 0; border-bottom: 1px solid #eee; flex-wrap: wrap; }
-.govsim-step { font-size: 22px; font-weight: 700; min-width: 96px; }
+.govsim-step { font-size: clamp(22px, 1.7vw, 34px); font-weight: 700; min-width: 96px; }
 .govsim-status { font-size: 14px; padding: 2px 8px; border-radius: 4px; }
 .govsim-pending { background: #fff3cd; color: #5c4500; }
 .govsim-building { background: #e3f0fb; color: #0b3d66; }
 .govsim-readout { border-collapse: collapse; font-size: 15px; margin: 4px 0; }
 .govsim-readout th, .govsim-readout td { padding: 1px 8px; text-align: right; white-space: nowrap; }
-.govsim-readout th { font-weight: 600; font-size: 14px; }
+/* The key numbers grow with the screen (a projector at 1920x1080 shows them from the back of the room);
+   headings may wrap, so every column fits at 1024 px. */
+.govsim-readout td { font-size: clamp(15px, 1.35vw, 28px); }
+.govsim-readout th { font-weight: 600; font-size: clamp(14px, 0.95vw, 19px); white-space: normal;
+  vertical-align: bottom; }
 .govsim-readout th[title] { text-decoration: underline dotted; cursor: help; }
 .govsim-readout td:first-child, .govsim-readout th:first-child { text-align: left; }
 .govsim-mechanisms h2 { font-size: 17px; font-weight: 600; margin: 6px 0 2px; }
