@@ -77,10 +77,11 @@ CSS = """
   vertical-align: bottom; }
 .govsim-readout th[title] { text-decoration: underline dotted; cursor: help; }
 .govsim-readout td:first-child, .govsim-readout th:first-child { text-align: left; }
-.govsim-mechanisms h2 { font-size: 17px; font-weight: 600; margin: 6px 0 2px; }
-.govsim-mech-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 4px 14px; }
-.govsim-sentence { font-size: 15px; margin: 2px 0 4px; }
-.govsim-mech-table { border-collapse: collapse; font-size: 14px; }
+.govsim-mechanisms h2 { font-size: clamp(17px, 1.2vw, 24px); font-weight: 600; margin: 6px 0 2px; }
+.govsim-mech-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 340px), 1fr));
+  gap: 4px 14px; }
+.govsim-sentence { font-size: clamp(15px, 1.1vw, 22px); margin: 2px 0 4px; }
+.govsim-mech-table { border-collapse: collapse; font-size: clamp(14px, 0.9vw, 18px); }
 .govsim-mech-table th, .govsim-mech-table td { padding: 1px 6px; text-align: right; white-space: nowrap; }
 .govsim-mech-table th:first-child, .govsim-mech-table td:first-child { text-align: left; }
 .govsim-mech-table th[title] { text-decoration: underline dotted; cursor: help; }
