@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import numpy as np
 import pytest
 
@@ -116,8 +119,9 @@ def session(clock: Clock | None = None, **settings) -> Session:
     return Session(Settings(**values), clock=clock or Clock())
 
 
-def join(s: Session, n: int, address: str = "10.0.0.2") -> list:
-    return [s.join(f"student {i}", s.code, address) for i in range(n)]
+def join(s: Session, n: int, address: str | None = None) -> list:
+    """``n`` students, each from their own address (or all from ``address``)."""
+    return [s.join(f"student {i}", s.code, address or f"10.0.{i // 200}.{i % 200 + 2}") for i in range(n)]
 
 
 def test_students_fill_groups_of_the_group_size_and_the_other_seats_are_automatic() -> None:
@@ -218,7 +222,7 @@ def test_each_choice_is_what_the_model_runs_in_the_next_round() -> None:
 
 def test_the_round_waits_for_the_timer_the_pause_and_the_teacher() -> None:
     clock = Clock()
-    s = session(clock, release_after=1000.0)
+    s = session(clock, release_after=1000.0, away_after=1000.0)
     a, b = join(s, 2)
     s.start()
     s.choose(a.token, {"style": "shared"})
@@ -317,18 +321,34 @@ def test_settings_that_are_not_allowed_name_themselves(setting, value) -> None:
 # --------------------------------------------------------------------------- the web layer (ASGI, no server)
 
 
-def call(app, method: str, path: str, body: dict | None = None, client: str = "127.0.0.1", query: str = "",
-         headers: list | None = None) -> tuple[int, dict, bytes]:
-    """One request to the ASGI app, as from ``client``."""
-    payload = json.dumps(body).encode() if body is not None else b""
+KEY = "s3cretkey99"
+TEACHER = [(b"x-teacher-key", KEY.encode())]
+
+
+def call(app, method: str, path: str, body: dict | bytes | None = None, client: str = "127.0.0.1", query: str = "",
+         headers: list | None = None, host: str | None = "x", chunks: list[bytes] | None = None,
+         length: bool = True, received: list | None = None) -> tuple[int, dict, bytes]:
+    """One request to the ASGI app, as from ``client`` (``Host: host``); ``chunks``: a body sent in pieces.
+
+    ``received`` collects every message the app read (to show a body was not read in full).
+    """
+    payload = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
+    pieces = chunks if chunks is not None else [payload]
+    extra = [(b"host", host.encode())] if host is not None else []
+    if length and chunks is None:
+        extra.append((b"content-length", str(len(payload)).encode()))
     scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": query.encode(),
-             "headers": [(b"content-type", b"application/json"), *(headers or [])], "client": (client, 5000),
-             "server": ("127.0.0.1", 80), "scheme": "http", "http_version": "1.1", "root_path": "", "app": app}
+             "headers": [(b"content-type", b"application/json"), *extra, *(headers or [])],
+             "client": (client, 5000), "server": ("127.0.0.1", 80), "scheme": "http", "http_version": "1.1",
+             "root_path": "", "app": app}
     sent: list[dict] = []
-    messages = [{"type": "http.request", "body": payload, "more_body": False}]
+    messages = [{"type": "http.request", "body": p, "more_body": i < len(pieces) - 1} for i, p in enumerate(pieces)]
+    seen = received if received is not None else []
 
     async def receive() -> dict:
-        return messages.pop(0) if messages else {"type": "http.disconnect"}
+        message = messages.pop(0) if messages else {"type": "http.disconnect"}
+        seen.append(message)
+        return message
 
     async def send(message: dict) -> None:
         sent.append(message)
@@ -343,21 +363,109 @@ def call(app, method: str, path: str, body: dict | None = None, client: str = "1
 def app():
     from experiments.classroom.web import create_app
 
-    return create_app(Settings(rounds=2, steps_per_round=2, group_size=3, lang="en"), "s3cretkey99", "http://x/")
+    return create_app(Settings(rounds=2, steps_per_round=2, group_size=3, lang="en"), KEY, "http://x/")
 
 
-def test_teacher_actions_need_this_laptop_or_the_key(app) -> None:
-    for path, method in (("/teacher", "GET"), ("/api/teacher", "GET"), ("/api/teacher/start", "POST"),
-                         ("/export/choices.csv", "GET"), ("/qr.svg", "GET"), ("/debrief", "GET")):
-        assert call(app, method, path, {}, client="192.168.1.23", query="v=-1")[0] == 403, path
+def test_teacher_actions_need_the_key_even_from_this_laptop(app) -> None:
+    for client in ("192.168.1.23", "127.0.0.1", "::1"):
+        for path, method in (("/teacher", "GET"), ("/api/teacher", "GET"), ("/api/teacher/start", "POST"),
+                             ("/api/teacher/restart", "POST"), ("/export/choices.csv", "GET"), ("/qr.svg", "GET"),
+                             ("/debrief", "GET"), ("/chart/class.svg", "GET")):
+            assert call(app, method, path, {}, client=client, query="v=-1")[0] == 403, (client, path)
     assert call(app, "POST", "/api/teacher/start", {}, client="192.168.1.23", query="key=wrong")[0] == 403
-    status, headers, _ = call(app, "GET", "/teacher", client="192.168.1.23", query="key=s3cretkey99")
-    assert status == 200 and "govsim_teacher=s3cretkey99" in headers.get("set-cookie", "")
+    assert app.state.classroom.session.phase == "lobby"
+    status, headers, _ = call(app, "GET", "/teacher", client="192.168.1.23", query=f"lang=en&key={KEY}")
+    # the key goes into a same-site cookie, and the address shown (projected) loses it
+    assert status == 303 and headers["location"] == "/teacher?lang=en"
+    assert f"govsim_teacher={KEY}" in headers["set-cookie"] and "samesite=strict" in headers["set-cookie"].lower()
     assert call(app, "POST", "/api/teacher/start", {}, client="192.168.1.23",
-                headers=[(b"cookie", b"govsim_teacher=s3cretkey99")])[0] == 200
+                headers=[(b"cookie", f"govsim_teacher={KEY}".encode())])[0] == 200
     assert app.state.classroom.session.phase == "choosing"
-    assert call(app, "POST", "/api/teacher/pause", {"paused": True}, client="::1")[0] == 200
+    assert call(app, "POST", "/api/teacher/pause", {"paused": True}, client="::1", headers=TEACHER)[0] == 200
     assert app.state.classroom.session.paused_left is not None
+
+
+@pytest.mark.parametrize(("host", "origin", "expected"), [
+    ("x", None, 200), ("x:8765", "http://x:8765", 200), ("127.0.0.1:8765", "http://127.0.0.1:8765", 200),
+    ("localhost", None, 200), ("[::1]:8765", None, 200),
+    ("attacker.example", None, 403),  # DNS rebinding: the attacker's name for this server
+    ("x", "http://attacker.example", 403),  # another site's page posting to the teacher's laptop
+    ("x", "null", 403), ("x", "https://x", 403), (None, None, 403),
+])
+def test_host_and_origin_must_be_this_servers(app, host, origin, expected) -> None:
+    headers = [*TEACHER, *([(b"origin", origin.encode())] if origin else [])]
+    assert call(app, "GET", "/api/teacher", host=host, headers=headers, query="v=-1")[0] == expected
+    before = app.state.classroom.session.version
+    assert call(app, "POST", "/api/teacher/lock", {"locked": True}, host=host, headers=headers)[0] == expected
+    assert app.state.classroom.session.join_locked == (expected == 200)
+    if expected != 200:
+        assert app.state.classroom.session.version == before
+
+
+def test_cross_site_fetches_are_refused_even_with_the_cookie(app) -> None:
+    headers = [(b"cookie", f"govsim_teacher={KEY}".encode()), (b"sec-fetch-site", b"cross-site")]
+    assert call(app, "POST", "/api/teacher/restart", {}, headers=headers)[0] == 403
+    assert app.state.classroom.session.version == 0
+
+
+def test_bodies_are_refused_by_their_length_before_and_while_reading(app) -> None:
+    code = app.state.classroom.session.code
+    received: list = []
+    # a declared 400 MB body: refused before a byte of it is read
+    status, _, _ = call(app, "POST", "/api/join", b"{}", headers=[(b"content-length", b"400000000")], length=False,
+                        received=received)
+    assert status == 413 and received == []
+    # no length declared, sent in pieces: reading stops at the first piece past the limit
+    received = []
+    pieces = [b'{"nickname": "' + b"a" * 1000] * 50 + [b'", "code": "' + code.encode() + b'"}']
+    status, _, _ = call(app, "POST", "/api/join", chunks=pieces, received=received)
+    assert status == 413 and len(received) <= 6
+    assert call(app, "POST", "/api/join", b"{}", headers=[(b"content-length", b"x")], length=False)[0] == 400
+    assert app.state.classroom.session.students == {}
+
+
+def test_deeply_nested_json_is_refused_not_a_server_error(app) -> None:
+    for body in (b"[" * 4000, b"[" * 2000 + b"]" * 2000, b'{"choice": ' + b"[" * 100 + b"]" * 100 + b"}"):
+        assert call(app, "POST", "/api/choose", body)[0] == 400
+    # brackets inside strings do not count
+    code = app.state.classroom.session.code
+    status, _, _ = call(app, "POST", "/api/join", {"nickname": "[[[[[[[[[[[[", "code": code})
+    assert status == 200
+
+
+def test_forged_requests_do_not_move_the_teachers_counters(app) -> None:
+    session = app.state.classroom.session
+    for body in ({"token": "forged", "choice": {"style": "tyrant"}}, {"choice": {"style": "directive"}},
+                 {"token": ["x"], "choice": 1}):
+        assert call(app, "POST", "/api/choose", body, client="10.9.9.9")[0] == 400
+    assert call(app, "POST", "/api/leave", {"token": "forged"})[0] == 200
+    assert call(app, "POST", "/api/away", {"token": "forged"})[0] == 200
+    assert session.refused_choices == 0 and session.version == 0
+    assert call(app, "GET", "/api/teacher", headers=TEACHER, query="v=-1")[0] == 200
+
+
+def test_one_address_holds_a_few_seats_until_the_teacher_allows_more_and_can_remove_one(app) -> None:
+    session = app.state.classroom.session
+    limit = session.settings.seats_per_address
+    tokens = []
+    for i in range(limit):
+        status, _, body = call(app, "POST", "/api/join", {"nickname": f"s{i}", "code": session.code},
+                               client="10.0.0.66")
+        assert status == 200
+        tokens.append(json.loads(body)["token"])
+    status, _, body = call(app, "POST", "/api/join", {"nickname": "greedy", "code": session.code}, client="10.0.0.66")
+    assert status == 403 and json.loads(body)["reason"] == "address"
+    assert call(app, "POST", "/api/join", {"nickname": "real", "code": session.code}, client="10.0.0.67")[0] == 200
+    view = json.loads(call(app, "GET", "/api/teacher", headers=TEACHER, query="v=-1")[2])
+    assert view["crowded"] == ["10.0.0.66"]
+    assert call(app, "POST", "/api/teacher/allow", {"address": "10.0.0.66"})[0] == 403  # no key
+    assert call(app, "POST", "/api/teacher/allow", {"address": "10.0.0.66"}, headers=TEACHER)[0] == 200
+    assert call(app, "POST", "/api/join", {"nickname": "greedy", "code": session.code}, client="10.0.0.66")[0] == 200
+    # the teacher removes a seat: freed, and its token no longer works
+    prefix = tokens[0][:8]
+    assert call(app, "POST", "/api/teacher/remove", {"student": prefix}, headers=TEACHER)[0] == 200
+    assert session.student(tokens[0]) is None and session.groups[0].seats[0].holder is None
+    assert call(app, "POST", "/api/teacher/remove", {"student": prefix}, headers=TEACHER)[0] == 400
 
 
 def test_students_join_choose_and_a_forged_choice_is_refused_over_http(app) -> None:
@@ -379,7 +487,7 @@ def test_students_join_choose_and_a_forged_choice_is_refused_over_http(app) -> N
     assert call(app, "POST", "/api/join", {"nickname": "a", "code": "AAAAA"}, client="192.168.1.31")[0] == 403
     status, _, body = call(app, "POST", "/api/choose", {"token": token, "choice": {"style": "x" * 10_000}},
                            client="192.168.1.30")
-    assert status == 400
+    assert status == 413  # too large to read
 
 
 def test_charts_are_drawn_once_per_round_and_shared(app) -> None:
@@ -468,3 +576,191 @@ def test_classroom_stops_on_ctrl_c_even_when_started_with_the_signals_blocked(st
         if server.proc.poll() is None:
             server.proc.kill()
             server.proc.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------- seats that survive
+
+
+def test_a_seat_whose_page_is_gone_stops_counting_and_the_round_does_not_wait_for_it() -> None:
+    clock = Clock()
+    s = session(clock, away_after=12.0, release_after=600.0)
+    a, b, c = join(s, 3)
+    s.start()
+    s.choose(a.token, {"style": "shared"})
+    s.choose(b.token, {"style": "shared"})
+    assert not s.tick() and s.chosen_count() == (2, 3)
+    clock.now = 10.0
+    s.student(a.token), s.student(b.token)  # their pages ask for news; c's tab was closed
+    clock.now = 13.0
+    assert s.tick()  # c no longer counts: everyone here chose, the round runs before the timer
+    assert s.round == 1 and s.chosen_count() == (0, 2)
+    assert [x["away"] for x in s.teacher_view()["groups"][0]["seats"][:3]] == [False, False, True]
+    assert s.student(c.token).seat == (0, 2)  # the seat is kept: c's page comes back to it
+    assert s.chosen_count() == (0, 3)
+
+
+def test_a_closing_page_is_away_at_once_and_its_nickname_reclaims_the_seat_with_the_code() -> None:
+    clock = Clock()
+    s = session(clock, away_after=12.0)
+    a, b = join(s, 2)
+    with pytest.raises(JoinRefused, match="nickname"):  # the page is still there: the name is taken
+        s.join("Student 0", s.code, "10.0.0.99")
+    assert s.away(a.token) and s.chosen_count() == (0, 1)
+    assert s.resume(b.token) is None  # b's page is there: a second tab must join as someone else
+    again = s.join("student 0", s.code, "10.0.0.99")  # another device, the same nickname and the code
+    assert again.token == a.token and again.seat == (0, 0) and s.chosen_count() == (0, 2)
+    with pytest.raises(JoinRefused, match="code"):
+        s.join("student 0", "WRONG", "10.0.0.99")
+
+
+def test_a_released_nickname_gets_its_old_seat_back_when_it_is_free() -> None:
+    clock = Clock()
+    s = session(clock, release_after=30.0, away_after=5.0)
+    students = join(s, 4)  # groups of 3: the fourth opens group 2
+    seats = [st.seat for st in students]
+    clock.now = 20.0
+    s.student(students[1].token), s.student(students[2].token)
+    clock.now = 40.0
+    s.tick()
+    assert s.student(students[0].token) is None and s.student(students[3].token) is None  # released
+    back = s.join("student 3", s.code, "10.0.0.5")  # the first free seat is (0, 0); its own was (1, 0)
+    assert seats[3] == (1, 0) and back.seat == (1, 0) and back.token != students[3].token
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def test_exports_neutralise_formulas_and_speak_dutch(app) -> None:
+    from experiments.classroom.web import results_csv
+    from experiments.lesson import texts
+    from experiments.lesson.export import csv_cell
+
+    for bad in ("=HYPERLINK(\"x\")", "-2+3+cmd|calc!A0", "+1", "@SUM(A1)", "\tx", "\rx"):
+        assert csv_cell(bad) == "'" + bad
+    assert csv_cell("-0,25") == "-0,25" and csv_cell("-1e-05") == "-1e-05" and csv_cell(-3) == -3
+    s = session()
+    join(s, 2)
+    s.start()
+    s.skip()
+    s.tick()
+    nl = s.export_log(dutch=True)
+    header = nl.splitlines()[0].split(";")
+    assert header[:3] == ["soort", "casus", "seed"] and "kind" not in header
+    rows = list(csv.DictReader(io.StringIO(nl), delimiter=";"))
+    assert {r["bron"] for r in rows} == {"behouden", "automatisch"} and rows[0]["soort"] == "keuze"
+    assert rows[0]["casus"] == texts.Texts("nl").option("scenario", "safety_network")
+    assert not {"kept", "automatic", "safety_network"} & {v for r in rows for v in r.values()}
+    assert read_log(nl)[1] == read_log(s.export_log())[1]  # either language reads back the same log
+    results = results_csv(s, texts.Texts("nl"))
+    assert "group 1" not in results and "groep 1" in results.lower() and "safety_network" not in results
+
+
+# --------------------------------------------------------------------------- the projected screen
+
+
+def _linear(hex_colour: str) -> np.ndarray:
+    c = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _lab(linear: np.ndarray) -> np.ndarray:
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    xyz = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+DEUTERANOPIA = np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                         [-0.011820, 0.042940, 0.968881]])
+"""Machado, Oliveira and Fernandes (2009), severity 1, on linear RGB."""
+
+
+def test_group_colours_stay_apart_under_deuteranopia_and_on_a_washed_out_projector() -> None:
+    from itertools import combinations
+
+    from experiments.classroom.charts import GROUP_COLOURS, group_colour, group_dotted
+
+    def delta(a: str, b: str, washed: bool) -> float:
+        la, lb = DEUTERANOPIA @ _linear(a), DEUTERANOPIA @ _linear(b)
+        if washed:  # a projector in a lit room: black is grey (40 % of white added)
+            la, lb = 0.6 * la + 0.4, 0.6 * lb + 0.4
+        return float(np.linalg.norm(_lab(np.clip(la, 0, 1)) - _lab(np.clip(lb, 0, 1))))
+
+    for a, b in combinations(GROUP_COLOURS, 2):
+        assert delta(a, b, washed=False) >= 20.0, (a, b)
+        assert delta(a, b, washed=True) >= 8.0, (a, b)
+    for colour in GROUP_COLOURS:
+        luminance = float(np.array([0.2126, 0.7152, 0.0722]) @ _linear(colour))
+        assert 1.05 / (luminance + 0.05) >= 3.0, colour  # a line on white, WCAG's 3:1 for graphics
+    # beyond six groups a colour repeats, drawn dotted
+    assert group_colour(6) == group_colour(0) and group_dotted(6) and not group_dotted(0)
+
+
+def test_every_group_gets_one_sentence_per_round_from_the_models_counts_in_both_languages() -> None:
+    s = session(rounds=3, steps_per_round=4)
+    a, b = join(s, 2)
+    s.start()
+    for style in ("facilitative", "directive"):
+        s.choose(a.token, {"style": style, "behaviour": {"convening": 1.0}})
+        s.choose(b.token, {"style": style})
+        assert s.tick()
+    group = s.teacher_view()["groups"][0]
+    assert [r["round"] for r in group["rounds"]] == [1, 2]
+    for r in group["rounds"]:
+        assert set(r["sentence"]) == {"nl", "en"} and r["sentence"]["nl"] != r["sentence"]["en"]
+        assert "⟦" not in r["sentence"]["nl"] + r["sentence"]["en"]
+    mech = group["mechanisms"]
+    model = s.groups[0].model
+    assert mech["steps"] == 4 and len(mech["trust"]) == model.n_orgs == len(mech["own"]) == len(mech["energy"])
+    assert mech["trust"][1][0] == round(float(model.trust[1][0]), 2)
+    # the sentence follows the counts: the police called the forum at every step, so the sentence starts with it
+    from experiments.lesson.texts import Texts
+
+    assert mech["called"][0] == mech["steps"] and mech["convened"][0] == mech["forums"]
+    police = Texts("nl")("organisations." + s.org_names[0])
+    assert group["rounds"][-1]["sentence"]["nl"].lower().startswith(police.lower())
+    assert f"{round(mech['network_failure_share'] * 100):.0f} %" in group["rounds"][-1]["sentence"]["nl"]
+    assert s.student_view(a.token)["sentence"] == group["sentence"]
+
+
+def test_restart_keeps_the_debrief_of_the_old_session_with_its_chart_and_exports(app) -> None:
+    classroom = app.state.classroom
+    old = classroom.session
+    join(old, 2)
+    old.start()
+    old.skip()
+    assert old.tick()
+    before = old.teacher_view()
+    assert call(app, "POST", "/api/teacher/restart", {}, headers=TEACHER)[0] == 200
+    assert classroom.session is not old
+    status, _, body = call(app, "GET", "/api/teacher", headers=TEACHER, query="v=-1")
+    assert json.loads(body)["past_sessions"] == [{"id": 1, "case": "safety_network", "round": 1,
+                                                  "ended": classroom.past[0]["ended"]}]
+    status, _, body = call(app, "GET", "/api/teacher", headers=TEACHER, query="past=1")
+    past = json.loads(body)
+    assert status == 200 and past["code"] == before["code"] and past["groups"][0]["rounds"] == \
+        before["groups"][0]["rounds"]
+    assert call(app, "GET", "/chart/class.svg", headers=TEACHER, query="past=1&lang=nl")[2].startswith(b"<svg")
+    status, _, body = call(app, "GET", "/export/choices.csv", headers=TEACHER, query="past=1&lang=nl")
+    assert status == 200 and body.decode("utf-8-sig") == old.export_log(dutch=True)
+    assert call(app, "GET", "/export/choices.csv", headers=TEACHER, query="past=7")[0] == 404
+    assert call(app, "GET", "/api/teacher", query="past=1")[0] == 403  # the teacher's only
+    classroom.stop_driver()  # the restart started the new session's round driver
+
+
+@pytest.mark.parametrize("case", ["safety_network", "inclusive_municipality", "benefits_agency"])
+def test_every_seat_of_the_classroom_cases_has_a_role_card_with_a_dilemma_in_both_languages(case) -> None:
+    from experiments.classroom.session import CARD_FIELDS, role_cards
+
+    s = session(case=case, group_size=None)
+    cards = role_cards(case)
+    assert sorted(cards) == sorted(s.org_names)
+    for org, card in cards.items():
+        assert set(card) == {"nl", "en"}, org
+        for lang in ("nl", "en"):
+            assert set(card[lang]) == set(CARD_FIELDS) and all(len(card[lang][f]) > 40 for f in CARD_FIELDS)
+        assert card["nl"]["dilemma"] != card["en"]["dilemma"]
+    student = s.join("Ann", s.code, "10.0.0.2")
+    view = s.student_view(student.token)
+    assert view["card"] == cards[s.org_names[student.seat[1]]]
+    assert s.teacher_view()["groups"][0]["seats"][0]["card"] == cards[s.org_names[0]]

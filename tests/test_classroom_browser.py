@@ -41,7 +41,8 @@ def classroom() -> Iterator[DemoServer]:
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
     server = start_demo("--classroom", "--host", "127.0.0.1", "--lang", "en", "--rounds", str(ROUNDS),
-                        "--steps-per-round", str(STEPS), "--timer", "600", "--group-size", "3")
+                        "--steps-per-round", str(STEPS), "--timer", "600", "--group-size", "3",
+                        "--seats-per-address", "20")  # every test phone comes from this laptop
     try:
         assert server.url, f"govsim-demo printed no URL:\n{server.output}"
         yield server
@@ -63,8 +64,15 @@ def base(server: DemoServer) -> str:
     return server.url.split("/teacher")[0]
 
 
+def teacher_key(server: DemoServer) -> str:
+    """The teacher key, from the teacher's screen's address the server printed."""
+    return re.search(r"[?&]key=([A-Za-z0-9_-]+)", server.url).group(1)
+
+
 def teacher_state(server: DemoServer) -> dict:
-    with urllib.request.urlopen(f"{base(server)}/api/teacher?v=-1", timeout=30) as response:
+    request = urllib.request.Request(f"{base(server)}/api/teacher?v=-1",
+                                     headers={"x-teacher-key": teacher_key(server)})
+    with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
 
@@ -121,6 +129,7 @@ def test_a_class_plays_three_rounds_and_the_debrief_replays_from_the_log(classro
     teacher.on("dialog", lambda dialog: dialog.accept())
     teacher.goto(classroom.url)
     teacher.wait_for_selector("#code", timeout=TIMEOUT_MS)
+    assert "key=" not in teacher.url  # the key went into a cookie: the projected address does not show it
     code = teacher.inner_text("#code").strip()
     assert re.fullmatch(r"[A-Z0-9]{5}", code)
     assert f"with code {code}" in classroom.output
@@ -135,6 +144,9 @@ def test_a_class_plays_three_rounds_and_the_debrief_replays_from_the_log(classro
     assert seats[(0, 3)] is None and seats[(1, 4)] is None  # seats nobody holds: automatic
     evil, _ = students[2]
     assert names[2] in evil.inner_text("#who") and evil.locator("img[src=x]").count() == 0
+    card = evil.inner_text("#role-card")  # open before the first round: the role and its dilemma
+    assert EN("classroom.card.dilemma") in card and "probation" not in card.split(":")[0]
+    assert len(card) > 200
     teacher.wait_for_function("() => document.querySelectorAll('#groups .group').length === 2", timeout=TIMEOUT_MS)
     assert teacher.locator("#group-1 .who").first.inner_text() == "Ann"
     assert teacher.locator("img[src=x]").count() == 0  # the nickname is text on the teacher's screen too
@@ -207,8 +219,12 @@ def test_a_class_plays_three_rounds_and_the_debrief_replays_from_the_log(classro
             page = tabs[0][0]
             assert page.inner_text("#count") == "0/6 chosen"
             assert page.inner_text("#round") == f"round {rnd + 1} of {ROUNDS}"
-    for page, errors in tabs:
+    for page, errors in tabs:  # every phone shows the end, not a round that waits
         page.wait_for_selector("#ranking", timeout=TIMEOUT_MS)
+        assert page.inner_text("#round") == EN("classroom.over")
+        assert page.locator("#count").count() == 0 and page.locator("#timer").count() == 0
+        assert page.inner_text("#results-heading") == EN("classroom.results_final")
+        assert EN("classroom.partner_waiting") not in page.inner_text("#partners")
         no_errors(page, errors)
 
     # The debrief: groups side by side, the replays, and the exports; the log replays bit for bit.
@@ -217,8 +233,10 @@ def test_a_class_plays_three_rounds_and_the_debrief_replays_from_the_log(classro
     assert teacher.locator("#debrief-groups table").count() == 2
     assert teacher.locator("#debrief-group-1 td.cell").count() == 5 * ROUNDS
     assert teacher.locator("#debrief-group-1 td.cell.auto").count() >= 2 * ROUNDS
+    assert not re.search(r"\b[0-9a-f]{16}\b", teacher.inner_text("body"))  # no replay hashes projected
     ranking = teacher.inner_text("#ranking")
     assert "everyone facilitative" in ranking and "everyone directive" in ranking
+    assert "null" not in teacher.inner_text("body")
     screenshot(teacher, "classroom_debrief.png")
     with teacher.expect_download() as download:
         teacher.click("#export-choices")
@@ -234,7 +252,7 @@ def test_a_class_plays_three_rounds_and_the_debrief_replays_from_the_log(classro
     lines = results.strip().splitlines()[1:]
     for g, model in models.items():
         assert fingerprint(model) == state["groups"][g]["fingerprint"]
-        exported = [line.split(",")[2] for line in lines if line.startswith(f"group {g + 1},")]
+        exported = [line.split(",")[2] for line in lines if line.startswith(EN("classroom.group_title", n=g + 1) + ",")]
         assert exported == [repr(float(v)) for v in model.datacollector.model_vars["public_value"]]
     no_errors(teacher, teacher_errors)
 
@@ -245,3 +263,48 @@ def test_a_class_plays_three_rounds_and_the_debrief_replays_from_the_log(classro
     teacher.wait_for_function("(c) => document.querySelector('#code').textContent !== c", arg=code,
                               timeout=TIMEOUT_MS)
     tabs[0][0].wait_for_selector("#join-form", timeout=TIMEOUT_MS)
+    # The restarted session's debrief is kept: listed, and it opens with its ranking and its round-by-round replay.
+    teacher.wait_for_selector("#past-sessions a.past-session", timeout=TIMEOUT_MS)
+    teacher.click("#past-sessions a.past-session")
+    teacher.wait_for_selector("#ranking li", timeout=TIMEOUT_MS)
+    assert "everyone facilitative" in teacher.inner_text("#ranking")
+    assert teacher.inner_text("#replay-round") == f"round 1 of {ROUNDS}"
+    first_round = teacher.inner_text("#replay-body")
+    teacher.click("#replay-next")
+    assert teacher.inner_text("#replay-round") == f"round 2 of {ROUNDS}"
+    assert teacher.inner_text("#replay-body") != first_round
+    assert teacher.locator("#replay-body .sentence").count() == 2
+    no_errors(teacher, teacher_errors)
+
+
+def test_a_reopened_tab_returns_to_its_seat_and_a_dead_phone_stops_counting_within_15_s(classroom: DemoServer,
+                                                                                         browser) -> None:
+    code = teacher_state(classroom)["code"]
+    phones = [new_student(browser, classroom, code, name) for name in ("Ivo", "Jet")]
+    ivo, jet = phones[0][0], phones[1][0]
+    seat = ivo.inner_text("#you-lead"), ivo.inner_text("#who")
+    assert teacher_state(classroom)["seated"] >= 2
+    seated = teacher_state(classroom)["seated"]
+    # Ivo closes the tab and opens the link again: the same seat, no join form.
+    context = ivo.context
+    ivo.close(run_before_unload=True)  # as a browser closes a tab: the page gets its pagehide
+    again = context.new_page()
+    again.goto(f"{base(classroom)}/?lang=en")
+    again.wait_for_selector("#you-lead", timeout=TIMEOUT_MS)
+    assert (again.inner_text("#you-lead"), again.inner_text("#who")) == seat
+    assert teacher_state(classroom)["seated"] == seated
+    # Jet's phone drops off the network (no last word): within 15 s the seat no longer counts.
+    t0 = time.monotonic()
+    jet.context.set_offline(True)
+    while teacher_state(classroom)["seated"] == seated and time.monotonic() - t0 < 25:
+        time.sleep(0.5)
+    gone = time.monotonic() - t0
+    assert teacher_state(classroom)["seated"] == seated - 1 and gone < 15.0, gone
+    # Back online, the page returns to its seat and counts again.
+    jet.context.set_offline(False)
+    deadline = time.monotonic() + 20
+    while teacher_state(classroom)["seated"] != seated and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert teacher_state(classroom)["seated"] == seated
+    for page, errors in ((again, []), phones[1]):
+        no_errors(page, errors)

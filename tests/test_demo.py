@@ -428,3 +428,93 @@ def test_unpack_refuses_paths_outside_the_target(tmp_path: Path) -> None:
     with pytest.raises(tarfile.TarError):
         demo._unpack(evil, tmp_path / "cache" / "x@1.0.0")
     assert not (tmp_path / "cache" / "outside.txt").exists()
+
+
+def test_a_pause_at_any_moment_stops_the_player_within_one_step() -> None:
+    import random
+    import time
+
+    lesson = state.Lesson(N=8, K=2)
+    player = lesson.player
+    rng = random.Random(3)
+    for _ in range(12):
+        assert player.play() and player.playing
+        time.sleep(rng.uniform(0.0, 0.12))
+        running_before = lesson.steps
+        at_pause = player.pause()
+        assert not player.playing and at_pause >= running_before
+        time.sleep(0.05)
+        # at most the step that was running when Pause came finishes; then nothing more
+        assert lesson.steps <= at_pause + 1
+        settled = lesson.steps
+        time.sleep(state.PLAY_INTERVAL * 2)
+        assert lesson.steps == settled
+    assert lesson.steps > 0
+    assert player.play() and not player.play()  # a second Play while playing changes nothing
+    player.pause()
+
+
+def test_a_failing_step_stops_the_player_with_the_error_named() -> None:
+    lesson = state.Lesson(N=8, K=2)
+
+    def broken() -> None:
+        raise ZeroDivisionError
+
+    lesson.step = broken  # type: ignore[method-assign]
+    seen = lesson.player.version
+    lesson.player.play()
+    lesson.player.wait_change(seen + 1, 5.0)
+    deadline = 50
+    while lesson.player.playing and deadline:
+        lesson.player.wait_change(lesson.player.version, 0.1)
+        deadline -= 1
+    assert not lesson.player.playing and lesson.player.error == "ZeroDivisionError"
+
+
+def test_own_styles_accept_the_names_shown_in_dutch_and_english() -> None:
+    dutch = config.make_model(case="safety_network",
+                              org_styles="politie=faciliterend; Openbaar Ministerie: gedeeld / gespreid")
+    english = config.make_model(case="safety_network", org_styles="Police=Facilitative, public prosecution=shared")
+    assert dutch.style_names[:2] == english.style_names[:2] == ["facilitative", "shared"]
+    with pytest.raises(ConfigError, match="scenario.organisations"):
+        config.make_model(case="safety_network", org_styles="politi=faciliterend")
+    assert texts.Texts("nl")("controls.org_styles_hint").startswith("bijv. politie=")
+
+
+def test_percent_ticks_never_read_alike_and_use_the_readouts_unit_style() -> None:
+    nl, en = texts.Texts("nl"), texts.Texts("en")
+    ticks = [0.0, 0.005, 0.01, 0.015, 0.02, 0.025]
+    for t in (nl, en):
+        labels = [t.tick_percent(v) for v in ticks]
+        assert len(set(labels)) == len(labels), labels
+    assert nl.tick_percent(0.005) == "0,5 %" and en.tick_percent(0.05) == "5%"
+    assert nl.tick_percent(0.05)[-2:] == nl.percent(0.05)[-2:] == " %"  # one unit style, chart and readout
+
+
+def test_demo_csv_names_settings_in_dutch_and_neutralises_formulas() -> None:
+    lesson = _stepped(2, case="safety_network")
+    nl = export.export_csv(lesson, texts.Texts("nl"))
+    assert "safety_network" not in nl and texts.Texts("nl").option("scenario", "safety_network") in nl
+    assert "small_world" not in nl and "balanced" not in nl
+    lesson.settings = {**lesson.settings, "org_styles": "-2+3+cmd|calc!A0"}
+    rows = list(csv.reader(io.StringIO(export.export_csv(lesson, texts.Texts("en")))))
+    column = rows[0].index(texts.Texts("en")("controls.org_styles"))
+    assert {r[column] for r in rows[1:]} == {"'-2+3+cmd|calc!A0"}
+
+
+def test_a_lesson_whose_page_is_gone_stops_playing(monkeypatch) -> None:
+    import time
+
+    monkeypatch.setattr(state, "UNWATCHED_PAUSE", 0.3)
+    monkeypatch.setattr(state, "SHOWN_WAIT", 0.1)
+    lesson = state.Lesson(N=8, K=2)
+    player = lesson.player
+    player.shown(0)  # a page followed it once
+    player.play()
+    deadline = time.monotonic() + 10
+    while player.playing and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not player.playing and 0 < lesson.steps < 40
+    steps = lesson.steps
+    time.sleep(0.3)
+    assert lesson.steps == steps

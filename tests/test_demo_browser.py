@@ -43,6 +43,16 @@ CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/
 START_TIMEOUT = 120.0  # the first start may fetch the page's browser assets with npm
 TIMEOUT_MS = 60_000
 MIN_TEXT_PX = 14.0
+SMALL_TEXT_JS = """() => { const out = [];
+  for (const n of document.querySelectorAll('.govsim-page *')) {
+    if (![...n.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim())) continue;
+    const r = n.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    const px = parseFloat(getComputedStyle(n).fontSize);
+    if (px < 14) out.push([n.tagName, n.className, px, n.textContent.trim().slice(0, 30)]);
+  }
+  return out; }"""
+"""Every element with text of its own on the page whose font is under 14 px (none may be)."""
 
 VIEWPORTS = {
     "1024x768": ({"width": 1024, "height": 768}, 1.0),
@@ -287,6 +297,11 @@ def test_projector_viewports_show_a_whole_comparison(demo: DemoServer, browser, 
     assert page.locator(".govsim-chart-public-value").bounding_box()["width"] > width
     page.locator(".govsim-present-button").click()
     page.wait_for_selector(".govsim-present", state="detached")
+    # Why: a mechanism panel per style, with the sentence computed from the model's counts.
+    panel = page.locator(".govsim-mechanisms")
+    assert t("mechanisms.heading") in panel.inner_text() and panel.locator(".govsim-sentence").count() == 2
+    assert t("organisations.police") in panel.inner_text() and t("mechanisms.failure_work") in panel.inner_text()
+    assert page.evaluate(SMALL_TEXT_JS) == [], viewport  # no text under 14 px, controls' labels included
     assert_no_error(page, errors)
     screenshot(page, f"demo_{viewport.replace('@125', '_zoom125')}_{lang}.png")
     # The other language: the same lesson at the same step, every text switched.
@@ -299,6 +314,8 @@ def test_projector_viewports_show_a_whole_comparison(demo: DemoServer, browser, 
     )
     assert step_count(page) == 3 and f"lang={other}" in page.url
     time.sleep(0.5)
+    assert texts.Texts(other)("mechanisms.heading") in page.locator(".govsim-mechanisms").inner_text()
+    assert page.evaluate(SMALL_TEXT_JS) == [], (viewport, other)
     assert_no_error(page, errors)
     screenshot(page, f"demo_{viewport.replace('@125', '_zoom125')}_{other}.png")
     page.context.close()
@@ -409,6 +426,73 @@ def _english_only() -> list[str]:
             continue
         out.append(text)
     return out
+
+
+
+
+
+def test_own_styles_are_picked_per_organisation_in_dutch(demo: DemoServer, browser) -> None:
+    nl = texts.Texts("nl")
+    page, errors = open_demo(browser, demo.url, "1024x768", "nl")
+    choose(page, "case", nl.option("scenario", "safety_network"))
+    police = page.locator(".govsim-select-org-police")
+    police.scroll_into_view_if_needed()
+    assert nl("controls.case_style") in police.inner_text()
+    choose(page, "org-police", nl.option("leadership", "facilitative"))
+    page.wait_for_selector(".govsim-pending")
+    page.locator(".govsim-reset").click()
+    wait_built(page, nl.option("scenario", "safety_network"))
+    page.locator(".govsim-lesson-toggle").click()
+    page.wait_for_selector(".govsim-lesson-text dl")
+    card = page.locator(".govsim-lesson-text").inner_text()
+    assert f"{nl('organisations.police')} ({nl.option('leadership', 'facilitative')})" in card
+    settings = page.locator(".govsim-lesson-text .govsim-settings").inner_text()
+    assert f"{nl('organisations.police')}={nl.option('leadership', 'facilitative')}" in settings
+    assert "police" not in settings
+    assert_no_error(page, errors)
+    page.context.close()
+
+
+PAUSE_PRESSES = 50
+PAUSE_BUDGET_S = 150.0
+"""The 50 presses must all run within this many seconds (or the test fails rather than hang)."""
+
+
+def test_pause_pressed_50_times_at_random_moments_always_stops_within_one_step(demo: DemoServer, browser) -> None:
+    """Play, wait a random moment, Pause: the step shown stops within one step of the one shown at the
+    press, 50 times at 1024x768, and never a traceback or an error on the page."""
+    import random
+
+    rng = random.Random(25)
+    page, errors = open_demo(browser, demo.url, "1024x768", "nl")
+    button = page.locator(".govsim-play")
+    # The step on screen at the very moment of each click (Playwright's click itself takes a while).
+    page.evaluate("""() => document.addEventListener('click', (e) => {
+        if (e.target.closest('.govsim-play'))
+          window.__shownAtPress = document.querySelector('.govsim-step').textContent;
+      }, true)""")
+    started = time.monotonic()
+    late = []
+    stopped = step_count(page)
+    for press in range(PAUSE_PRESSES):
+        assert time.monotonic() - started < PAUSE_BUDGET_S, f"only {press} presses in {PAUSE_BUDGET_S:g} s"
+        assert step_count(page) == stopped, f"press {press - 1}: still stepping after Pause"
+        button.click()  # Play
+        page.wait_for_selector(".govsim-playing", timeout=TIMEOUT_MS)
+        time.sleep(rng.uniform(0.0, 0.4))
+        button.click()  # Pause (the button says what it does: it said Pause)
+        shown = int(re.search(r"(\d+)", page.evaluate("window.__shownAtPress")).group(1))
+        page.wait_for_selector(".govsim-paused", timeout=TIMEOUT_MS)
+        time.sleep(0.3)  # longer than a step's interval: a step still running has finished and shown
+        stopped = step_count(page)
+        if stopped > shown + 1:
+            late.append((press, shown, stopped))
+    time.sleep(0.5)
+    assert step_count(page) == stopped, "still stepping after the last Pause"
+    assert late == [], late
+    assert step_count(page) > PAUSE_PRESSES // 2  # it did play
+    assert_no_error(page, errors)
+    page.context.close()
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])

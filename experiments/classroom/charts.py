@@ -1,9 +1,11 @@
 """Small SVG line charts of a classroom, drawn once per round and sent as they are to every page.
 
 Plain SVG (a few kilobytes, no JavaScript library): phones on a school network load a chart as
-one small image. Colours: the report palette (:data:`analysis.palette.STYLE_COLOURS` for the
-debrief's all-facilitative and all-directive replays, :data:`analysis.palette.OTHER_COLOURS` for
-groups), so a style has the same colour here as in every report and in the teaching demo.
+one small image. Colours: the report palette (:data:`analysis.palette.STYLE_COLOURS`) for the
+debrief's all-facilitative and all-directive replays, so a style has the same colour here as in every
+report and in the teaching demo; :data:`GROUP_COLOURS` for groups, chosen for a projector: each
+pair stays apart under simulated deuteranopia and on a washed-out screen, and each has at least
+3:1 contrast on white. From the seventh group on, colours repeat with a dotted line.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from analysis.palette import OTHER_COLOURS, STYLE_COLOURS
+from analysis.palette import STYLE_COLOURS
 
 from ..lesson.texts import Texts
 
@@ -29,11 +31,21 @@ class Line:
     label: str
     dashed: bool = False
     width: float = 2.5
+    dotted: bool = False
+
+
+GROUP_COLOURS: tuple[str, ...] = ("#000000", "#0072B2", "#D55E00", "#AA4499", "#8C510A", "#E7298A")
+"""Colours of groups 1-6 (see the module's description; tested in ``tests/test_classroom.py``)."""
 
 
 def group_colour(index: int) -> str:
-    """Colour of group ``index`` (the palette's colours that are no style's)."""
-    return OTHER_COLOURS[index % len(OTHER_COLOURS)]
+    """Colour of group ``index`` (:data:`GROUP_COLOURS`, repeating)."""
+    return GROUP_COLOURS[index % len(GROUP_COLOURS)]
+
+
+def group_dotted(index: int) -> bool:
+    """Whether group ``index`` is drawn dotted (its colour repeats one of the first six groups')."""
+    return (index // len(GROUP_COLOURS)) % 2 == 1
 
 
 def style_colour(style: str) -> str:
@@ -92,7 +104,7 @@ def line_chart(lines: Sequence[Line], texts: Texts, *, steps_per_round: int, tot
         if not len(line.values):
             continue
         points = " ".join(f"{x(i):.1f},{y(float(v)):.1f}" for i, v in enumerate(line.values))
-        dash = ' stroke-dasharray="8 5"' if line.dashed else ""
+        dash = ' stroke-dasharray="8 5"' if line.dashed else ' stroke-dasharray="2 4"' if line.dotted else ""
         out.append(f'<polyline points="{points}" fill="none" stroke="{line.colour}" stroke-width="{line.width}" '
                    f'stroke-linejoin="round"{dash}/>')
         last = len(line.values) - 1  # where the series is now
@@ -103,7 +115,7 @@ def line_chart(lines: Sequence[Line], texts: Texts, *, steps_per_round: int, tot
     for i, line in enumerate(lines):
         lx = left + (i % columns) * col_w
         ly = legend_top + (i // columns) * (font + 8)
-        dash = ' stroke-dasharray="8 5"' if line.dashed else ""
+        dash = ' stroke-dasharray="8 5"' if line.dashed else ' stroke-dasharray="2 4"' if line.dotted else ""
         out.append(f'<line x1="{lx:.1f}" x2="{lx + 26:.1f}" y1="{ly:.1f}" y2="{ly:.1f}" stroke="{line.colour}" '
                    f'stroke-width="3"{dash}/>')
         out.append(f'<text x="{lx + 32:.1f}" y="{ly + font * 0.35:.1f}" fill="#202020">{escape(line.label)}</text>')

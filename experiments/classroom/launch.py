@@ -1,9 +1,9 @@
 """``govsim-demo --classroom``: start a classroom, or check that phones on the room's Wi-Fi reach this laptop.
 
 The classroom runs in this process (uvicorn serving :func:`experiments.classroom.web.create_app`); Ctrl-C
-stops it. It prints the join address and code for the students, the teacher's screen (open it on this
-laptop: teacher actions from this laptop need no key) and the teacher key (for the teacher's screen
-from another device). ``--check`` serves one small page instead and waits for a phone to open it.
+stops it. It prints the join address and code for the students and the teacher's screen's address
+with the teacher key in it (every teacher action needs the key, from this laptop too). ``--check``
+serves one small page instead and waits for a phone to open it.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--group-size", type=int, default=None,
                        help="students per group (default: one per organisation of the case)")
     group.add_argument("--seed", type=int, default=42, help="seed of every group's model (default 42)")
+    group.add_argument("--seats-per-address", type=int, default=3,
+                       help="seats one device (client address) may hold unless the teacher allows more (default 3)")
     group.add_argument("--teacher-key", default=None, help="key for teacher actions from other devices (default: new)")
     group.add_argument("--check", action="store_true", help="check that a phone on this network reaches this laptop")
     group.add_argument("--check-wait", type=float, default=60.0, help="seconds --check waits for a phone (default 60)")
@@ -52,7 +54,8 @@ def classroom_settings(args: argparse.Namespace) -> Settings:
         ConfigError: If one is not allowed.
     """
     settings = Settings(case=args.case, seed=args.seed, rounds=args.rounds, steps_per_round=args.steps_per_round,
-                        timer=args.timer, group_size=args.group_size, lang=args.lang)
+                        timer=args.timer, group_size=args.group_size, lang=args.lang,
+                        seats_per_address=args.seats_per_address)
     settings.validate()
     if args.seed < 0:
         raise ConfigError("classroom.seed", args.seed, "must be a whole number >= 0")
@@ -95,7 +98,8 @@ def main(args: argparse.Namespace) -> int:
     local = is_loopback(host)
     address = _connect_host(host) if local else reachable_addresses(host)[0]
     join_base = url_for(address, args.port)
-    app = create_app(settings, key, join_base)
+    hosts = tuple(reachable_addresses(host)) if not local else ()
+    app = create_app(settings, key, join_base, hosts=(*hosts, _connect_host(host)))
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=args.port, log_level="warning", lifespan="on",
                                            timeout_graceful_shutdown=3))
 
@@ -118,11 +122,10 @@ def main(args: argparse.Namespace) -> int:
             others = ", ".join(reachable_addresses(host))
             print(f"govsim-demo: reachable on this network at {others} (port {args.port}); no phone? run "
                   "govsim-demo --classroom --check", flush=True)
-        print(f"govsim-demo: teacher key (teacher's screen from another device): {join_base}teacher?key={key}",
-              flush=True)
-        teacher = url_for(_connect_host(host), args.port, f"lang={settings.lang}").replace("/?", "/teacher?")
-        print(f"govsim-demo: teacher's screen: open {teacher} in a browser on this laptop (Ctrl-C to stop)",
-              flush=True)
+        print(f"govsim-demo: teacher's screen from another device: {join_base}teacher?key={key}", flush=True)
+        teacher = url_for(_connect_host(host), args.port, f"lang={settings.lang}&key={key}").replace("/?", "/teacher?")
+        print(f"govsim-demo: teacher's screen: open {teacher} in a browser on this laptop (Ctrl-C to stop); "
+              "the key in it is what makes you the teacher, so do not project this address", flush=True)
 
     threading.Thread(target=announce, daemon=True).start()
     try:

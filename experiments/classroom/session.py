@@ -26,6 +26,7 @@ Replay: :func:`replay` rebuilds every group's model from the log alone (the expo
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import math
@@ -44,7 +45,10 @@ from sim import ConfigError, GovernanceModel, build_params
 from sim.params import STYLES
 
 from ..lesson.config import check_option, demo_config
+from ..lesson.mechanisms import StepReading, Tally, read_step, sentence
+from ..lesson.mechanisms import panel as mechanism_panel
 from ..lesson.state import preset
+from ..lesson.texts import Texts
 
 CHOICE_FIELDS: tuple[str, ...] = ("convening", "openness", "pressure", "support")
 """Behaviours a student may set by hand (convene or not, how to answer staff who speak up, how hard to
@@ -77,7 +81,12 @@ class Settings:
         styles: Styles students may choose.
         max_groups: Most groups (and so students) one session takes.
         release_after: Seconds without news from a student's page after which its seat is freed.
+        away_after: Seconds without news from a student's page after which the seat no longer counts as
+            seated (a closed tab, a phone gone): the round does not wait for it. The student may come back
+            (the page keeps the seat token; or the nickname with the code) until ``release_after``.
         join_limit: Join attempts one address may make per minute.
+        seats_per_address: Seats one client address may hold unless the teacher allows more (two
+            students sharing a laptop are fine; one machine taking every seat is not).
         lang: Language of the pages (``nl`` or ``en``).
     """
 
@@ -90,18 +99,21 @@ class Settings:
     styles: tuple[str, ...] = tuple(s for s in STYLES)
     max_groups: int = 12
     release_after: float = 120.0
+    away_after: float = 10.0
     join_limit: int = 30
+    seats_per_address: int = 3
     lang: str = "nl"
 
     def validate(self) -> None:
         """Check every setting; raises :class:`~sim.ConfigError` naming the first that is not allowed."""
         check_option("scenario", self.case)
         for name, low, high in (("rounds", 1, 50), ("steps_per_round", 1, 200), ("max_groups", 1, 40),
-                                ("join_limit", 1, 10_000)):
+                                ("join_limit", 1, 10_000), ("seats_per_address", 1, 1000)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ConfigError(f"classroom.{name}", value, f"must be a whole number in [{low}, {high}]")
-        for name, low, high in (("timer", 5.0, 3600.0), ("release_after", 5.0, 86_400.0)):
+        for name, low, high in (("timer", 5.0, 3600.0), ("release_after", 5.0, 86_400.0),
+                                ("away_after", 2.0, 3600.0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
                 raise ConfigError(f"classroom.{name}", value, f"must be a number of seconds in [{low:g}, {high:g}]")
@@ -110,6 +122,27 @@ class Settings:
             raise ConfigError("classroom.styles", bad, "must be one or more of " + ", ".join(STYLES))
         if self.lang not in ("nl", "en"):
             raise ConfigError("classroom.lang", self.lang, "must be one of nl, en")
+
+
+CARD_FIELDS: tuple[str, ...] = ("mandate", "knows", "dilemma")
+"""What a role card says: mandate and targets, what its staff know that others do not, the dilemma."""
+
+
+@functools.cache
+def _cards() -> dict[str, Any]:
+    from importlib import resources
+
+    import yaml
+
+    text = resources.files("experiments.classroom").joinpath("cards.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    return data if isinstance(data, dict) else {}
+
+
+def role_cards(case: str) -> dict[str, dict[str, dict[str, str]]]:
+    """The case's role cards: ``{organisation: {lang: {field: text}}}`` (empty for a case without cards)."""
+    found = _cards().get(case)
+    return found if isinstance(found, dict) else {}
 
 
 def build_case(settings: Settings) -> Any:
@@ -186,11 +219,12 @@ class LogRow:
     share: float = 0.0
 
 
-def advance(model: GovernanceModel, choices: list[Choice], shocks: dict[int, float], steps: int) -> None:
+def advance(model: GovernanceModel, choices: list[Choice], shocks: dict[int, float], steps: int,
+            observe: Callable[[GovernanceModel], None] | None = None) -> None:
     """One round of one group: set every organisation's leadership, fire due shocks, step.
 
     The session and :func:`replay` both run rounds through this function, so a replay from the log
-    does exactly what the session did.
+    does exactly what the session did. ``observe`` is called after every step (it only reads).
     """
     for org, choice in enumerate(choices):
         model.set_leadership(org, choice.style, dict(choice.behaviour))
@@ -199,6 +233,8 @@ def advance(model: GovernanceModel, choices: list[Choice], shocks: dict[int, flo
         if share is not None:
             model.fire_shock(share)
         model.step()
+        if observe is not None:
+            observe(model)
 
 
 def replay(params: Any, seed: int, steps_per_round: int, log: list[LogRow],
@@ -249,11 +285,34 @@ def fingerprint(model: GovernanceModel) -> str:
     return digest.hexdigest()[:16]
 
 
+LOG_COLUMNS_NL = ("soort", "casus", "seed", "stappen_per_ronde", "ronde", "stap", "groep", "organisatie", "bron",
+                  "stijl", "bijeenroepen", "openheid", "druk", "steun", "aandeel")
+"""The log's columns in the Dutch export (in the order of :data:`LOG_COLUMNS`)."""
+LOG_VALUES_NL = {"choice": "keuze", "shock": "schok", "student": "student", "kept": "behouden",
+                 "automatic": "automatisch"}
+"""The log's kinds and sources in the Dutch export."""
+
+
+def _dutch_names(group: str, names: Iterable[str]) -> dict[str, str]:
+    from ..lesson.texts import Texts
+
+    nl = Texts("nl")
+    return {name: nl.option(group, name) for name in names}
+
+
 def write_log(log: list[LogRow], case: str, seed: int, steps_per_round: int, dutch: bool = False) -> str:
-    """The log as CSV (``;`` and decimal commas when ``dutch``); no nicknames: only seats and choices."""
+    """The log as CSV; no nicknames: only seats and choices.
+
+    In Dutch: Dutch column names, kinds, sources, case and style names, ``;`` and decimal commas.
+    Every cell a spreadsheet could read as a formula is neutralised (:func:`~experiments.lesson.export.csv_cell`).
+    """
+    from ..lesson.export import csv_row
+
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";" if dutch else ",", lineterminator="\r\n")
-    writer.writerow(LOG_COLUMNS)
+    writer.writerow(LOG_COLUMNS_NL if dutch else LOG_COLUMNS)
+    values = {**LOG_VALUES_NL, **_dutch_names("leadership", STYLES)} if dutch else {}
+    case_name = _dutch_names("scenario", [case])[case] if dutch else case
 
     def num(v: float | None) -> str:
         if v is None:
@@ -261,12 +320,16 @@ def write_log(log: list[LogRow], case: str, seed: int, steps_per_round: int, dut
         text = repr(float(v))
         return text.replace(".", ",") if dutch else text
 
+    def word(v: str) -> str:
+        return values.get(v, v)
+
     for r in log:
         beh = dict(r.choice.behaviour) if r.choice else {}
-        writer.writerow([r.kind, case, seed, steps_per_round, r.round, r.step,
-                         r.group + 1 if r.group >= 0 else "", r.organisation + 1 if r.organisation >= 0 else "",
-                         r.source, r.choice.style if r.choice else "", *(num(beh.get(f)) for f in CHOICE_FIELDS),
-                         num(r.share) if r.kind == "shock" else ""])
+        writer.writerow(csv_row([
+            word(r.kind), case_name, seed, steps_per_round, r.round, r.step,
+            r.group + 1 if r.group >= 0 else "", r.organisation + 1 if r.organisation >= 0 else "",
+            word(r.source), word(r.choice.style) if r.choice else "", *(num(beh.get(f)) for f in CHOICE_FIELDS),
+            num(r.share) if r.kind == "shock" else ""]))
     return out.getvalue()
 
 
@@ -276,10 +339,19 @@ def read_log(text: str) -> tuple[dict[str, Any], list[LogRow]]:
     Raises:
         ConfigError: If the text is not such a log.
     """
+    from ..lesson.config import config_options
+
     text = text.lstrip("\ufeff")
     first = text.split("\n", 1)[0]
     dutch = ";" in first
     rows = list(csv.DictReader(io.StringIO(text), delimiter=";" if dutch else ","))
+    if dutch and rows and not set(LOG_COLUMNS_NL) - set(rows[0]):
+        rows = [{en: row[nl] for en, nl in zip(LOG_COLUMNS, LOG_COLUMNS_NL, strict=True)} for row in rows]
+        back = {v: k for k, v in {**LOG_VALUES_NL, **_dutch_names("leadership", STYLES),
+                                  **_dutch_names("scenario", config_options("scenario"))}.items()}
+        for row in rows:
+            for column in ("kind", "source", "style", "case"):
+                row[column] = back.get(row[column], row[column])
     if not rows or set(LOG_COLUMNS) - set(rows[0]):
         raise ConfigError("log", first[:60], "must be a classroom log (columns " + ", ".join(LOG_COLUMNS) + ")")
 
@@ -321,6 +393,8 @@ class Student:
     nickname: str
     seat: tuple[int, int] | None
     last_seen: float
+    address: str = ""
+    closed: bool = False  # its page said it was closing (and has not asked for news since)
 
 
 @dataclass
@@ -331,6 +405,7 @@ class Group:
     model: GovernanceModel
     seats: list[Seat]
     snapshot: dict[str, Any] = field(default_factory=dict)
+    rounds: list[dict[str, Any]] = field(default_factory=list)  # per round run: mechanisms and sentences
 
 
 class JoinRefused(Exception):
@@ -382,6 +457,7 @@ class Session:
         self.lock = threading.RLock()
         self.code = new_code()
         self.org_names = [o.name for o in self.params.scenario.organisations]
+        self.cards = role_cards(settings.case)
         self.shock_share = case_shock_share(self.params)
         self.groups: list[Group] = []
         self.students: dict[str, Student] = {}
@@ -397,6 +473,10 @@ class Session:
         self.version = 0
         self.references: dict[str, dict[str, Any]] = {}
         self.refused_choices = 0
+        self.allowed_addresses: set[str] = set()
+        self.crowded_addresses: dict[str, int] = {}  # refused for holding too many seats: address -> refusals
+        self._last_seat: dict[str, tuple[int, int]] = {}  # a released nickname's seat, to give back if free
+        self._away: frozenset[str] = frozenset()
         self._join_times: dict[str, deque[float]] = {}
         self._listeners: list[Callable[[], None]] = []
         self._wake = threading.Event()
@@ -446,7 +526,18 @@ class Session:
             source = "automatic" if seat.holder is None else ("student" if seat.chosen else "kept")
             self.log.append(LogRow("choice", rnd, model.steps, group.index, seat.org, source, seat.choice))
             seat.history.append((seat.choice, source))
-        advance(model, [s.choice for s in group.seats], self.shocks, self.settings.steps_per_round)
+        readings: list[StepReading] = []
+        advance(model, [s.choice for s in group.seats], self.shocks, self.settings.steps_per_round,
+                observe=lambda m: readings.append(read_step(m)))
+        tally = Tally.of(readings, self.n_orgs)
+        before = group.rounds[-1]["failure_share"] if group.rounds else None
+        group.rounds.append({
+            "round": rnd,
+            "failure_share": tally.network_failure_share(),
+            "mechanisms": mechanism_panel(model, tally),
+            "sentence": {lang: sentence(model, tally, self.org_names, Texts(lang), before) for lang in ("nl", "en")},
+            "choices": [{"org": s.org, **s.choice.as_dict(), "source": s.history[-1][1]} for s in group.seats],
+        })
 
     def _held(self, group: Group) -> int:
         return sum(s.holder is not None for s in group.seats)
@@ -481,27 +572,93 @@ class Session:
                                                                        self.code.encode()):
                 raise JoinRefused("code")
             name = clean_nickname(nickname)
+            same = [s for s in self.students.values() if s.nickname.casefold() == name.casefold()]
+            if same:  # the nickname comes back: its seat, if its page is gone; else the name is taken
+                if self.is_present(same[0]) or same[0].seat is None:
+                    raise JoinRefused("nickname")
+                same[0].last_seen, same[0].address, same[0].closed = now, address, False
+                self._update_presence()
+                self._changed()
+                return same[0]
             if self.join_locked:
                 raise JoinRefused("locked")
             if self.phase == "debrief":
                 raise JoinRefused("over")
-            seat = self._free_seat()
+            held = sum(s.address == address for s in self.students.values())
+            if held >= self.settings.seats_per_address and address not in self.allowed_addresses:
+                self.crowded_addresses[address] = self.crowded_addresses.get(address, 0) + 1
+                if len(self.crowded_addresses) > 1000:
+                    self.crowded_addresses = {address: 1}
+                self._changed()
+                raise JoinRefused("address")
+            seat = self._seat_back(name) or self._free_seat()
             if seat is None:
                 if len(self.groups) >= self.settings.max_groups:
                     raise JoinRefused("full")
                 seat = self._new_group().seats[0]
-            student = Student(secrets.token_urlsafe(16), name, (seat.group, seat.org), now)
+            student = Student(secrets.token_urlsafe(16), name, (seat.group, seat.org), now, address)
             seat.holder, seat.chosen = student.token, False
             self.students[student.token] = student
             self._changed()
             return student
+
+    def _seat_back(self, name: str) -> Seat | None:
+        """The seat a released student of this nickname held, if it is free again."""
+        found = self._last_seat.get(name.casefold())
+        if found is None:
+            return None
+        seat = self.groups[found[0]].seats[found[1]]
+        return seat if seat.holder is None else None
+
+    def is_present(self, student: Student) -> bool:
+        """Whether the student's page gave news in the last ``away_after`` seconds (and did not say it left)."""
+        return not student.closed and self.clock() - student.last_seen <= self.settings.away_after
+
+    def away(self, token: Any) -> bool:
+        """The student's page is closing (its last word): the seat stops counting now, but is kept."""
+        with self.lock:
+            student = self.students.get(token) if isinstance(token, str) else None
+            if student is None:
+                return False
+            student.closed = True
+            self._update_presence()
+            return True
+
+    def resume(self, token: Any) -> Student | None:
+        """The student of a token a new tab found in the browser's storage, if no other page holds the seat now."""
+        with self.lock:
+            student = self.students.get(token) if isinstance(token, str) else None
+            if student is None or self.is_present(student):
+                return None
+            return self.student(token)
+
+    def allow_address(self, address: Any) -> None:
+        """Let ``address`` hold more seats (the teacher's consent: e.g. a classroom's shared computer)."""
+        with self.lock:
+            if not isinstance(address, str) or address not in self.crowded_addresses:
+                raise ConfigError("address", str(address)[:45], "must be an address that was refused a seat")
+            self.allowed_addresses.add(address)
+            del self.crowded_addresses[address]
+            self._changed()
+
+    def remove(self, token: Any) -> None:
+        """The teacher removes a student: the seat is freed and the student's token no longer works.
+
+        Raises:
+            ConfigError: If there is no such student.
+        """
+        with self.lock:
+            if not self.leave(token):
+                raise ConfigError("student", str(token)[:20], "must be a seated student")
 
     def student(self, token: Any) -> Student | None:
         """The student of a seat token (``None`` if unknown or released); marks the page as seen."""
         with self.lock:
             student = self.students.get(token) if isinstance(token, str) else None
             if student is not None:
-                student.last_seen = self.clock()
+                student.last_seen, student.closed = self.clock(), False
+                if student.token in self._away:
+                    self._update_presence()
             return student
 
     def leave(self, token: Any) -> bool:
@@ -511,6 +668,7 @@ class Session:
             if student is None:
                 return False
             self._release(student)
+            self._last_seat.pop(student.nickname.casefold(), None)
             self._changed()
             return True
 
@@ -530,9 +688,9 @@ class Session:
         """
         with self.lock:
             student = self.student(token)
+            if student is None or student.seat is None:  # not a seated student: counts nothing
+                raise ConfigError("seat", "?", "must be a seat of this session (join again)")
             try:
-                if student is None or student.seat is None:
-                    raise ConfigError("seat", "?", "must be a seat of this session (join again)")
                 if self.phase not in ("lobby", "choosing"):
                     raise ConfigError("round", self.phase, "choices are taken only while a round waits")
                 choice = parse_choice(data, self.settings.styles)
@@ -649,13 +807,16 @@ class Session:
             now = self.clock()
             gone = [s for s in self.students.values() if now - s.last_seen > self.settings.release_after]
             for student in gone:
+                if student.seat is not None:
+                    self._last_seat[student.nickname.casefold()] = student.seat
                 self._release(student)
                 del self.students[student.token]
             if gone:
                 self._changed()
+            self._update_presence()
             if self.phase != "choosing" or self.paused_left is not None:
                 return False
-            seated = [s for g in self.groups for s in g.seats if s.holder is not None]
+            seated = self._present_seats()
             everyone = bool(seated) and all(s.chosen for s in seated)
             if not everyone and now < self.deadline:
                 return False
@@ -707,12 +868,24 @@ class Session:
             "trust": [float(v) for v in ((m.trust.sum(axis=1) - 1.0) / max(m.n_orgs - 1, 1)).round(4)],
             "model_style": list(m.style_names),
             "model_behaviour": [{f: float(m.b(f)[o]) for f in CHOICE_FIELDS} for o in range(m.n_orgs)],
+            "mechanisms": group.rounds[-1]["mechanisms"] if group.rounds else mechanism_panel(m, Tally(m.n_orgs)),
+            "sentence": group.rounds[-1]["sentence"] if group.rounds else None,
         }
 
+    def _present_seats(self) -> list[Seat]:
+        """Seats whose student's page is there (a seat whose page is gone does not hold up the round)."""
+        return [s for g in self.groups for s in g.seats if s.holder is not None and s.holder not in self._away]
+
+    def _update_presence(self) -> None:
+        away = frozenset(t for t, s in self.students.items() if not self.is_present(s))
+        if away != self._away:
+            self._away = away
+            self._changed()
+
     def chosen_count(self) -> tuple[int, int]:
-        """(seated students who chose this round, seated students)."""
+        """(seated students here who chose this round, seated students whose page is here)."""
         with self.lock:
-            seated = [s for g in self.groups for s in g.seats if s.holder is not None]
+            seated = self._present_seats()
             return sum(s.chosen for s in seated), len(seated)
 
     def seconds_left(self) -> float | None:
@@ -732,9 +905,13 @@ class Session:
                 "case": self.settings.case, "shocks": sorted(self.shocks), "updated_at": self.updated_at}
 
     def student_view(self, token: Any) -> dict[str, Any] | None:
-        """What a student's page shows (``None`` for an unknown token)."""
+        """What a student's page shows (``None`` for an unknown token).
+
+        Reading the view does not count as news from the page (a long poll answered after its page
+        closed must not bring the seat back): :meth:`student` does, when a request arrives.
+        """
         with self.lock:
-            student = self.student(token)
+            student = self.students.get(token) if isinstance(token, str) else None
             if student is None:
                 return None
             view = {**self._common(), "nickname": student.nickname, "seat": None,
@@ -747,10 +924,12 @@ class Session:
             org = seat.org
             view.update({
                 "seat": {"group": group.index, "org": org, "org_name": self.org_names[org]},
+                "card": self.cards.get(self.org_names[org]),
                 "choice": seat.choice.as_dict(), "has_chosen": seat.chosen,
                 "public_value": snap["public_value"][-1], "public_value_before": self._before(snap["public_value"]),
                 "own": snap["own"][org], "own_before": self._before(snap["org_history"][org]),
                 "energy": snap["energy"][org], "trust": snap["trust"][org],
+                "sentence": snap["sentence"], "mechanisms": snap["mechanisms"], "org_names": self.org_names,
                 "chart": f"/chart/group/{group.index}.svg?seat={org}&v={self.round}",
             })
             partners = []
@@ -788,17 +967,22 @@ class Session:
                 for s in g.seats:
                     holder = self.students.get(s.holder) if s.holder else None
                     seats.append({"org": s.org, "org_name": self.org_names[s.org],
+                                  "card": self.cards.get(self.org_names[s.org]),
                                   "nickname": holder.nickname if holder else None,
+                                  "away": bool(holder and holder.token in self._away),
                                   "student": holder.token[:8] if holder else None, "chosen": s.chosen,
                                   "choice": s.choice.as_dict(),
                                   "in_model": {"style": g.snapshot["model_style"][s.org],
                                                "behaviour": g.snapshot["model_behaviour"][s.org]},
                                   "history": [{"choice": c.as_dict(), "source": src} for c, src in s.history]})
                 groups.append({"group": g.index, "seats": seats, "public_value": g.snapshot["public_value"][-1],
-                               "trust": float(np.mean(g.snapshot["trust"])), "fingerprint": g.snapshot["fingerprint"]})
+                               "trust": float(np.mean(g.snapshot["trust"])), "fingerprint": g.snapshot["fingerprint"],
+                               "mechanisms": g.snapshot["mechanisms"], "sentence": g.snapshot["sentence"],
+                               "rounds": [{k: r[k] for k in ("round", "sentence", "choices")} for r in g.rounds]})
             view = {**self._common(), "code": self.code, "groups": groups, "join_locked": self.join_locked,
                     "show_partners": self.show_partners, "group_size": self.settings.group_size,
                     "org_names": self.org_names, "refused_choices": self.refused_choices,
+                    "crowded": sorted(self.crowded_addresses),
                     "shock_share": self.shock_share, "timer": self.settings.timer}
             if self.phase == "debrief":
                 view["ranking"] = self._ranking()

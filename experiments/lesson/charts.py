@@ -133,7 +133,7 @@ class LineChart:
         self.ax.tick_params(labelsize=SMALLEST_TEXT_PT)
         self.ax.grid(alpha=0.3)
         if percent:
-            self.ax.yaxis.set_major_formatter(lambda v, _pos: texts.percent(v).replace(" ", ""))
+            self.ax.yaxis.set_major_formatter(lambda v, _pos: texts.tick_percent(v))
         else:
             self.ax.yaxis.set_major_formatter(lambda v, _pos: texts.decimal(v))
         self.ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))

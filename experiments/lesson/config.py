@@ -69,6 +69,9 @@ def compose_config(overrides: list[str]) -> dict[str, Any]:
 def parse_org_styles(text: str | Mapping[str, str] | None) -> dict[str, str]:
     """Own styles per organisation from ``"police=facilitative, municipality=shared"``.
 
+    Names as shown in Dutch or English are accepted too (``"politie=faciliterend"``, see
+    :func:`demo_config`).
+
     Pairs are separated by commas, semicolons or new lines; ``:`` works as well as ``=``.
     Empty text gives no own styles.
 
@@ -87,6 +90,31 @@ def parse_org_styles(text: str | Mapping[str, str] | None) -> dict[str, str]:
         if not sep or not name.strip() or not style.strip():
             raise ConfigError("scenario.organisations.leadership", short(item.strip()), "must be name=style pairs")
         out[name.strip()] = style.strip()
+    return out
+
+
+def _key(text: str) -> str:
+    return " ".join(str(text).replace("_", " ").replace("-", " ").casefold().split())
+
+
+def _aliases(group: str, names: list[str]) -> dict[str, str]:
+    """Every way a teacher may write one of ``names``, mapped to the config name.
+
+    Its config name, spaced, and its Dutch and English display names, in any case.
+    """
+    from .texts import Texts
+
+    out: dict[str, str] = {}
+    for lang in ("en", "nl"):
+        texts = Texts(lang)
+        for name in names:
+            if group == "organisations":
+                key = f"organisations.{name}"
+                shown = texts(key) if texts.has(key) else name
+            else:
+                shown = texts.option(group, name)
+            out.setdefault(_key(shown), name)
+    out.update({_key(name): name for name in names})
     return out
 
 
@@ -185,10 +213,13 @@ def demo_config(
     config["problem"].update({"N": n, "K": k, "cross_boundary": share})
     orgs = config["scenario"].get("organisations", [])
     names = [o.get("name") for o in orgs]
-    for name, style in own.items():
-        if name not in names:
-            raise ConfigError("scenario.organisations", short(name), "must be one of " + ", ".join(names))
-        orgs[names.index(name)]["leadership"] = style
+    org_alias = _aliases("organisations", names)
+    style_alias = _aliases("leadership", list(config_options("leadership")))
+    for written, style in own.items():  # config names, or the names shown in Dutch or English
+        name = org_alias.get(_key(written))
+        if name is None:
+            raise ConfigError("scenario.organisations", short(written), "must be one of " + ", ".join(names))
+        orgs[names.index(name)]["leadership"] = style_alias.get(_key(style), style)
     config["run"]["seed"] = number
     return config
 

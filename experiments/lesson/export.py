@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from sim.params import STYLES
 
 from .charts import PALETTE, SERIES, SERIES_DASHES, series_colour
 from .texts import Texts
@@ -16,6 +20,26 @@ from .texts import Texts
 CSV_METRICS = ("public_value", "mean_trust", "production", "burnout_rate", "informal_leader_share", "voice_equity")
 """The measures of the page's readout and charts, the columns of the CSV export."""
 SETTING_COLUMNS = ("case", "roles", "N", "K", "cross_boundary", "network", "org_styles", "seed")
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list)."""
+_NUMBER = re.compile(r"-?\d+([.,]\d+)?([eE][-+]?\d+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: text starting with ``= + - @``, tab or CR gets a leading ``'``.
+
+    Numbers (and text that is just a number, such as ``-0,25``) are kept as they are.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_row(row: Iterable[Any]) -> list[Any]:
+    """A row of :func:`csv_cell`s."""
+    return [csv_cell(v) for v in row]
 
 
 def settings_line(lesson: Any, texts: Texts) -> str:
@@ -31,8 +55,28 @@ def settings_line(lesson: Any, texts: Texts) -> str:
         seed=st["seed"],
     )
     if str(st.get("org_styles") or "").strip():
-        text += " · " + texts("lesson.own_styles_setting", styles=str(st["org_styles"]).strip())
+        text += " · " + texts("lesson.own_styles_setting", styles=shown_org_styles(lesson, texts))
     return text
+
+
+def shown_org_styles(lesson: Any, texts: Texts) -> str:
+    """The own styles typed or picked, with organisations and styles named in the page's language."""
+    from .charts import org_name
+    from .config import _aliases, _key, parse_org_styles
+
+    typed = str(lesson.settings.get("org_styles") or "").strip()
+    if not getattr(lesson, "models", None):
+        return typed
+    orgs = [o.name for o in lesson.models[0].organisations]
+    org_alias, style_alias = _aliases("organisations", orgs), _aliases("leadership", list(STYLES))
+    try:
+        pairs = parse_org_styles(typed)
+    except Exception:  # not reached for a lesson that was built, which parsed them
+        return typed
+    return ", ".join(
+        f"{org_name(texts, org_alias.get(_key(o), o))}={texts.option('leadership', style_alias.get(_key(s), s))}"
+        for o, s in pairs.items()
+    )
 
 
 def export_png(lesson: Any, texts: Texts) -> bytes:
@@ -62,7 +106,7 @@ def export_png(lesson: Any, texts: Texts) -> bytes:
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         if percent:
-            ax.yaxis.set_major_formatter(lambda v, _pos: texts.percent(v).replace(" ", ""))
+            ax.yaxis.set_major_formatter(lambda v, _pos: texts.tick_percent(v))
         else:
             ax.yaxis.set_major_formatter(lambda v, _pos: texts.decimal(v))
     handles, labels = axes.flat[0].get_legend_handles_labels()
@@ -99,7 +143,7 @@ def export_csv(lesson: Any, texts: Texts) -> str:
     header = [texts("export.style"), texts("export.step")]
     header += [texts(f"metrics.{m}.label") for m in CSV_METRICS]
     header += [texts(f"controls.{c}") for c in SETTING_COLUMNS]
-    writer.writerow(header)
+    writer.writerow(csv_row(header))
     st = lesson.settings
     for style, model in zip(lesson.labels, lesson.models, strict=True):
         frame = model.datacollector.model_vars
@@ -109,10 +153,19 @@ def export_csv(lesson: Any, texts: Texts) -> str:
                 value = frame[metric][step]
                 row.append("" if value is None or not np.isfinite(value) else _num(float(value), dutch))
             for column in SETTING_COLUMNS:
-                value = st[column]
-                row.append(_num(value, dutch) if isinstance(value, float) else value)
-            writer.writerow(row)
+                row.append(_setting(texts, column, st[column]))
+            writer.writerow(csv_row(row))
     return out.getvalue()
+
+
+OPTION_GROUPS = {"case": "scenario", "roles": "roles", "network": "network"}
+"""Settings whose value is exported by its name in the page's language."""
+
+
+def _setting(texts: Texts, column: str, value: Any) -> Any:
+    if column in OPTION_GROUPS:
+        return texts.option(OPTION_GROUPS[column], str(value))
+    return _num(value, texts.lang == "nl") if isinstance(value, float) else value
 
 
 def _num(value: float, dutch: bool) -> str:

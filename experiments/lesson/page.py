@@ -16,7 +16,6 @@ import logging
 import math
 import os
 import threading
-import time
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -34,8 +33,8 @@ from .export import export_csv, export_png, settings_line
 from .state import DEFAULTS, OFF, STORE, Lesson, preset
 from .texts import DEFAULT_LANGUAGE, LANGUAGES, Texts
 
-PLAY_INTERVAL = 0.15
-"""Seconds from one step to the next while playing (a step itself takes part of it)."""
+FOLLOW_WAIT = 0.5
+"""Longest the page's follower waits for news from the player before it checks whether it should stop."""
 READOUT = (
     ("public_value", "number"),
     ("mean_trust", "number"),
@@ -59,20 +58,34 @@ CSS = """
 .govsim-controls { flex: 0 0 248px; width: 248px; padding: 8px 12px; border-right: 1px solid #ddd;
   height: 100%; overflow-y: auto; box-sizing: border-box; }
 .govsim-controls .v-input { margin-bottom: 2px; }
+.govsim-controls .v-field-label--floating { font-size: 14px !important; }
 .govsim-control-label { font-size: 14px; margin-top: 4px; }
 .govsim-main { flex: 1 1 0; width: 0; min-width: 0; height: 100%; overflow-y: auto; padding: 0 12px 12px 12px;
   box-sizing: border-box; }
 .govsim-bar { position: sticky; top: 0; z-index: 5; background: #fff; display: flex; align-items: center;
   gap: 8px; padding: 6px 0; border-bottom: 1px solid #eee; flex-wrap: wrap; }
-.govsim-step { font-size: 22px; font-weight: 700; min-width: 96px; }
+.govsim-step { font-size: clamp(22px, 1.7vw, 34px); font-weight: 700; min-width: 96px; }
 .govsim-status { font-size: 14px; padding: 2px 8px; border-radius: 4px; }
 .govsim-pending { background: #fff3cd; color: #5c4500; }
 .govsim-building { background: #e3f0fb; color: #0b3d66; }
 .govsim-readout { border-collapse: collapse; font-size: 15px; margin: 4px 0; }
 .govsim-readout th, .govsim-readout td { padding: 1px 8px; text-align: right; white-space: nowrap; }
-.govsim-readout th { font-weight: 600; font-size: 14px; }
+/* The key numbers grow with the screen (a projector at 1920x1080 shows them from the back of the room);
+   headings may wrap, so every column fits at 1024 px. */
+.govsim-readout td { font-size: clamp(15px, 1.35vw, 28px); }
+.govsim-readout th { font-weight: 600; font-size: clamp(14px, 0.95vw, 19px); white-space: normal;
+  vertical-align: bottom; }
 .govsim-readout th[title] { text-decoration: underline dotted; cursor: help; }
 .govsim-readout td:first-child, .govsim-readout th:first-child { text-align: left; }
+.govsim-mechanisms h2 { font-size: clamp(17px, 1.2vw, 24px); font-weight: 600; margin: 6px 0 2px; }
+.govsim-mech-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 340px), 1fr));
+  gap: 4px 14px; }
+.govsim-sentence { font-size: clamp(15px, 1.1vw, 22px); margin: 2px 0 4px; }
+.govsim-mech-table { border-collapse: collapse; font-size: clamp(14px, 0.9vw, 18px); }
+.govsim-mech-table th, .govsim-mech-table td { padding: 1px 6px; text-align: right; white-space: nowrap; }
+.govsim-mech-table th:first-child, .govsim-mech-table td:first-child { text-align: left; }
+.govsim-mech-table th[title] { text-decoration: underline dotted; cursor: help; }
+.govsim-mech-note, .govsim-mechanisms summary { font-size: 14px; color: #444; }
 .govsim-lesson { border: 1px solid #ddd; border-radius: 6px; padding: 4px 10px; margin: 4px 0; }
 .govsim-lesson h2 { font-size: 17px; font-weight: 600; margin: 2px 0; }
 .govsim-lesson p { margin: 3px 0; }
@@ -147,9 +160,11 @@ def lesson_html(lesson: Lesson, texts: Texts, full: bool) -> str:
     parts.append(f"<p><b>{e(texts('lesson.look_for'))}:</b> {e(texts(f'cases.{lesson.case}.hint'))}</p>")
     parts.append(f"<p><b>{e(texts('lesson.finding'))}:</b> {e(texts(f'cases.{lesson.case}.finding'))}</p>")
     if lesson.models:
+        from .charts import org_name
+
         first = lesson.models[0]
         own = [
-            f"{o.name} ({texts.option('leadership', o.style)})"
+            f"{org_name(texts, o.name)} ({texts.option('leadership', o.style)})"
             for o in first.organisations
             if first.params.scenario.organisations[o.index].leadership is not None
         ]
@@ -214,6 +229,78 @@ def readout_html(lesson: Lesson, texts: Texts) -> str:
     return f"<table class='govsim-readout'><tr><th></th>{head}</tr>{''.join(rows)}</table>"
 
 
+MECHANISM_WINDOW = 12
+"""Steps the mechanism panel sums (about a year), compared with the as many steps before."""
+
+
+def _forums(data: dict[str, Any], org: int) -> str:
+    """Forums an organisation attended of those held, and (in brackets) how many it convened."""
+    convened = data["convened"][org]
+    return f"{data['attended'][org]}/{data['forums']}" + (f" ({convened})" if convened else "")
+
+
+def _mechanism_table(texts: Texts, names: list[str], data: dict[str, Any]) -> str:
+    """Per organisation: own performance, energy, failure work and forums attended (convened)."""
+    e = html.escape
+    head = (
+        f"<tr><th>{e(texts('mechanisms.organisation'))}</th><th>{e(texts('mechanisms.own'))}</th>"
+        f"<th>{e(texts('mechanisms.energy'))}</th>"
+        f"<th title='{e(texts('mechanisms.failure_hint'))}'>{e(texts('mechanisms.failure_work'))}</th>"
+        f"<th title='{e(texts('mechanisms.forum_hint'))}'>{e(texts('mechanisms.forum'))}</th></tr>"
+    )
+    rows = "".join(
+        f"<tr><td>{e(n)}</td><td>{texts.percent(data['own'][o])}</td><td>{texts.percent(data['energy'][o])}</td>"
+        f"<td>{texts.percent(data['failure_share'][o])}</td><td>{_forums(data, o)}</td></tr>"
+        for o, n in enumerate(names)
+    )
+    note = texts("mechanisms.forums_held", forums=data["forums"], steps=data["steps"], adopted=data["adopted"],
+                 refused=data["consent_refused"])
+    return f"<table class='govsim-mech-table'>{head}{rows}</table><div class='govsim-mech-note'>{e(note)}</div>"
+
+
+def _trust_table(texts: Texts, names: list[str], data: dict[str, Any]) -> str:
+    """Trust between the named partners (row: how much it trusts the column), opened on request."""
+    e = html.escape
+    head = "".join(f"<th>{e(n)}</th>" for n in names)
+    rows = "".join(
+        f"<tr><td>{e(n)}</td>"
+        + "".join(f"<td>{'' if a == b else texts.number(data['trust'][a][b], 2)}</td>" for b in range(len(names)))
+        + "</tr>"
+        for a, n in enumerate(names)
+    )
+    return (f"<details><summary>{e(texts('mechanisms.trust'))}</summary><table class='govsim-mech-table'>"
+            f"<tr><th></th>{head}</tr>{rows}</table></details>")
+
+
+def mechanisms_html(lesson: Lesson, texts: Texts) -> str:
+    """Why, per style: the mechanisms of the last year, from the model's counts.
+
+    One sentence, each organisation's own performance, energy, failure work and forums, and trust
+    between the named partners.
+    """
+    from .charts import org_name
+    from .mechanisms import Tally, panel, sentence
+
+    e = html.escape
+    blocks = []
+    with lesson.lock:
+        for i, (style, model, readings) in enumerate(zip(lesson.labels, lesson.models, lesson.readings, strict=True)):
+            orgs = [o.name for o in model.organisations]
+            recent = Tally.of(readings[-MECHANISM_WINDOW:], model.n_orgs)
+            earlier = readings[-2 * MECHANISM_WINDOW : -MECHANISM_WINDOW]
+            before = Tally.of(earlier, model.n_orgs).network_failure_share() if earlier else None
+            data = panel(model, recent)
+            names = [org_name(texts, o) for o in orgs]
+            blocks.append(
+                f"<div class='govsim-mech'><div class='govsim-sentence'><b style='color:{series_colour(style, i)}'>"
+                f"{e(texts.option('leadership', style))}:</b> {e(sentence(model, recent, orgs, texts, before))}</div>"
+                f"{_mechanism_table(texts, names, data)}{_trust_table(texts, names, data)}</div>"
+            )
+    heading = f"{texts('mechanisms.heading')} ({texts('mechanisms.period', steps=MECHANISM_WINDOW)})"
+    grid = f"<div class='govsim-mech-grid'>{''.join(blocks)}</div>"
+    return f"<div class='govsim-mechanisms'><h2>{e(heading)}</h2>{grid}</div>"
+
+
 def legend_html(lesson: Lesson, texts: Texts) -> str:
     """The key to the line charts: the styles, the optimum and the events."""
     e = html.escape
@@ -252,15 +339,27 @@ def Chart(image: bytes, name: str, title: str, definition: str, wide: bool = Fal
 def Charts(lesson: Lesson, texts: Texts, tick: int) -> None:
     """The line charts and the network of a lesson, redrawn at every tick."""
     charts = solara.use_memo(lambda: make_charts(lesson, texts), [lesson, texts.lang])
-    if charts is None:
+
+    def draw() -> dict[str, Any] | None:
+        if charts is None:
+            return None
+        with lesson.lock:
+            values = [m.datacollector.model_vars for m in lesson.models]
+            images = {
+                metric: charts[metric].render([v[metric] for v in values])
+                for metric in ("public_value", "mean_trust", "production", "burnout_rate")
+            }
+            images["network"] = charts["network"].render()
+        return images
+
+    # Drawn once per step shown (a render for Play/Pause or a theme does not redraw the charts).
+    steps = lesson.steps
+    images = solara.use_memo(draw, [charts, steps])
+    # After the page has been updated with this step, tell the player (it paces Play by it); no page state
+    # changes here, so this cannot start another render.
+    solara.use_effect(lambda: lesson.player.shown(steps), [lesson, steps])
+    if images is None:
         return
-    with lesson.lock:
-        values = [m.datacollector.model_vars for m in lesson.models]
-        images = {
-            metric: charts[metric].render([v[metric] for v in values])
-            for metric in ("public_value", "mean_trust", "production", "burnout_rate")
-        }
-        images["network"] = charts["network"].render()
     solara.HTML(tag="div", unsafe_innerHTML=legend_html(lesson, texts))
     with rv.Html(tag="div", class_="govsim-grid"):
         for metric in ("public_value", "mean_trust", "production", "burnout_rate"):
@@ -305,6 +404,41 @@ def _slider(texts: Texts, name: str, value: Any, low: float, high: float, step: 
     )
 
 
+def own_styles(case: str, text: Any) -> dict[str, str]:
+    """The own styles of a draft as ``{organisation: style}`` in config names (``{}`` if it does not parse)."""
+    from .config import _aliases, _key, parse_org_styles
+
+    orgs = [str(o.get("name")) for o in scenario_file(case).get("organisations", []) if isinstance(o, dict)]
+    try:
+        pairs = parse_org_styles(text)
+    except Exception:  # a draft being typed: shown as no own styles until it parses
+        return {}
+    org_alias, style_alias = _aliases("organisations", orgs), _aliases("leadership", list(STYLES))
+    out = {}
+    for org, style in pairs.items():
+        if _key(org) in org_alias and _key(style) in style_alias:
+            out[org_alias[_key(org)]] = style_alias[_key(style)]
+    return out
+
+
+def OrgStyles(texts: Texts, d: dict[str, Any], styles: list[tuple[str, str]], on_text: Any) -> None:
+    """A dropdown per organisation of the case: its own style, or the case's (a change stays pending)."""
+    from .charts import org_name
+
+    orgs = [str(o.get("name")) for o in scenario_file(d["case"]).get("organisations", []) if isinstance(o, dict)]
+    current = own_styles(d["case"], d["org_styles"])
+    solara.HTML(tag="div", unsafe_innerHTML=f"<div class='govsim-control-label'>"
+                f"{html.escape(texts('controls.org_styles'))}</div>")
+    for org in orgs:
+
+        def choose(value: Any, org: str = org) -> None:
+            chosen = {**current, org: value} if value else {k: v for k, v in current.items() if k != org}
+            on_text(", ".join(f"{k}={v}" for k, v in chosen.items() if k in orgs))
+
+        _select(org_name(texts, org), f"org-{org}", current.get(org, ""), [("", texts("controls.case_style")), *styles],
+                choose)
+
+
 @solara.component
 def Controls(texts: Texts, draft: solara.Reactive, on_preset: Any) -> None:
     """The settings: a change stays pending until Reset."""
@@ -338,15 +472,7 @@ def Controls(texts: Texts, draft: solara.Reactive, on_preset: Any) -> None:
     _select(
         texts("controls.compare"), "compare", d["compare"], [(OFF, texts("controls.off")), *styles], setter("compare")
     )
-    rv.TextField(
-        label=texts("controls.org_styles"),
-        placeholder=texts("controls.org_styles_hint"),
-        v_model=d["org_styles"],
-        on_v_model=setter("org_styles", str),
-        density="compact",
-        hide_details=True,
-        class_="govsim-text-org_styles",
-    )
+    OrgStyles(texts, d, styles, setter("org_styles", str))
     _select(
         texts("controls.roles"),
         "roles",
@@ -412,7 +538,6 @@ def Page() -> None:
     lesson = solara.use_reactive(lesson0)
     draft = solara.use_reactive(dict(lesson0.settings))
     building = solara.use_reactive(False)
-    playing = solara.use_reactive(False)
     tick = solara.use_reactive(0)
     full = solara.use_reactive(False)
     present = solara.use_reactive(False)
@@ -448,35 +573,33 @@ def Page() -> None:
     solara.use_thread(build, dependencies=[requested.value], intrusive_cancel=False)
 
     def reset(settings: dict[str, Any] | None = None) -> None:
-        playing.set(False)
+        lesson.value.player.pause()
         building.set(True)
         requested.set(cast_settings(settings or draft.value))
 
-    def play(cancel: threading.Event) -> None:
-        if not playing.value:
-            return
-        current = lesson.value
-        while not cancel.is_set() and playing.value:
-            t0 = time.monotonic()
-            try:
-                current.step()
-            except Exception as exc:  # a failing step stops playing with a message
-                LOG.exception("a step failed")  # the details go to the server log, not the page
-                problem.set(texts("errors.unexpected", detail=type(exc).__name__))
-                playing.set(False)
-                return
-            tick.set(tick.value + 1)
-            cancel.wait(max(0.0, PLAY_INTERVAL - (time.monotonic() - t0)))
+    def follow(cancel: threading.Event) -> None:
+        """Show each step and change of Play/Pause as it happens (the player steps; this only reads)."""
+        player = lesson.value.player
+        seen = tick.value
+        while not cancel.is_set():
+            now = player.wait_change(seen, FOLLOW_WAIT)
+            if now != seen and not cancel.is_set():
+                seen = now
+                tick.set(now)
 
-    solara.use_thread(play, dependencies=[playing.value, lesson.value], intrusive_cancel=False)
+    solara.use_thread(follow, dependencies=[lesson.value], intrusive_cancel=False)
 
     def step() -> None:
-        try:
-            lesson.value.step()
-        except Exception as exc:
-            LOG.exception("a step failed")  # the details go to the server log, not the page
-            problem.set(texts("errors.unexpected", detail=type(exc).__name__))
-        tick.set(tick.value + 1)
+        lesson.value.player.step()
+        tick.set(lesson.value.player.version)
+
+    def play() -> None:
+        lesson.value.player.play()
+        tick.set(lesson.value.player.version)
+
+    def pause() -> None:
+        lesson.value.player.pause()
+        tick.set(lesson.value.player.version)
 
     def on_preset() -> None:
         settings = preset(draft.value["case"])
@@ -487,6 +610,9 @@ def Page() -> None:
         rv.Html(tag="div", class_="govsim-error", children=["403"])
         return
     current = lesson.value
+    player = current.player
+    playing = player.playing
+    failed = texts("errors.unexpected", detail=player.error) if player.error else ""
     pending = draft.value != current.settings and not building.value
     runnable = bool(current.models) and not building.value and not pending
     classes = ["govsim-page"] + (["govsim-present"] if present.value else []) + (["govsim-dark"] if dark.value else [])
@@ -565,15 +691,15 @@ def Page() -> None:
                     solara.Button(
                         texts("buttons.step"),
                         on_click=step,
-                        disabled=not runnable or playing.value,
+                        disabled=not runnable or playing,
                         classes=["govsim-step-button"],
                         style={"text-transform": "none"},
                     )
                     solara.Button(
-                        texts("buttons.pause") if playing.value else texts("buttons.play"),
-                        on_click=lambda: playing.set(not playing.value),
+                        texts("buttons.pause") if playing else texts("buttons.play"),
+                        on_click=pause if playing else play,  # what the button says is what it does
                         disabled=not runnable,
-                        classes=["govsim-play"],
+                        classes=["govsim-play", "govsim-playing" if playing else "govsim-paused"],
                         style={"text-transform": "none"},
                     )
                     if building.value:
@@ -604,12 +730,13 @@ def Page() -> None:
                         attributes={"role": "alert"},
                         children=[texts.error(current.error)],
                     )
-                if problem.value:
-                    rv.Html(tag="div", class_="govsim-error", attributes={"role": "alert"}, children=[problem.value])
+                for message in dict.fromkeys(m for m in (problem.value, failed) if m):
+                    rv.Html(tag="div", class_="govsim-error", attributes={"role": "alert"}, children=[message])
                 if current.same_style:
                     rv.Html(tag="div", class_="govsim-note", children=[texts("status.same_style")])
                 if current.models:
                     Charts(current, texts, tick.value)
+                    solara.HTML(tag="div", unsafe_innerHTML=mechanisms_html(current, texts))
 
 
 def cast_settings(settings: dict[str, Any] | None) -> dict[str, Any] | None:

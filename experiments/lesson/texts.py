@@ -110,6 +110,14 @@ class Texts:
         """A share as a whole per cent (``12 %`` in Dutch, ``12%`` in English)."""
         return f"{value * 100:.0f} %" if self.lang == "nl" else f"{value * 100:.0f}%"
 
+    def tick_percent(self, value: float) -> str:
+        """A per-cent tick label with as few decimals as the tick needs (two ticks never read alike).
+
+        In the unit style of :meth:`percent`: ``0,5 %`` in Dutch, ``0.5%`` in English.
+        """
+        text = f"{round(float(value) * 100, 4):g}"
+        return f"{text.replace('.', ',')} %" if self.lang == "nl" else f"{text}%"
+
     def value(self, value: Any) -> str:
         """A setting's value as typed or chosen, numbers in the language's format."""
         if isinstance(value, float):

@@ -22,5 +22,37 @@ window.govsim = (function () {
     for (const c of children) if (c !== null && c !== undefined) node.append(c);
     return node;
   }
-  return {TEXTS, T, el};
+  const LANG = TEXTS.lang;
+  const pct = (v) => (LANG === "nl" ? Math.round(v * 100) + " %" : Math.round(v * 100) + "%");
+  const orgName = (n) => TEXTS["organisations." + n] || n.replace(/_/g, " ");
+  const dec = (v) => { const t = Number(v).toFixed(2); return LANG === "nl" ? t.replace(".", ",") : t; };
+
+  // The mechanisms of a group's last round: per organisation its own performance, energy, failure work
+  // and forums attended; the forums, adoptions and refusals; trust between the named partners.
+  function mechanisms(m, orgs, only) {
+    const rows = orgs.map((name, o) => (only === undefined || only === o) ? el("tr", {},
+      el("th", {text: orgName(name)}), el("td", {text: pct(m.own[o])}), el("td", {text: pct(m.energy[o])}),
+      el("td", {text: pct(m.failure_share[o])}),
+      el("td", {text: m.attended[o] + "/" + m.forums + (m.convened[o] ? " (" + m.convened[o] + ")" : "")})) : null);
+    const head = el("tr", {}, el("th", {text: T("mechanisms.organisation")}), el("th", {text: T("mechanisms.own")}),
+      el("th", {text: T("mechanisms.energy")}), el("th", {title: T("mechanisms.failure_hint"), text: T("mechanisms.failure_work")}),
+      el("th", {title: T("mechanisms.forum_hint"), text: T("mechanisms.forum")}));
+    return el("div", {class: "mechanisms"},
+      el("div", {class: "scroll"}, el("table", {class: "mech"}, el("thead", {}, head), el("tbody", {}, ...rows))),
+      el("div", {class: "muted", text: T("mechanisms.forums_held", {forums: m.forums, steps: m.steps, adopted: m.adopted, refused: m.consent_refused})}));
+  }
+
+  function trustTable(m, orgs) {
+    const short = orgs.map((n) => orgName(n));
+    const head = el("tr", {}, el("th", {text: ""}), ...short.map((n) => el("th", {text: n})));
+    const rows = short.map((n, i) => el("tr", {}, el("th", {text: n}), ...m.trust[i].map((v, j) => {
+      const td = el("td", {text: i === j ? "" : dec(v)});
+      if (i !== j) td.className = v < 0.4 ? "low" : v >= 0.6 ? "high" : "";
+      return td;
+    })));
+    return el("details", {class: "trust"}, el("summary", {text: T("mechanisms.trust")}),
+      el("div", {class: "scroll"}, el("table", {class: "mech trust"}, el("thead", {}, head), el("tbody", {}, ...rows))));
+  }
+
+  return {TEXTS, T, el, mechanisms, trustTable};
 })();

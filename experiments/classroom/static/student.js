@@ -3,10 +3,14 @@
 (function () {
   const TEXTS = window.govsim.TEXTS;
   const LANG = TEXTS.lang;
-  const KEY = "govsim_classroom_seat";  // per browser tab: a reload keeps the seat, another tab is another student
+  // The seat token is kept per tab (a reload keeps the seat, a second tab may be a second student) and in
+  // the browser's storage (a closed and reopened tab returns to its seat, if no other tab holds it now).
+  const KEY = "govsim_classroom_seat";
   const app = document.getElementById("app");
   const params = new URLSearchParams(location.search);
   let token = sessionStorage.getItem(KEY);
+  const keep = (t) => { sessionStorage.setItem(KEY, t); try { localStorage.setItem(KEY, t); } catch (e) { /* private mode */ } };
+  const forget = () => { sessionStorage.removeItem(KEY); try { localStorage.removeItem(KEY); } catch (e) { /* */ } };
   let view = null, version = -1, formKey = "", resultsKey = "", draft = null, received = 0, polling = false;
   let message = "";
 
@@ -43,7 +47,7 @@
       event.preventDefault();
       const {status, data} = await api("/api/join", {nickname: nick.value, code: code.value});
       if (status === 200 && data.token) {
-        token = data.token; sessionStorage.setItem(KEY, token); message = ""; poll();
+        token = data.token; keep(token); message = ""; poll();
       } else {
         error.textContent = data.error || ("HTTP " + status);
       }
@@ -71,6 +75,11 @@
   function renderStatus() {
     const bar = document.getElementById("status");
     if (!bar) return;
+    if (view.phase === "debrief") {  // after the last round: the end, not a round that waits
+      bar.replaceChildren(el("span", {id: "round", text: T("classroom.over")}),
+                          el("span", {class: "muted", text: T("classroom.rounds_played", {n: view.round})}));
+      return;
+    }
     const parts = [el("span", {id: "round", text: T("classroom.round", {n: Math.min(view.round + 1, view.rounds), total: view.rounds})}),
                    el("span", {class: "count", id: "count", text: T("classroom.chosen_count", {chosen: view.chosen, seated: view.seated})})];
     const left = secondsLeft();
@@ -78,15 +87,25 @@
       parts.push(el("span", {id: "timer", text: view.paused ? T("classroom.paused") : T("classroom.seconds_left", {seconds: left})}));
     }
     if (view.phase === "lobby") parts.push(el("span", {class: "muted", text: T("classroom.lobby")}));
-    if (view.phase === "debrief") parts.push(el("span", {class: "muted", text: T("classroom.over")}));
     bar.replaceChildren(...parts);
   }
 
+  let cardOpen = null;
   function renderSeat() {
     const seat = view.seat;
-    document.getElementById("seat").replaceChildren(
+    const box = document.getElementById("seat");
+    const was = box.querySelector("details.card-role");
+    if (was) cardOpen = was.open;
+    const card = view.card && view.card[LANG];
+    const role = card ? el("details", {class: "card-role", id: "role-card", open: cardOpen === null ? view.round === 0 : cardOpen},
+      el("summary", {text: T("classroom.card.title")}),
+      el("p", {}, el("strong", {text: T("classroom.card.mandate") + ": "}), card.mandate),
+      el("p", {}, el("strong", {text: T("classroom.card.knows") + ": "}), card.knows),
+      el("p", {}, el("strong", {text: T("classroom.card.dilemma") + ": "}), card.dilemma)) : null;
+    box.replaceChildren(
       el("h1", {id: "you-lead", text: T("classroom.you_lead", {org: orgName(seat.org_name)})}),
-      el("div", {class: "muted", id: "who", text: T("classroom.joined_as", {nickname: view.nickname}) + " \u00b7 " + T("classroom.group", {n: seat.group + 1})}));
+      el("div", {class: "muted", id: "who", text: T("classroom.joined_as", {nickname: view.nickname}) + " \u00b7 " + T("classroom.group", {n: seat.group + 1})}),
+      role);
   }
 
   function renderChoice() {
@@ -159,20 +178,22 @@
   }
 
   function renderResults() {
-    const key = [view.round, view.seat.group, view.seat.org, view.version > 0].join("/");
+    const key = [view.round, view.phase, view.seat.group, view.seat.org, view.version > 0].join("/");
     if (key === resultsKey) return;
     resultsKey = key;
     const box = document.getElementById("results");
     const number = (id, label, value, before) => el("div", {class: "number", id},
       el("div", {class: "value", text: pct(value)}), el("div", {class: "label", text: label}),
       before === null ? null : delta(value, before));
-    const children = [el("h2", {text: T("classroom.results_heading")}),
+    const children = [el("h2", {id: "results-heading", text: T(view.phase === "debrief" ? "classroom.results_final" : "classroom.results_heading")}),
       el("div", {class: "numbers"},
         number("own", T("classroom.own_performance"), view.own, view.round ? view.own_before : null),
         number("pv", T("classroom.public_value"), view.public_value, view.round ? view.public_value_before : null),
         number("energy", T("classroom.energy"), view.energy, null),
         number("trust", T("classroom.trust"), view.trust, null)),
       el("img", {class: "chart", id: "chart", alt: T("classroom.chart_public_value"), src: view.chart + "&lang=" + LANG, width: "360", height: "250"})];
+    if (view.sentence) children.splice(1, 0, el("p", {class: "sentence", id: "sentence", text: view.sentence[LANG]}));
+    if (view.round > 0) children.push(window.govsim.mechanisms(view.mechanisms, view.org_names), window.govsim.trustTable(view.mechanisms, view.org_names));
     if (view.ranking) {
       const list = el("ol", {class: "plain ranking", id: "ranking"});
       for (const r of view.ranking) {
@@ -189,7 +210,7 @@
     const list = el("ul", {class: "plain"});
     for (const p of view.partners) {
       const who = p.nickname === null ? T("classroom.nobody") : p.nickname;
-      const state = p.nickname === null ? "" : (p.chosen ? "\u2713 " + T("classroom.partner_chose") : T("classroom.partner_waiting"));
+      const state = p.nickname === null || view.phase === "debrief" ? "" : (p.chosen ? "\u2713 " + T("classroom.partner_chose") : T("classroom.partner_waiting"));
       const item = el("li", {}, el("strong", {text: orgName(p.org_name)}), " \u00b7 ", el("span", {text: who}),
                       state ? el("span", {class: "muted", text: " \u00b7 " + state}) : null);
       if (p.choice) {
@@ -203,7 +224,7 @@
 
   function setView(data) {
     view = data; version = data.version; received = Date.now();
-    if (!view.seat) { token = null; sessionStorage.removeItem(KEY); message = T("classroom.refused_join.unknown"); renderJoin(); return; }
+    if (!view.seat) { token = null; forget(); message = T("classroom.refused_join.unknown"); renderJoin(); return; }
     shell(); renderStatus(); renderSeat(); renderChoice(); renderResults(); renderPartners();
     document.body.dataset.version = String(version);
     document.body.dataset.round = String(view.round);
@@ -211,7 +232,7 @@
 
   async function leave() {
     await api("/api/leave", {token});
-    sessionStorage.removeItem(KEY); token = null; view = null; formKey = ""; resultsKey = ""; message = "";
+    forget(); token = null; view = null; formKey = ""; resultsKey = ""; message = "";
     renderJoin();
   }
 
@@ -224,7 +245,7 @@
         try { result = await api("/api/student?token=" + encodeURIComponent(token) + "&v=" + version); }
         catch (e) { await new Promise((r) => setTimeout(r, 2000)); continue; }
         if (result.status === 404) {
-          sessionStorage.removeItem(KEY); token = null; view = null; formKey = ""; resultsKey = "";
+          forget(); token = null; view = null; formKey = ""; resultsKey = "";
           message = T("classroom.refused_join.unknown"); renderJoin(); break;
         }
         if (result.status !== 200) { await new Promise((r) => setTimeout(r, 2000)); continue; }
@@ -233,6 +254,20 @@
     } finally { polling = false; }
   }
 
+  // The page's last word when it closes: its seat stops counting at once (and is kept for its return).
+  window.addEventListener("pagehide", () => {
+    if (token) navigator.sendBeacon("/api/away", new Blob([JSON.stringify({token})], {type: "text/plain"}));
+  });
+
+  async function resume(stored) {  // a new tab: the seat this browser held, unless another tab holds it now
+    const result = await api("/api/student?resume=1&v=-1&token=" + encodeURIComponent(stored));
+    if (result.status === 200) { token = stored; keep(token); setView(result.data); poll(); return; }
+    if (result.status === 404) forget();
+    renderJoin();
+  }
+
   setInterval(() => { if (view && view.seat) renderStatus(); }, 1000);
-  if (token) { shell(); poll(); } else renderJoin();
+  let stored = null;
+  try { stored = localStorage.getItem(KEY); } catch (e) { stored = null; }
+  if (token) { shell(); poll(); } else if (stored) resume(stored); else renderJoin();
 })();

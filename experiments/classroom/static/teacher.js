@@ -13,7 +13,8 @@
   const styleName = (s) => TEXTS["styles." + s + ".name"] || s;
   const STYLE_COLOURS = TEXTS.style_colours;  // the report palette (analysis.palette.STYLE_COLOURS)
   const LEVEL_KEYS = {"0": "l0", "0.25": "l25", "0.5": "l50", "0.75": "l75", "1": "l100"};
-  const lang = "lang=" + LANG;
+  const PAST = new URLSearchParams(location.search).get("past");  // a past session's debrief (kept after Restart)
+  const lang = "lang=" + LANG + (PAST ? "&past=" + encodeURIComponent(PAST) : "");
 
   async function act(action, body) {
     const response = await fetch("/api/teacher/" + action + "?" + lang, {method: "POST",
@@ -76,16 +77,37 @@
         el("div", {class: "muted", text: T("classroom.teacher.scan")})));
   }
 
-  function groupCards() {
-    const cards = el("div", {class: "groups", id: "groups"});
+  const groupColour = (g) => { const c = TEXTS.group_colours || []; return c.length ? c[g % c.length] : null; };
+
+  function sentencesCard() {  // what happened in each group last round, one sentence each (from the model's counts)
+    const items = view.groups.map((g) => {
+      const item = el("li", {id: "sentence-" + (g.group + 1)},
+        el("strong", {text: T("classroom.group_title", {n: g.group + 1}) + " \u00b7 " + pct(g.public_value)}),
+        el("div", {class: "sentence", text: g.sentence ? g.sentence[LANG] : T("mechanisms.sentence.nothing_yet")}));
+      item.style.borderLeft = "8px solid " + (groupColour(g.group) || "#888");
+      return item;
+    });
+    return el("div", {class: "card"}, el("h2", {text: T("mechanisms.heading")}), el("ul", {class: "plain sentences"}, ...items));
+  }
+
+  function groupCards(kind) {
+    const cards = el("div", {class: "groups" + (kind ? " " + kind : ""), id: "groups"});
     if (!view.groups.length) cards.append(el("p", {class: "muted", text: T("classroom.teacher.empty")}));
     for (const g of view.groups) {
       const seats = g.seats.map((s) => el("div", {class: "seat" + (s.nickname === null ? " auto" : ""), "data-group": g.group, "data-org": s.org},
         el("span", {}, el("span", {class: "muted", text: orgName(s.org_name) + ": "}),
-           el("span", {class: "who", text: s.nickname === null ? T("classroom.automatic") : s.nickname})),
-        el("span", {text: s.nickname === null ? "" : (s.chosen ? "\u2713" : "\u2026")})));
-      cards.append(el("div", {class: "card group", id: "group-" + (g.group + 1)},
-        el("h2", {}, el("span", {text: T("classroom.group_title", {n: g.group + 1})}), el("span", {text: pct(g.public_value)})), ...seats));
+           el("span", {class: "who", text: s.nickname === null ? T("classroom.automatic") : s.nickname}),
+           s.away ? el("span", {class: "muted away", text: " (" + T("classroom.teacher.away") + ")"}) : null),
+        el("span", {text: s.nickname === null || s.away ? "" : (s.chosen ? "\u2713" : "\u2026")})));
+      const colour = groupColour(g.group);
+      const title = el("span", {text: T("classroom.group_title", {n: g.group + 1})});
+      const card = el("div", {class: "card group", id: "group-" + (g.group + 1)},
+        el("h2", {}, title, el("span", {text: pct(g.public_value)})),
+        kind ? null : (g.sentence ? el("p", {class: "sentence", text: g.sentence[LANG]}) : null), ...seats,
+        view.round > 0 ? window.govsim.mechanisms(g.mechanisms, view.org_names) : null,
+        view.round > 0 ? window.govsim.trustTable(g.mechanisms, view.org_names) : null);
+      if (colour) card.style.borderTop = "6px solid " + colour;
+      cards.append(card);
     }
     return cards;
   }
@@ -102,13 +124,29 @@
       const [group, org] = seats.value.split("/").map(Number);
       act("reassign", {student: students.value, group, org});
     }});
+    const remove = el("button", {id: "remove-seat", class: "danger", text: T("classroom.teacher.remove"), onclick: () => {
+      if (students.value && confirm(T("classroom.teacher.remove_confirm"))) act("remove", {student: students.value});
+    }});
+    const crowded = (view.crowded || []).map((address) => el("div", {class: "crowded"},
+      el("span", {text: T("classroom.teacher.crowded", {address})}),
+      el("button", {class: "secondary allow", text: T("classroom.teacher.allow"), onclick: () => act("allow", {address})})));
     return el("div", {class: "card"}, el("h2", {text: T("classroom.teacher.reassign")}),
-      el("div", {class: "reassign"}, el("label", {}, T("classroom.teacher.student"), students), el("label", {}, T("classroom.teacher.seat"), seats), move));
+      el("div", {class: "reassign"}, el("label", {}, T("classroom.teacher.student"), students), el("label", {}, T("classroom.teacher.seat"), seats), move),
+      el("div", {class: "actions"}, remove), ...crowded);
   }
 
   function chartCard(title) {
     return el("div", {class: "card"}, el("h2", {text: title}),
       el("img", {class: "chart", id: "class-chart", src: "/chart/class.svg?" + lang + "&r=" + view.round + "&g=" + view.groups.length + "&p=" + view.phase, alt: title}));
+  }
+
+  function pastCard() {  // debriefs of restarted sessions, kept on this laptop while the server runs
+    const items = (view.past_sessions || []).map((p) => el("li", {},
+      el("a", {href: "/debrief?lang=" + LANG + "&past=" + p.id, class: "past-session",
+               text: T("classroom.debrief.past_item", {n: p.id, rounds: p.round, time: p.ended})})));
+    if (!items.length) return null;
+    return el("div", {class: "card", id: "past-sessions"}, el("h2", {text: T("classroom.debrief.past")}),
+              el("ul", {class: "plain"}, ...items));
   }
 
   function exports() {
@@ -119,9 +157,19 @@
 
   function renderTeacher() {
     const kept = ["reassign-student", "reassign-seat"].map((id) => (document.getElementById(id) || {}).value);
-    app.replaceChildren(
-      el("h1", {text: T("classroom.teacher_title")}), joinCard(), statusBar(), controls(),
-      el("div", {class: "layout"}, groupCards(), el("div", {}, chartCard(T("classroom.teacher.chart")), reassignCard(), exports())));
+    if (view.phase === "lobby") {  // before the start: the join card fills the top of the projected screen
+      app.replaceChildren(
+        el("h1", {text: T("classroom.teacher_title")}), joinCard(), statusBar(), controls(),
+        el("div", {class: "layout"}, groupCards(), el("div", {}, chartCard(T("classroom.teacher.chart")), reassignCard(), exports(), pastCard())));
+    } else {  // after the start: the class chart and the groups first, the join card in a corner, controls below
+      const join = joinCard();
+      join.classList.add("corner");
+      app.replaceChildren(
+        el("div", {class: "projector-head"}, el("h1", {text: T("classroom.teacher_title")}), join), statusBar(),
+        el("div", {class: "layout projected"}, chartCard(T("classroom.teacher.chart")), sentencesCard()),
+        groupCards("wide"),
+        controls(), el("div", {class: "layout"}, reassignCard(), el("div", {}, exports(), pastCard())));
+    }
     ["reassign-student", "reassign-seat"].forEach((id, i) => {
       const select = document.getElementById(id);
       if (kept[i] && [...select.options].some((o) => o.value === kept[i])) select.value = kept[i];
@@ -139,6 +187,30 @@
     return td;
   }
 
+  let replayRound = 1;
+  function replayCard() {  // the session round by round: each group's choices and the sentence of what changed
+    const last = Math.max(1, view.round);
+    replayRound = Math.min(Math.max(1, replayRound), last);
+    const body = el("div", {id: "replay-body"});
+    const show = () => {
+      const items = view.groups.map((g) => {
+        const r = g.rounds[replayRound - 1];
+        if (!r) return null;
+        const chosen = r.choices.map((c) => orgName(view.org_names[c.org]) + ": " + styleName(c.style) + (c.source === "student" ? "" : " (" + T("classroom." + c.source) + ")"));
+        return el("div", {class: "replay-group"}, el("h3", {text: T("classroom.group_title", {n: g.group + 1})}),
+          el("p", {class: "sentence", text: r.sentence[LANG]}), el("p", {class: "muted", text: chosen.join(" \u00b7 ")}));
+      });
+      label.textContent = T("classroom.round", {n: replayRound, total: last});
+      body.replaceChildren(...items.filter(Boolean));
+    };
+    const label = el("strong", {id: "replay-round"});
+    const prev = el("button", {id: "replay-prev", class: "secondary", text: "\u25c0 " + T("classroom.debrief.previous"), onclick: () => { replayRound -= 1; replayRound = Math.max(1, replayRound); show(); }});
+    const next = el("button", {id: "replay-next", class: "secondary", text: T("classroom.debrief.next") + " \u25b6", onclick: () => { replayRound = Math.min(last, replayRound + 1); show(); }});
+    show();
+    return el("div", {class: "card", id: "replay"}, el("h2", {text: T("classroom.debrief.replay")}),
+      el("div", {class: "actions"}, prev, label, next), body);
+  }
+
   function renderDebrief() {
     const ranking = el("ol", {class: "plain ranking", id: "ranking"});
     for (const r of view.ranking || []) {
@@ -148,20 +220,21 @@
     const tables = view.groups.map((g) => {
       const head = el("tr", {}, el("th", {text: ""}), ...Array.from({length: view.round}, (_, i) => el("th", {text: String(i + 1)})));
       const rows = g.seats.map((s) => el("tr", {}, el("th", {}, el("div", {text: orgName(s.org_name)}),
-        el("div", {class: "muted", text: s.nickname === null ? T("classroom.automatic") : s.nickname})), ...s.history.map(cell)));
+        el("div", {class: "muted", text: s.nickname === null ? T("classroom.automatic") : s.nickname}),
+        s.card ? el("div", {class: "knew", title: s.card[LANG].dilemma, text: T("classroom.card.knew") + ": " + s.card[LANG].knows}) : null),
+        ...s.history.map(cell)));
       return el("div", {class: "card group", id: "debrief-group-" + (g.group + 1)},
         el("h2", {}, el("span", {text: T("classroom.group_title", {n: g.group + 1})}),
            el("span", {text: T("classroom.debrief.final", {value: pct(g.public_value)})})),
-        el("div", {class: "scroll"}, el("table", {class: "chosen"}, el("thead", {}, head), el("tbody", {}, ...rows))),
-        el("div", {class: "muted", text: T("classroom.debrief.fingerprint") + ": " + g.fingerprint}));
+        el("div", {class: "scroll"}, el("table", {class: "chosen"}, el("thead", {}, head), el("tbody", {}, ...rows))));
     });
     app.replaceChildren(
-      el("h1", {text: T("classroom.debrief.title")}), statusBar(),
+      el("h1", {text: T("classroom.debrief.title")}), statusBar(), replayCard(),
       el("div", {class: "layout debrief"}, chartCard(T("classroom.debrief.chart")),
          el("div", {class: "card"}, el("h2", {text: T("classroom.ranking")}), ranking, exports(),
-            el("div", {class: "actions"}, el("a", {href: "/teacher?" + lang}, el("button", {class: "secondary", text: T("classroom.teacher.back")}))))),
+            el("div", {class: "actions"}, el("a", {href: "/teacher?lang=" + LANG}, el("button", {class: "secondary", text: T("classroom.teacher.back")}))))),
       el("h2", {text: T("classroom.debrief.who_chose")}), el("p", {class: "muted", text: T("classroom.debrief.legend_auto")}),
-      el("div", {class: "debrief-groups", id: "debrief-groups"}, ...tables));
+      el("div", {class: "debrief-groups", id: "debrief-groups"}, ...tables), ...[pastCard()].filter(Boolean));
   }
 
   function render() {
@@ -172,6 +245,12 @@
   }
 
   async function poll() {
+    if (PAST) {  // a past session does not change: one request
+      const response = await fetch("/api/teacher?" + lang, {cache: "no-store"});
+      if (response.status === 200) { view = await response.json(); version = view.version; render(); }
+      else app.replaceChildren(el("p", {class: "error", text: "HTTP " + response.status}));
+      return;
+    }
     for (;;) {
       try {
         const response = await fetch("/api/teacher?" + lang + "&v=" + version, {cache: "no-store"});
