@@ -21,6 +21,8 @@ from PIL import Image
 from analysis.report import main as report_main
 
 IMG = Path(__file__).resolve().parent / "img"
+MAIN_OUTCOMES = ("value_delivered_auc", "window_public_value_gap_closed", "steps_to_half_gap", "production_mean",
+                 "window_mean_trust", "burnout_rate_mean")
 FIGURES = ("trajectories", "final_outcomes", "differences", "tradeoff", "heatmap")
 WIDTH = 1600
 
@@ -42,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "main"
-        if report_main([str(args.sweep), "--out", str(out)]) != 0:
+        # the main study's outcomes (value delivered first) and facet, as its experiment now declares them
+        if report_main([str(args.sweep), "--out", str(out), "--outcomes", ",".join(MAIN_OUTCOMES),
+                        "--facet", "scenario.goal_orientation"]) != 0:
             return 1
         for name in FIGURES:
             if (out / "figures" / f"{name}.png").exists():
