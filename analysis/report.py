@@ -1092,6 +1092,8 @@ def results_problem(res: Results, args: argparse.Namespace, out: Path) -> str | 
                 + (", ".join(varied) or "none (a single condition)"))
     if args.reference:
         hue = design(res.summary, args.factor)[0]
+        if hue is None and "sample_row" in res.summary:  # a robustness sweep compares the styles point by point
+            hue = args.factor or "leadership"
         if hue is None:
             return f"--reference {args.reference!r}: these results compare no factor (nothing varies)"
         levels = [str(v) for v in figures.order_of(res.summary, hue)]

@@ -41,6 +41,8 @@ LOWER_IS_BETTER = {o.name for o in OUTCOMES if o.direction == "lower"} | {
 """Outcomes where lower is better: the outcome table's, and window/final metrics not (yet) in it."""
 CONDITION = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|<|>)\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)\s*$")
 RESAMPLES = 10
+MIN_CASES = 10
+"""Fewest sampled points on each side of a contrast's sign for PRIM to look for a box (fewer: no box)."""
 
 
 def parse_condition(text: str) -> tuple[str, str, float]:
@@ -299,7 +301,7 @@ def contrast_sign_sections(means: pd.DataFrame, uncertainties: Sequence[str], fa
         not_better = (d <= 0).to_numpy()
         rows.append({"level": level, "points": len(d), "better at": f"{1 - not_better.mean():.0%}",
                      "median contrast": f"{d.median():+.3f}"})
-        if 0 < not_better.sum() < len(d) and len(uncertainties):
+        if min(not_better.sum(), len(d) - not_better.sum()) >= MIN_CASES and len(uncertainties):
             found = discover(x_all.loc[d.index], not_better, resamples=0)
             if found["chosen"] is not None and not found["box"].empty:
                 tr = found["trajectory"].loc[found["chosen"]]
@@ -311,7 +313,8 @@ def contrast_sign_sections(means: pd.DataFrame, uncertainties: Sequence[str], fa
     head = {"title": f"Where contrasts with {reference} change sign ({outcome})", "intro": [
         f"For each {factor}, the share of sampled points at which it is better than {reference} on {outcome} "
         "(per-point means, same seeds); a share strictly between 0 and 100 % means the contrast changes sign "
-        "somewhere in the sampled space, and a PRIM box below says where."],
+        f"somewhere in the sampled space, and where at least {MIN_CASES} points lie on each side a PRIM box "
+        "below says where."],
         "table": _table(pd.DataFrame(rows).set_index("level"), factor)}
     return [head, *sections]
 
