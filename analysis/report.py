@@ -794,7 +794,7 @@ def write_tables(sections: list[dict[str, Any]], out: Path) -> list[str]:
             name += "_"
         names.append(name)
         frame = pd.DataFrame(table["rows"], columns=table["header"])
-        _atomic_write(folder / f"{name}.csv", frame.to_csv(index=False).encode())
+        _atomic_write(folder / f"{name}.csv", csv_bytes(frame))
         _atomic_write(folder / f"{name}.tex", latex_table(table, section["title"]).encode())
     return names
 

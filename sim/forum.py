@@ -193,8 +193,7 @@ def deliberate(
     trust: np.ndarray,
     goal: np.ndarray,
     power: np.ndarray,
-    base_contrib: np.ndarray,
-    base_mandate: np.ndarray,
+    affected: np.ndarray,
     capacity: int,
     lp: LeadershipParams,
     information: bool,
@@ -211,7 +210,8 @@ def deliberate(
         trust: ``(O, O)`` trust between organisations.
         goal: ``(O,)`` goal orientations (weight on the own mandate).
         power: ``(O,)`` relative power.
-        base_contrib, base_mandate: ``(N,)`` contributions under the current configuration.
+        affected: ``(A, N)`` decisions whose contributions each proposal's changes touch (its changed
+            decisions and those that depend on them: the problem's structure, not its values).
         capacity: Items this meeting can get through.
         lp: Leadership parameters (mention, rule, anchoring).
         information: Pool what attendees voice (off: the proposer's explanation only).
@@ -236,9 +236,7 @@ def deliberate(
     dele, dele_org = meeting.delegates, meeting.delegate_org
     c, d = len(rows), len(dele)
     mention = rng.random((c, d, n))
-    d_s = part.contrib - base_contrib[None, :]
-    d_m = part.mandate - base_mandate[None, :]
-    relevant = (d_s != 0) | (d_m != 0)
+    relevant = affected[rows]
     voiced = understood[part.who].copy()
     if information:
         present = meeting.attending

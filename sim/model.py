@@ -70,7 +70,8 @@ class GovernanceModel(mesa.Model):
         trust: ``(O, O)`` trust between organisations.
         safety, efficacy: ``(P,)`` psychological safety and voice efficacy.
         energy: ``(P,)`` energy (well-being).
-        behaviour: ``(O, 9)`` behaviour of each organisation's leader this step.
+        behaviour: ``(O, 9)`` behaviour of each organisation's leader this step (as carried out,
+            after attention is rationed); ``intended``: as its profile and overrides ask.
         datacollector: Recorder of the metrics of :mod:`sim.metrics` (Mesa's interface).
     """
 
@@ -116,6 +117,7 @@ class GovernanceModel(mesa.Model):
         deps = np.zeros((p.N, p.N), dtype=bool)
         deps[np.repeat(np.arange(p.N), p.K + 1), self.landscape.deps.ravel()] = True
         self.org_depends = (self.org_masks.astype(np.int64) @ deps.astype(np.int64)) > 0  # [a, j]: a depends on j
+        self.depends_on = deps.astype(np.int64)  # [i, j]: decision i's contribution depends on decision j
         self.shock_steps = {s.step: s.share for s in p.shocks}
 
     def _build_organisations(self) -> None:
@@ -487,10 +489,10 @@ class GovernanceModel(mesa.Model):
             items = self.score(q.who[rows], q.org[rows], q.flips[rows])
             items.judged = q.judged[rows]
             mech = self.params.mechanisms
+            affected = (items.flips.astype(np.int64) @ self.depends_on.T) > 0
             adopted, answered, agreed = forum.deliberate(
-                meeting, items, self.understood, self.skill, self.strain, self.trust, self.goal, self.power,
-                self.contrib, self.mandate, meeting.capacity, lp, mech.forum_information, self.read,
-                self.streams["forum"])
+                meeting, items, self.understood, self.skill, self.strain, self.trust, self.goal, self.power, affected,
+                meeting.capacity, lp, mech.forum_information, self.read, self.streams["forum"])
             keep = answered
             items, adopted, answered, agreed = items.subset(keep), adopted[keep], answered[keep], agreed[keep]
             rows = rows[keep]
@@ -747,10 +749,12 @@ class GovernanceModel(mesa.Model):
         self.reads_expected = 0.5 * self.reads_expected + 0.5 * self.reads_wanted
         self.reads_wanted = np.zeros(self.n_orgs)
         draws = self.streams["decision"].random(self.n_orgs)
+        self.intended = self.behaviour.copy()
         if not self.params.mechanisms.attention:
             self.attention_demand = np.zeros(self.n_orgs)
             self.read_budget = np.full(self.n_orgs, np.inf)
             return
+        self.intended = self.behaviour.copy()
         behaviours = (self.behaviour * self._attention_cost).sum(axis=1)
         reading = lp.read_attention * self.reads_expected
         demand = behaviours + reading

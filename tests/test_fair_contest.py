@@ -112,9 +112,9 @@ COST_CHANNELS = [
     ("pressure", "transactional", 0.2, 1.0, {}, "energy", -1),       # enforced targets drain energy
     ("incentive", "transactional", 0.0, 1.0, {}, "energy", -1),      # competitor pull: strain and effort
     ("convening", "facilitative", 0.2, 1.0, {}, "production", -1),   # delegates' time
-    ("responsiveness", "directive", 0.2, 1.0, TIGHT, "efficacy", -1),  # attention: the rest of it thins
-    ("openness", "directive", 0.2, 1.0, TIGHT, "public_value", -1),  # attention left to read proposals
-    ("support", "directive", 0.2, 1.0, TIGHT, "public_value", -1),   # attention left to read proposals
+    ("responsiveness", "directive", 0.2, 1.0, TIGHT, "safety", -1),  # attention: the rest of the profile thins
+    ("openness", "directive", 0.2, 1.0, TIGHT, "energy", -1),        # attention: support thins
+    ("support", "directive", 0.2, 1.0, TIGHT, "efficacy", -1),       # attention: fewer proposals read and answered
     ("learning", "directive", 0.0, 1.0, BUSY, "production", -1),     # staff time in learning
     ("brokering", "directive", 0.0, 1.0, TIGHT, "efficacy", -1),     # attention spent negotiating consent
 ]
@@ -208,8 +208,8 @@ def test_under_a_lead_organisation_only_its_leader_convenes() -> None:
 
 def test_a_network_administrative_organisation_convenes_where_no_leader_does_and_is_paid_for() -> None:
     config = {"leadership": {"style": "facilitative", "behaviours": {"facilitative": {"convening": 0.0}}},
-              "workforce": {"base_demand": 0.2}}  # partners with time to attend
-    nao = GovernanceModel(build_params({**config, "network": {"governance": "nao"}}), rng=6)
+              "workforce": {"base_demand": 0.1}, "network": {"initial_trust": 0.9}}  # partners with time and trust
+    nao = GovernanceModel(build_params({**config, "network": {"governance": "nao", "initial_trust": 0.9}}), rng=6)
     plain = GovernanceModel(build_params(config), rng=6)
     held = 0
     for _ in range(30):

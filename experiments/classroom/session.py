@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from sim import ConfigError, GovernanceModel, build_params
-from sim.params import STYLES
+from sim.params import BEHAVIOUR_FIELDS, STYLES
 
 from ..lesson.config import check_option, demo_config
 from ..lesson.mechanisms import StepReading, Tally, read_step, sentence
@@ -867,7 +867,9 @@ class Session:
             "energy": energy.round(4).tolist(),
             "trust": [float(v) for v in ((m.trust.sum(axis=1) - 1.0) / max(m.n_orgs - 1, 1)).round(4)],
             "model_style": list(m.style_names),
-            "model_behaviour": [{f: float(m.b(f)[o]) for f in CHOICE_FIELDS} for o in range(m.n_orgs)],
+            # what the model was told (each leader carries it out as far as its attention goes)
+            "model_behaviour": [{f: float(m.intended[o, BEHAVIOUR_FIELDS.index(f)]) for f in CHOICE_FIELDS}
+                                for o in range(m.n_orgs)],
             "mechanisms": group.rounds[-1]["mechanisms"] if group.rounds else mechanism_panel(m, Tally(m.n_orgs)),
             "sentence": group.rounds[-1]["sentence"] if group.rounds else None,
         }
