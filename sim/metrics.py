@@ -527,10 +527,12 @@ def shock_response(values: np.ndarray, twin: np.ndarray | None, shock_log: list[
     Returns:
         ``shock_drop``, ``shock_recovery_steps`` (restricted: ``min(T, H)``),
         ``shock_recovery_censored`` (1 when never recovered within the horizon),
-        ``shock_no_drop`` (1 when the drop is at most ``tolerance``) and
-        ``shock_horizon`` (``H``); all NaN without a shock.
+        ``shock_no_drop`` (1 when the drop is at most ``tolerance``),
+        ``shock_horizon`` (``H``) and ``shock_area_lost`` (the twin's gap closed minus the run's,
+        summed from the shock to the end: the area lost against the twin); all NaN without a shock.
     """
-    keys = ("shock_drop", "shock_recovery_steps", "shock_recovery_censored", "shock_no_drop", "shock_horizon")
+    keys = ("shock_drop", "shock_recovery_steps", "shock_recovery_censored", "shock_no_drop", "shock_horizon",
+            "shock_area_lost")
     if not shock_log or twin is None:
         return dict.fromkeys(keys, float("nan"))
     step = int(shock_log[0]["step"])
@@ -538,7 +540,7 @@ def shock_response(values: np.ndarray, twin: np.ndarray | None, shock_log: list[
     gap = twin[step:] - values[step:]
     horizon = max(len(gap) - sustain, 0)
     drop = float(gap[0])
-    out = {"shock_drop": drop, "shock_horizon": float(horizon)}
+    out = {"shock_drop": drop, "shock_horizon": float(horizon), "shock_area_lost": float(gap.sum())}
     if drop <= tolerance:
         return {**out, "shock_recovery_steps": float("nan"), "shock_recovery_censored": float("nan"),
                 "shock_no_drop": 1.0}

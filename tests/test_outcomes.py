@@ -83,3 +83,14 @@ def test_twin_is_the_same_run_until_the_shock() -> None:
     cols = ["public_value_gap_closed", "mean_trust", "energy"]
     assert shocked[cols].iloc[:12].equals(twin[cols].iloc[:12])
     assert shocked[cols].equals(again[cols])  # a seed sequence used twice gives the same run
+
+
+def test_area_lost_against_the_twin_sums_the_gap_from_the_shock() -> None:
+    from sim.metrics import shock_response
+
+    twin = np.full(21, 0.8)
+    run = twin.copy()
+    run[10:15] = [0.4, 0.5, 0.6, 0.7, 0.8]  # the shock at step 10, back by step 14
+    out = shock_response(run, twin, [{"step": 10}])
+    assert out["shock_area_lost"] == pytest.approx(0.4 + 0.3 + 0.2 + 0.1)
+    assert np.isnan(shock_response(run, None, [])["shock_area_lost"])
