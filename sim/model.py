@@ -238,6 +238,7 @@ class GovernanceModel(mesa.Model):
         self.network_wait = 0.0
         self.network_decided = 0
         self.lapsed = 0
+        self.lapsed_who = np.zeros(0, dtype=np.int64)
 
     def final_network(self) -> Any:
         """The collaboration network as a networkx graph, for figures of a run's final state.
@@ -463,6 +464,7 @@ class GovernanceModel(mesa.Model):
         self.network_wait, self.network_decided = 0.0, 0
         lapsed = self.steps - q.since > lp.forum_patience
         self.lapsed = int(lapsed.sum())
+        self.lapsed_who = q.who[lapsed]
         q.keep(~lapsed)
         none = (Proposals.empty(n), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool),
                 np.zeros((0, self.n_orgs), dtype=bool))
@@ -754,7 +756,6 @@ class GovernanceModel(mesa.Model):
             self.attention_demand = np.zeros(self.n_orgs)
             self.read_budget = np.full(self.n_orgs, np.inf)
             return
-        self.intended = self.behaviour.copy()
         behaviours = (self.behaviour * self._attention_cost).sum(axis=1)
         reading = lp.read_attention * self.reads_expected
         demand = behaviours + reading
@@ -886,8 +887,8 @@ class GovernanceModel(mesa.Model):
         settled, and the rest are enacted together.
         """
         verdict = self._verdicts(raised)
-        lapsed_who = self.queue.who[self.steps - self.queue.since > self.params.leadership.forum_patience]
         items, adopted, answered, agreed = self.network_decides()
+        lapsed_who = self.lapsed_who
         cands = Proposals.concat([raised, items])
         adopted_all = np.concatenate([verdict.adopted, adopted])
         answered_all = np.concatenate([verdict.answered, answered])
